@@ -1,0 +1,207 @@
+//! Flag definitions. Every flag has a documented default; workload values
+//! fill only what the flags leave unset.
+
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// `mcc-bench run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Catalog workload to run (`mcc-bench workloads` lists them). Without
+    /// one: concurrency 10, 550 input / 150 output tokens, streaming, 100 requests.
+    #[arg(long, short = 'w', env = "MCC_BENCH_WORKLOAD")]
+    pub workload: Option<String>,
+    /// Endpoint base URL (`http://HOST:PORT/v1`) or `sim` for the built-in simulator.
+    #[arg(long, short = 'e', env = "MCC_BENCH_ENDPOINT")]
+    pub endpoint: String,
+    /// API to call.
+    #[arg(long, value_enum, default_value_t = Api::Chat)]
+    pub api: Api,
+    /// Model name; discovered from `{endpoint}/models` when omitted.
+    #[arg(long, short = 'm')]
+    pub model: Option<String>,
+    /// Bearer token for the endpoint.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Concurrency, or a comma-separated sweep (`1,4,8`). Overrides the workload.
+    #[arg(long, short = 'c', value_delimiter = ',')]
+    pub concurrency: Vec<u32>,
+    /// Sweep the workload's `concurrency_levels` (one result per level).
+    #[arg(long, conflicts_with = "concurrency")]
+    pub sweep: bool,
+    /// Open loop: requests per second, or a comma-separated sweep.
+    #[arg(long, short = 'r', value_delimiter = ',')]
+    pub request_rate: Vec<f64>,
+    /// Spacing of open-loop arrivals.
+    #[arg(long, value_enum, default_value_t = Arrival::Poisson)]
+    pub arrival_pattern: Arrival,
+    /// Cap on requests in flight in open-loop mode.
+    #[arg(long)]
+    pub max_concurrency: Option<u32>,
+    /// Requests per level (default: the workload's, else 100).
+    #[arg(long, short = 'n')]
+    pub request_count: Option<u64>,
+    /// Seconds per level instead of a request count.
+    #[arg(long, conflicts_with = "request_count")]
+    pub duration: Option<f64>,
+    /// Requests sent first and excluded from the metrics.
+    #[arg(long, default_value_t = 0)]
+    pub warmup_requests: u32,
+    /// Mean prompt tokens.
+    #[arg(long)]
+    pub input_tokens: Option<u32>,
+    /// Prompt token standard deviation.
+    #[arg(long)]
+    pub input_tokens_stddev: Option<u32>,
+    /// Mean output tokens (sent as `max_tokens`).
+    #[arg(long)]
+    pub output_tokens: Option<u32>,
+    /// Output token standard deviation.
+    #[arg(long)]
+    pub output_tokens_stddev: Option<u32>,
+    /// Tokens of a system prompt shared by every request (part of the input).
+    #[arg(long)]
+    pub shared_prefix_tokens: Option<u32>,
+    /// Stream responses (SSE).
+    #[arg(long, overrides_with = "no_streaming")]
+    pub streaming: bool,
+    /// Do not stream responses.
+    #[arg(long, overrides_with = "streaming")]
+    pub no_streaming: bool,
+    /// Hugging Face tokenizer: a tokenizer.json path, a directory, or a model
+    /// id in the local HF cache. Default: the built-in approximation.
+    #[arg(long)]
+    pub tokenizer: Option<String>,
+    /// Where ISL/OSL come from.
+    #[arg(long, value_enum, default_value_t = TokenCount::Auto)]
+    pub token_count: TokenCount,
+    /// Extra request body field `KEY=VALUE` (VALUE parsed as JSON when it
+    /// parses, else a string); repeatable. E.g. `--extra ignore_eos=true`.
+    #[arg(long = "extra", value_name = "KEY=VALUE")]
+    pub extra: Vec<String>,
+    /// Extra request body fields as one JSON object.
+    #[arg(long, value_name = "JSON")]
+    pub extra_body: Option<String>,
+    /// Per-request timeout, seconds.
+    #[arg(long, default_value_t = 600.0)]
+    pub request_timeout: f64,
+    /// Seconds in-flight requests may finish after a duration stop or Ctrl+C.
+    #[arg(long, default_value_t = 30.0)]
+    pub grace_period: f64,
+    /// Directory for the outputs (default `./artifacts/<run id>`).
+    #[arg(long, short = 'o')]
+    pub output_dir: Option<PathBuf>,
+    /// Seed of prompts, lengths and arrivals.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Print the machine-readable result on stdout instead of tables.
+    #[arg(long)]
+    pub json: bool,
+    /// Never show the progress line.
+    #[arg(long)]
+    pub no_progress: bool,
+    /// Simulator knobs (with `--endpoint sim`).
+    #[command(flatten)]
+    pub sim: RunSimArgs,
+}
+
+/// Knobs of the in-process simulator used by `run --endpoint sim`.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Simulator (--endpoint sim)")]
+pub struct RunSimArgs {
+    /// Simulated time to first token, ms.
+    #[arg(long, default_value_t = 20.0)]
+    pub sim_ttft_ms: f64,
+    /// Simulated inter-token latency, ms.
+    #[arg(long, default_value_t = 2.0)]
+    pub sim_itl_ms: f64,
+    /// Uniform jitter on each token gap, ± ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub sim_itl_jitter_ms: f64,
+    /// Probability of an HTTP 500 per request.
+    #[arg(long, default_value_t = 0.0)]
+    pub sim_error_rate: f64,
+}
+
+/// `mcc-bench sim`.
+#[derive(Debug, Args)]
+pub struct SimArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port (0 = any free port; the URL is printed).
+    #[arg(long, short = 'p', default_value_t = 8000)]
+    pub port: u16,
+    /// Model name served.
+    #[arg(long, default_value = "mcc-bench-sim")]
+    pub model: String,
+    /// Time to first token, ms.
+    #[arg(long, default_value_t = 50.0)]
+    pub ttft_ms: f64,
+    /// Inter-token latency, ms.
+    #[arg(long, default_value_t = 10.0)]
+    pub itl_ms: f64,
+    /// Uniform jitter on each token gap, ± ms.
+    #[arg(long, default_value_t = 0.0)]
+    pub itl_jitter_ms: f64,
+    /// Output tokens when a request sets no `max_tokens`.
+    #[arg(long, default_value_t = 16)]
+    pub default_max_tokens: u32,
+    /// Probability of HTTP 500.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Probability of HTTP 429.
+    #[arg(long, default_value_t = 0.0)]
+    pub rate_limit_rate: f64,
+    /// Probability of cutting a stream half-way.
+    #[arg(long, default_value_t = 0.0)]
+    pub cut_rate: f64,
+    /// Probability of an error event inside a 200 stream.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_event_rate: f64,
+    /// Probability of a malformed chunk.
+    #[arg(long, default_value_t = 0.0)]
+    pub malformed_rate: f64,
+    /// Probability of a stall before the first token.
+    #[arg(long, default_value_t = 0.0)]
+    pub stall_rate: f64,
+    /// Length of a stall, ms.
+    #[arg(long, default_value_t = 1000.0)]
+    pub stall_ms: f64,
+    /// Seed of jitter, words and faults.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+}
+
+/// `--api`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Api {
+    /// `/chat/completions`.
+    Chat,
+    /// `/completions`.
+    Completions,
+}
+
+/// `--arrival-pattern`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arrival {
+    /// Evenly spaced.
+    Constant,
+    /// Exponential gaps.
+    Poisson,
+}
+
+/// `--token-count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TokenCount {
+    /// HF tokenizer if loaded, else server usage, else client.
+    Auto,
+    /// Always the client tokenizer.
+    Client,
+    /// Server usage where reported.
+    Server,
+}

@@ -1,0 +1,90 @@
+//! The command line: `run`, `sim`, `workloads`. Parses flags, drives the
+//! engine, prints results for people (tables) or programs (`--json`).
+
+mod args;
+mod progress_bar;
+mod resolve;
+mod run;
+mod sim_cmd;
+mod table;
+mod workloads;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use thiserror::Error;
+
+pub use args::{RunArgs, SimArgs};
+
+/// Exit codes (documented in the README).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// An error before or outside the measurement (bad input, I/O, setup).
+    pub const ERROR: u8 = 1;
+    /// Invalid command-line usage (clap's own code).
+    pub const USAGE: u8 = 2;
+    /// The run finished but every request failed.
+    pub const ALL_FAILED: u8 = 3;
+    /// Interrupted (Ctrl+C / SIGTERM); partial results were written.
+    pub const INTERRUPTED: u8 = 130;
+}
+
+/// Benchmark LLM inference endpoints.
+#[derive(Debug, Parser)]
+#[command(name = "mcc-bench", version, about, long_about = None)]
+pub struct Cli {
+    /// User workload catalog merged over the built-in one (mcc-bench or
+    /// ml-container-creator format).
+    #[arg(long, global = true, env = "MCC_BENCH_CATALOG", value_name = "PATH")]
+    pub catalog: Option<std::path::PathBuf>,
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark against an OpenAI-compatible endpoint or the simulator.
+    Run(Box<RunArgs>),
+    /// Serve the simulated OpenAI-compatible endpoint.
+    Sim(SimArgs),
+    /// List the workload catalog.
+    Workloads {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Failures of a command, each with its exit code.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// Bad input: flags, catalog names, files.
+    #[error("{0}")]
+    Input(String),
+    /// The engine failed before or outside the measurement.
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    /// The simulator failed.
+    #[error(transparent)]
+    Sim(#[from] crate::sim::SimError),
+    /// Anything else at the system level (runtime, terminal).
+    #[error("{0}")]
+    System(String),
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    let catalog = crate::catalog::Catalog::load(cli.catalog.as_deref());
+    for w in catalog.warnings() {
+        tracing::warn!("{w}");
+        eprintln!("warning: {w}");
+    }
+    match cli.command {
+        Command::Run(args) => run::run(*args, &catalog),
+        Command::Sim(args) => sim_cmd::sim(&args),
+        Command::Workloads { json } => workloads::list(&catalog, json),
+    }
+}

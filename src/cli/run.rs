@@ -1,0 +1,158 @@
+//! `mcc-bench run`: resolve the spec, start the simulator if asked, run the
+//! local engine with Ctrl+C handling and a progress line, print the result.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use super::args::RunArgs;
+use super::progress_bar::ProgressBar;
+use super::resolve::resolve;
+use super::{exit, table, CliError};
+use crate::catalog::{normalize, Catalog};
+use crate::domain::{RunResult, RunSpec, RunStatus, StopCondition};
+use crate::engine::local::{self, Progress, RunContext};
+use crate::sim::{Faults, SimConfig, SimServer};
+use crate::wallclock::compact_utc_now;
+
+/// Runs a benchmark from the command line.
+pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
+    let name = args
+        .workload
+        .as_deref()
+        .map_or_else(|| "custom".to_owned(), normalize);
+    let mut spec = resolve(&args, catalog, format!("{name}-{}", compact_utc_now()))?;
+    let output_dir = args
+        .output_dir
+        .clone()
+        .unwrap_or_else(|| unique_dir(&spec.run_id));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("mcc-bench-io")
+        .build()
+        .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
+    let sim = start_sim(&args, &mut spec)?;
+    let stop = CancellationToken::new();
+    let signals = rt.spawn(watch_signals(stop.clone(), spec.grace_period_s));
+    let progress = Arc::new(progress_for(&spec));
+    let show_bar = !args.no_progress && std::io::stderr().is_terminal();
+    let bar = show_bar.then(|| ProgressBar::start(Arc::clone(&progress)));
+    let ctx = RunContext {
+        handle: rt.handle().clone(),
+        stop: stop.clone(),
+        progress,
+        excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
+        output_dir,
+    };
+    let outcome = local::run(&spec, &ctx);
+    if let Some(bar) = bar {
+        bar.finish();
+    }
+    signals.abort();
+    drop(sim);
+    let result = outcome?;
+    print_result(&result, args.json)?;
+    Ok(ExitCode::from(exit_code(&result)))
+}
+
+/// `./artifacts/<run id>`, with a numeric suffix if that already exists.
+fn unique_dir(run_id: &str) -> PathBuf {
+    let base = PathBuf::from("artifacts").join(run_id);
+    (1..)
+        .map(|i| {
+            if i == 1 {
+                base.clone()
+            } else {
+                PathBuf::from(format!("{}-{i}", base.display()))
+            }
+        })
+        .find(|p| !p.exists())
+        .unwrap_or(base)
+}
+
+fn start_sim(args: &RunArgs, spec: &mut RunSpec) -> Result<Option<SimServer>, CliError> {
+    if !spec.endpoint.simulated {
+        return Ok(None);
+    }
+    let config = SimConfig {
+        ttft_ms: args.sim.sim_ttft_ms,
+        itl_ms: args.sim.sim_itl_ms,
+        itl_jitter_ms: args.sim.sim_itl_jitter_ms,
+        seed: args.seed,
+        faults: Faults {
+            http_500: args.sim.sim_error_rate,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    };
+    let sim = SimServer::start(config)?;
+    spec.endpoint.url = sim.url();
+    Ok(Some(sim))
+}
+
+fn progress_for(spec: &RunSpec) -> Progress {
+    match spec.stop {
+        StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
+        StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
+    }
+}
+
+/// First Ctrl+C or SIGTERM: stop dispatching; in-flight requests get the
+/// grace period; partial results are written.
+async fn watch_signals(stop: CancellationToken, grace_s: f64) {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
+    eprintln!(
+        "\ninterrupted: no new requests; in-flight requests have {grace_s:.0} s to finish, then partial results are written"
+    );
+    stop.cancel();
+}
+
+fn print_result(result: &RunResult, json: bool) -> Result<(), CliError> {
+    let text = if json {
+        serde_json::to_string_pretty(result)
+            .map_err(|e| CliError::System(format!("cannot serialise the result: {e}")))?
+    } else {
+        table::render(result)
+    };
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")
+        .map_err(|e| CliError::System(format!("cannot write to stdout: {e}")))?;
+    if !json {
+        for l in result.levels.iter().filter(|l| l.validity.client_bound) {
+            eprintln!(
+                "WARNING: level {} was limited by the client, not the endpoint: {}",
+                l.level.label(),
+                l.validity.reasons.join("; ")
+            );
+        }
+    }
+    Ok(())
+}
+
+fn exit_code(result: &RunResult) -> u8 {
+    match result.status {
+        RunStatus::Completed => exit::OK,
+        RunStatus::Cancelled => exit::INTERRUPTED,
+        RunStatus::Failed => {
+            eprintln!(
+                "error: every request failed; see the error summary above and {}",
+                result.output_dir
+            );
+            exit::ALL_FAILED
+        }
+    }
+}

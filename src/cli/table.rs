@@ -1,0 +1,131 @@
+//! The human summary: one row per level with the seed's metrics, then the
+//! validity certificate, errors, key indicators and output files.
+
+use std::fmt::Write;
+
+use crate::domain::{LevelResult, RunResult};
+use crate::metrics::Stats;
+
+/// Renders the whole result as text.
+pub(crate) fn render(r: &RunResult) -> String {
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "mcc-bench run {}  model {}  status {:?}",
+        r.run_id, r.model, r.status
+    );
+    let _ = writeln!(
+        s,
+        "endpoint {}  streaming {}",
+        r.spec.endpoint.url, r.spec.streaming
+    );
+    let _ = writeln!(s);
+    let _ = writeln!(
+        s,
+        "{:<8} {:>6} {:>5} {:>9} {:>11} | {:^26} | {:^26} | {:^23}",
+        "level",
+        "ok",
+        "err",
+        "req/s",
+        "out tok/s",
+        "latency ms p50/p90/p99",
+        "TTFT ms p50/p90/p99",
+        "ITL ms p50/p90/p99"
+    );
+    for l in &r.levels {
+        let m = &l.metrics;
+        let _ = writeln!(
+            s,
+            "{:<8} {:>6} {:>5} {:>9.2} {:>11.1} | {:^26} | {:^26} | {:^23}",
+            l.level.label(),
+            m.request_count,
+            m.error_request_count,
+            m.request_throughput,
+            m.output_token_throughput,
+            triple(m.request_latency.as_ref()),
+            triple(m.time_to_first_token.as_ref()),
+            triple(m.inter_token_latency.as_ref()),
+        );
+    }
+    let _ = writeln!(s);
+    for l in &r.levels {
+        validity_line(&mut s, l);
+        errors(&mut s, l);
+    }
+    if !r.indicators.is_empty() {
+        let _ = writeln!(s, "\nkey indicators:");
+        for i in &r.indicators {
+            let _ = writeln!(
+                s,
+                "  [{}] {}{}",
+                i.id,
+                i.level
+                    .as_deref()
+                    .map(|l| format!("{l}: "))
+                    .unwrap_or_default(),
+                i.message
+            );
+        }
+    }
+    let _ = writeln!(s, "\noutputs: {}", r.output_dir);
+    s
+}
+
+fn triple(st: Option<&Stats>) -> String {
+    st.map_or_else(
+        || "-".to_owned(),
+        |st| format!("{} / {} / {}", num(st.p50), num(st.p90), num(st.p99)),
+    )
+}
+
+fn num(v: f64) -> String {
+    if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn validity_line(s: &mut String, l: &LevelResult) {
+    let v = &l.validity;
+    let delivered = match (v.target_concurrency, v.target_rate) {
+        (_, Some(rate)) => format!("rate {:.2}/{rate} req/s", v.achieved_rate),
+        (Some(c), None) => format!("concurrency {:.2}/{c}", v.achieved_concurrency),
+        (None, None) => String::new(),
+    };
+    let verdict = if v.client_bound {
+        "CLIENT-BOUND"
+    } else {
+        "valid"
+    };
+    let _ = writeln!(
+        s,
+        "{} {verdict}: {delivered}, dispatch lateness p50 {:.3} ms p99 {:.3} ms, client CPU {:.0}% of {} cores, runtime lag p99 {:.3} ms",
+        l.level.label(),
+        v.dispatch_lateness_p50_ms,
+        v.dispatch_lateness_p99_ms,
+        v.client_cpu_utilization * 100.0,
+        v.available_cores,
+        v.runtime_lag_p99_ms
+    );
+    for reason in &v.reasons {
+        let _ = writeln!(s, "   ! {reason}");
+    }
+    let t = &l.token_counts;
+    if t.input_mismatches + t.output_mismatches > 0 {
+        let _ = writeln!(
+            s,
+            "   token counts from {} ({} tokenizer): server usage differs on {} inputs and {} outputs of {} reported",
+            t.source, t.tokenizer, t.input_mismatches, t.output_mismatches, t.usage_reported
+        );
+    }
+}
+
+fn errors(s: &mut String, l: &LevelResult) {
+    for e in &l.errors {
+        let code = e.code.map(|c| format!(" {c}")).unwrap_or_default();
+        let _ = writeln!(s, "   error {}{code} ×{}: {}", e.kind, e.count, e.message);
+    }
+}

@@ -1,0 +1,17 @@
+//! Domain types shared by every layer: workload profiles, the resolved run
+//! specification, per-request records and run results. No I/O lives here.
+
+mod profile;
+mod record;
+mod result;
+mod spec;
+
+pub use profile::WorkloadProfile;
+pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
+pub use result::{
+    ErrorSummaryEntry, Indicator, LevelResult, RunResult, RunStatus, TokenCountCheck, Validity,
+};
+pub use spec::{
+    ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition,
+    TokenCountSource,
+};

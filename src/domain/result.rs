@@ -1,0 +1,140 @@
+//! Results of a run: one `LevelResult` per load level, each with its metrics,
+//! validity certificate and error summary, plus run-wide key indicators.
+
+use serde::{Deserialize, Serialize};
+
+use super::{LoadLevel, RunSpec};
+use crate::metrics::LevelMetrics;
+
+/// How the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Every level ran to its stop condition.
+    Completed,
+    /// Stopped early (Ctrl+C or cancel); results are partial.
+    Cancelled,
+    /// Ran, but not one profiling request succeeded.
+    Failed,
+}
+
+/// Evidence that the figures measure the endpoint, not the client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Validity {
+    /// Concurrency asked for (closed loop, or the cap of an open loop).
+    pub target_concurrency: Option<u32>,
+    /// Time-averaged requests in flight while dispatching.
+    pub achieved_concurrency: f64,
+    /// Request rate asked for (open loop).
+    pub target_rate: Option<f64>,
+    /// Requests actually sent per second while dispatching.
+    pub achieved_rate: f64,
+    /// Send instant minus intended instant, median, in ms.
+    pub dispatch_lateness_p50_ms: f64,
+    /// Send instant minus intended instant, 99th percentile, in ms.
+    pub dispatch_lateness_p99_ms: f64,
+    /// Client CPU time over wall time, in cores (the in-process simulator's
+    /// own CPU is excluded).
+    pub client_cpu_cores: f64,
+    /// `client_cpu_cores` as a fraction of the cores available.
+    pub client_cpu_utilization: f64,
+    /// Cores available to the process.
+    pub available_cores: u32,
+    /// Scheduling delay of the async runtime (spawn → first poll), median, ms.
+    pub runtime_lag_p50_ms: f64,
+    /// Scheduling delay of the async runtime, 99th percentile, ms.
+    pub runtime_lag_p99_ms: f64,
+    /// True when the client, not the endpoint, limited the measurement.
+    pub client_bound: bool,
+    /// Why `client_bound` is set (empty otherwise).
+    pub reasons: Vec<String>,
+}
+
+/// Failed requests of one kind, grouped like AIPerf's `error_summary`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorSummaryEntry {
+    /// Error kind (`http_5xx`, `stream_cut`, …).
+    pub kind: String,
+    /// HTTP status or custom code.
+    pub code: Option<u16>,
+    /// One representative message.
+    pub message: String,
+    /// Occurrences.
+    pub count: u64,
+}
+
+/// How token counts were obtained and whether client and server agree.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenCountCheck {
+    /// `client` or `server`: where the reported ISL/OSL came from.
+    pub source: String,
+    /// The client tokenizer in use.
+    pub tokenizer: String,
+    /// Successful requests whose response carried `usage`.
+    pub usage_reported: u64,
+    /// Requests where `usage.prompt_tokens` differs from the client count.
+    pub input_mismatches: u64,
+    /// Requests where `usage.completion_tokens` differs from the client count.
+    pub output_mismatches: u64,
+    /// Requests whose output length differs from the `max_tokens` asked for.
+    pub osl_short_of_requested: u64,
+}
+
+/// The result of one load level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LevelResult {
+    /// The load offered.
+    pub level: LoadLevel,
+    /// Metrics of the profiling requests.
+    pub metrics: LevelMetrics,
+    /// Validity certificate.
+    pub validity: Validity,
+    /// Failures grouped by kind.
+    pub errors: Vec<ErrorSummaryEntry>,
+    /// Token count provenance.
+    pub token_counts: TokenCountCheck,
+    /// Requests sent in this level (profiling phase).
+    pub requests_sent: u64,
+    /// True when the level stopped before its stop condition.
+    pub was_cancelled: bool,
+    /// Wall-clock start (RFC 3339).
+    pub start_time: String,
+    /// Wall-clock end (RFC 3339).
+    pub end_time: String,
+    /// Directory holding this level's AIPerf exports.
+    pub export_dir: String,
+}
+
+/// A key indicator from the seed's guidance (TTFT > 500 ms, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Indicator {
+    /// Short id: `ttft_high`, `itl_high`, `throughput_plateau`, `client_bound`, `errors`.
+    pub id: String,
+    /// Level label it concerns, if one.
+    pub level: Option<String>,
+    /// What was seen and what to do about it.
+    pub message: String,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// Run id.
+    pub run_id: String,
+    /// How it ended.
+    pub status: RunStatus,
+    /// The model the requests named.
+    pub model: String,
+    /// One result per level, in order.
+    pub levels: Vec<LevelResult>,
+    /// Key indicators across the run.
+    pub indicators: Vec<Indicator>,
+    /// Directory holding every output file.
+    pub output_dir: String,
+    /// Wall-clock start (RFC 3339).
+    pub start_time: String,
+    /// Wall-clock end (RFC 3339).
+    pub end_time: String,
+    /// The resolved specification.
+    pub spec: RunSpec,
+}

@@ -1,0 +1,247 @@
+//! The resolved specification of one benchmark run. It is written next to the
+//! results (`run_spec.json`) so every figure can be traced to what produced it.
+
+use serde::{Deserialize, Serialize};
+
+/// Which OpenAI-compatible API the requests use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiKind {
+    /// `POST {base}/chat/completions` with `messages`.
+    Chat,
+    /// `POST {base}/completions` with `prompt`.
+    Completions,
+}
+
+/// Where requests go and how they are shaped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EndpointSpec {
+    /// Base URL as given (`http://host:port/v1`), or the in-process simulator's.
+    pub url: String,
+    /// Chat or legacy completions.
+    pub api: ApiKind,
+    /// Model name sent in every request; discovered from `/models` when absent.
+    pub model: Option<String>,
+    /// Bearer token. Never serialised, so it never reaches a results file.
+    #[serde(skip)]
+    pub api_key: Option<String>,
+    /// Extra JSON fields merged into every request body (`ignore_eos`, …).
+    #[serde(default)]
+    pub extra_body: serde_json::Map<String, serde_json::Value>,
+    /// True when the target is the built-in simulated endpoint.
+    #[serde(default)]
+    pub simulated: bool,
+}
+
+impl EndpointSpec {
+    /// The full request URL: the API path is appended unless the URL already
+    /// ends in it; a bare `http://host:port` gets `/v1` first.
+    pub fn request_url(&self) -> String {
+        let path = match self.api {
+            ApiKind::Chat => "/chat/completions",
+            ApiKind::Completions => "/completions",
+        };
+        let base = self.url.trim_end_matches('/');
+        if base.ends_with(path) {
+            return base.to_owned();
+        }
+        format!("{}{path}", self.versioned_base())
+    }
+
+    /// The URL of the model list (`{base}/models`).
+    pub fn models_url(&self) -> String {
+        format!("{}/models", self.versioned_base())
+    }
+
+    fn versioned_base(&self) -> String {
+        let base = self.url.trim_end_matches('/');
+        let base = base
+            .strip_suffix("/chat/completions")
+            .or_else(|| base.strip_suffix("/completions"))
+            .unwrap_or(base);
+        let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+        if after_scheme.contains('/') {
+            base.to_owned()
+        } else {
+            format!("{base}/v1")
+        }
+    }
+}
+
+/// How arrivals are spaced in an open-loop (request-rate) level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ArrivalPattern {
+    /// Evenly spaced at exactly `1/rate`.
+    Constant,
+    /// Exponential gaps with mean `1/rate`.
+    Poisson,
+}
+
+/// The load offered at one level of a run (one result per level).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum LoadLevel {
+    /// Closed loop: keep exactly this many requests in flight.
+    Concurrency {
+        /// Requests in flight.
+        concurrency: u32,
+    },
+    /// Open loop: send on a schedule, whatever the endpoint does.
+    Rate {
+        /// Target requests per second.
+        rate: f64,
+        /// Spacing of the arrivals.
+        pattern: ArrivalPattern,
+        /// Optional cap on requests in flight; arrivals wait for a slot and
+        /// that wait counts in latency from the intended start.
+        max_concurrency: Option<u32>,
+    },
+}
+
+impl LoadLevel {
+    /// Short label used in tables and directory names (`c8`, `r12.5`).
+    pub fn label(&self) -> String {
+        match self {
+            Self::Concurrency { concurrency } => format!("c{concurrency}"),
+            Self::Rate { rate, .. } => format!("r{rate}"),
+        }
+    }
+
+    /// The concurrency this level aims at, if it is a closed loop.
+    pub fn concurrency(&self) -> Option<u32> {
+        match self {
+            Self::Concurrency { concurrency } => Some(*concurrency),
+            Self::Rate { .. } => None,
+        }
+    }
+}
+
+/// When a level stops dispatching.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum StopCondition {
+    /// After this many profiling requests have been sent.
+    Requests {
+        /// Requests per level.
+        count: u64,
+    },
+    /// After this many seconds of dispatching.
+    Duration {
+        /// Seconds per level.
+        seconds: f64,
+    },
+}
+
+/// Shape of the synthetic prompts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PromptSpec {
+    /// Mean prompt tokens (including the shared prefix).
+    pub input_tokens_mean: u32,
+    /// Prompt token standard deviation.
+    pub input_tokens_stddev: u32,
+    /// Mean output tokens (`max_tokens`).
+    pub output_tokens_mean: u32,
+    /// Output token standard deviation.
+    pub output_tokens_stddev: u32,
+    /// Tokens of a system prompt shared by all requests.
+    pub shared_prefix_tokens: u32,
+    /// Hugging Face tokenizer (path or model id); `None` = built-in.
+    pub tokenizer: Option<String>,
+}
+
+/// Where input and output token counts come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenCountSource {
+    /// The client tokenizer when a real Hugging Face tokenizer is loaded,
+    /// otherwise the server's `usage` when reported, otherwise the client.
+    #[default]
+    Auto,
+    /// Always the client tokenizer (AIPerf's default).
+    Client,
+    /// The server's `usage` (AIPerf's `--use-server-token-count`); the
+    /// client count fills in where the server reports none.
+    Server,
+}
+
+/// A fully resolved run: every default applied, every flag folded in.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSpec {
+    /// Unique id of the run (also its directory name by default).
+    pub run_id: String,
+    /// Catalog profile the run started from, if any.
+    pub workload: Option<String>,
+    /// Target endpoint.
+    pub endpoint: EndpointSpec,
+    /// Streamed (SSE) or whole responses.
+    pub streaming: bool,
+    /// One result per level, run in order.
+    pub levels: Vec<LoadLevel>,
+    /// Stop condition of each level.
+    pub stop: StopCondition,
+    /// Requests sent before the first level and excluded from metrics.
+    pub warmup_requests: u32,
+    /// Prompt shape.
+    pub prompts: PromptSpec,
+    /// Token count source.
+    pub token_count: TokenCountSource,
+    /// Per-request timeout in seconds.
+    pub request_timeout_s: f64,
+    /// Seconds in-flight requests may finish after dispatch stops.
+    pub grace_period_s: f64,
+    /// Seed of every random choice (prompts, lengths, arrivals).
+    pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ep(url: &str, api: ApiKind) -> EndpointSpec {
+        EndpointSpec {
+            url: url.to_owned(),
+            api,
+            model: None,
+            api_key: None,
+            extra_body: Default::default(),
+            simulated: false,
+        }
+    }
+
+    #[test]
+    fn request_urls_from_common_base_forms() {
+        let chat = ApiKind::Chat;
+        assert_eq!(
+            ep("http://h:1/v1", chat).request_url(),
+            "http://h:1/v1/chat/completions"
+        );
+        assert_eq!(
+            ep("http://h:1/v1/", chat).request_url(),
+            "http://h:1/v1/chat/completions"
+        );
+        assert_eq!(
+            ep("http://h:1", chat).request_url(),
+            "http://h:1/v1/chat/completions"
+        );
+        assert_eq!(
+            ep("http://h:1/v1/chat/completions", chat).request_url(),
+            "http://h:1/v1/chat/completions"
+        );
+        let comp = ep("http://h:1/v1", ApiKind::Completions);
+        assert_eq!(comp.request_url(), "http://h:1/v1/completions");
+        assert_eq!(comp.models_url(), "http://h:1/v1/models");
+        assert_eq!(
+            ep("http://h:1/v1/chat/completions", chat).models_url(),
+            "http://h:1/v1/models"
+        );
+    }
+
+    #[test]
+    fn api_key_is_never_serialised() {
+        let mut e = ep("http://h:1/v1", ApiKind::Chat);
+        e.api_key = Some("secret-token".to_owned());
+        let json = serde_json::to_string(&e).expect("serialise");
+        assert!(!json.contains("secret-token"));
+    }
+}

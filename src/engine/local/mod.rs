@@ -1,0 +1,383 @@
+//! The local engine: prepares prompts and bodies, runs warmup and then each
+//! load level through the one load loop, derives each level's result and
+//! writes its exports as soon as the level ends (so a run cut short keeps the
+//! levels it finished).
+
+mod client;
+mod discover;
+mod loadloop;
+mod openai;
+mod progress;
+pub mod prompts;
+mod response;
+mod schedule;
+mod sse;
+pub mod tokenizer;
+pub(crate) mod vocab;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::HeaderValue;
+use tokio::runtime::Handle;
+use tokio_util::sync::CancellationToken;
+
+use self::client::{build_client, Target};
+use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
+pub use self::progress::Progress;
+use self::prompts::PromptFactory;
+use self::tokenizer::ClientTokenizer;
+use super::EngineError;
+use crate::domain::{
+    BenchmarkPhase, LevelResult, LoadLevel, RequestRecord, RunResult, RunSpec, RunStatus,
+    StopCondition,
+};
+use crate::metrics::{self, ClientLoad, TokenPolicy};
+use crate::rng::Rng;
+use crate::storage;
+use crate::sys::{self, ThreadClock};
+use crate::wallclock::Anchor;
+
+/// Upper bound on prompt text held in memory (characters); past it, prompts
+/// are reused cyclically, as AIPerf reuses its dataset entries.
+const PROMPT_POOL_CHARS: u64 = 64_000_000;
+/// Interval of the runtime-lag probe.
+const LAG_PROBE_EVERY: Duration = Duration::from_millis(10);
+
+/// What a run needs from its caller.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// Runtime the request tasks run on. `run` must be called from a thread
+    /// that is *not* one of its workers (it blocks).
+    pub handle: Handle,
+    /// Cancel to stop dispatching; in-flight requests get the grace period
+    /// and the results are written, marked cancelled.
+    pub stop: CancellationToken,
+    /// Live counters.
+    pub progress: Arc<Progress>,
+    /// CPU clock of an in-process simulator, excluded from client CPU.
+    pub excluded_cpu: Option<ThreadClock>,
+    /// Where every output file goes.
+    pub output_dir: PathBuf,
+}
+
+/// Runs a benchmark to completion (or cancellation) and writes its outputs.
+pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
+    validate(spec)?;
+    let anchor = Anchor::now();
+    let started = std::time::Instant::now();
+    let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
+    let auth = auth_header(spec)?;
+    let client = build_client()?;
+    let model = ctx.handle.block_on(discover::resolve_model(
+        &client,
+        &spec.endpoint,
+        auth.as_ref(),
+    ))?;
+    let uri = spec.endpoint.request_url().parse().map_err(|e| {
+        EngineError::InvalidSpec(format!(
+            "endpoint URL {:?} is not a valid URL: {e}",
+            spec.endpoint.url
+        ))
+    })?;
+    let requests = prepare_requests(spec, &tokenizer, &model);
+    let timeout = Duration::from_secs_f64(spec.request_timeout_s);
+    let tokenizer_name = tokenizer.name().to_owned();
+    let policy = TokenPolicy {
+        source: spec.token_count,
+        exact_client_tokenizer: tokenizer.is_exact(),
+    };
+    let target = Arc::new(Target {
+        client,
+        uri,
+        auth,
+        streaming: spec.streaming,
+        timeout,
+        tokenizer,
+    });
+    storage::write_run_spec(&ctx.output_dir, spec)?;
+    let lctx = LoopContext {
+        handle: ctx.handle.clone(),
+        target,
+        requests: requests.into(),
+        progress: Arc::clone(&ctx.progress),
+        stop: ctx.stop.clone(),
+        grace: Duration::from_secs_f64(spec.grace_period_s),
+    };
+    let run = Runner {
+        spec,
+        ctx,
+        lctx,
+        anchor,
+        policy,
+        tokenizer_name,
+    };
+    let warmup = run.warmup();
+    let levels = run.levels(warmup)?;
+    let status = run_status(&levels, ctx.stop.is_cancelled());
+    let result = RunResult {
+        run_id: spec.run_id.clone(),
+        status,
+        model,
+        indicators: metrics::key_indicators(&levels),
+        levels,
+        output_dir: ctx.output_dir.display().to_string(),
+        start_time: anchor.rfc3339(started),
+        end_time: anchor.rfc3339(std::time::Instant::now()),
+        spec: spec.clone(),
+    };
+    storage::write_run_result(&ctx.output_dir, &result)?;
+    Ok(result)
+}
+
+fn validate(spec: &RunSpec) -> Result<(), EngineError> {
+    let bad = |m: &str| Err(EngineError::InvalidSpec(m.to_owned()));
+    if spec.levels.is_empty() {
+        return bad("no load level to run");
+    }
+    for l in &spec.levels {
+        match *l {
+            LoadLevel::Concurrency { concurrency: 0 } => {
+                return bad("concurrency must be at least 1")
+            }
+            LoadLevel::Rate { rate, .. } if !(rate.is_finite() && rate > 0.0) => {
+                return bad("request rate must be a positive number of requests per second")
+            }
+            LoadLevel::Rate {
+                max_concurrency: Some(0),
+                ..
+            } => return bad("max concurrency must be at least 1"),
+            _ => {}
+        }
+    }
+    match spec.stop {
+        StopCondition::Requests { count: 0 } => return bad("request count must be at least 1"),
+        StopCondition::Duration { seconds } if !(seconds.is_finite() && seconds > 0.0) => {
+            return bad("duration must be a positive number of seconds")
+        }
+        _ => {}
+    }
+    if !(spec.request_timeout_s.is_finite() && spec.request_timeout_s > 0.0) {
+        return bad("request timeout must be positive");
+    }
+    if !(spec.grace_period_s.is_finite() && spec.grace_period_s >= 0.0) {
+        return bad("grace period must be zero or positive");
+    }
+    Ok(())
+}
+
+fn auth_header(spec: &RunSpec) -> Result<Option<HeaderValue>, EngineError> {
+    spec.endpoint
+        .api_key
+        .as_ref()
+        .filter(|k| !k.is_empty())
+        .map(|k| {
+            HeaderValue::from_str(&format!("Bearer {k}"))
+                .map(|mut v| {
+                    v.set_sensitive(true);
+                    v
+                })
+                .map_err(|_| {
+                    EngineError::InvalidSpec(
+                        "the API key contains characters not allowed in a header".into(),
+                    )
+                })
+        })
+        .transpose()
+}
+
+/// Bodies for every request the run will send (reused cyclically past the
+/// pool's size). Built entirely before the first request.
+fn prepare_requests(
+    spec: &RunSpec,
+    tokenizer: &ClientTokenizer,
+    model: &str,
+) -> Vec<PreparedRequest> {
+    let needed = match spec.stop {
+        StopCondition::Requests { count } => {
+            u64::from(spec.warmup_requests) + count * spec.levels.len() as u64
+        }
+        StopCondition::Duration { .. } => u64::MAX,
+    };
+    let per_prompt = u64::from(spec.prompts.input_tokens_mean.max(1)) * 8;
+    let pool = needed.min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
+    let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
+    let mut rng = Rng::derive(spec.seed, 0x9903);
+    (0..pool)
+        .map(|_| {
+            let p = factory.next(&mut rng);
+            let body = openai::request_body(
+                spec.endpoint.api,
+                model,
+                &p,
+                spec.streaming,
+                &spec.endpoint.extra_body,
+            );
+            PreparedRequest {
+                body,
+                input_tokens: p.input_tokens,
+                max_tokens: p.max_tokens,
+            }
+        })
+        .collect()
+}
+
+/// The parts of a run every phase needs.
+struct Runner<'a> {
+    spec: &'a RunSpec,
+    ctx: &'a RunContext,
+    lctx: LoopContext,
+    anchor: Anchor,
+    policy: TokenPolicy,
+    tokenizer_name: String,
+}
+
+impl Runner<'_> {
+    /// Warmup requests at the first level's load, excluded from metrics.
+    fn warmup(&self) -> Vec<RequestRecord> {
+        let n = u64::from(self.spec.warmup_requests);
+        if n == 0 {
+            return Vec::new();
+        }
+        self.ctx.progress.start_level(0, true);
+        let plan = PhasePlan {
+            level: self.spec.levels[0],
+            level_index: 0,
+            phase: BenchmarkPhase::Warmup,
+            stop: StopCondition::Requests { count: n },
+            first_request: 0,
+            seed: self.spec.seed ^ 0x3A,
+        };
+        run_phase(&self.lctx, &plan).records
+    }
+
+    fn levels(&self, mut warmup: Vec<RequestRecord>) -> Result<Vec<LevelResult>, EngineError> {
+        let mut out = Vec::with_capacity(self.spec.levels.len());
+        for (i, level) in self.spec.levels.iter().enumerate() {
+            if self.ctx.stop.is_cancelled() {
+                break;
+            }
+            self.ctx.progress.start_level(i, false);
+            let (outcome, load) = self.measure(i, *level);
+            let dir = self.level_dir(i);
+            let result = self.level_result(*level, &outcome, &load, &dir);
+            storage::write_level_exports(
+                &dir,
+                &result,
+                &outcome.records,
+                &std::mem::take(&mut warmup),
+                self.export_context(),
+            )?;
+            out.push(result);
+        }
+        Ok(out)
+    }
+
+    /// Runs a level's profiling phase with the CPU and lag probes around it.
+    fn measure(&self, i: usize, level: LoadLevel) -> (PhaseOutcome, ClientLoad) {
+        let per_level = match self.spec.stop {
+            StopCondition::Requests { count } => count,
+            StopCondition::Duration { .. } => 0,
+        };
+        let plan = PhasePlan {
+            level,
+            level_index: i,
+            phase: BenchmarkPhase::Profiling,
+            stop: self.spec.stop,
+            first_request: self.spec.warmup_requests as usize + i * per_level as usize,
+            seed: self.spec.seed.wrapping_add(i as u64),
+        };
+        let probe_stop = CancellationToken::new();
+        let probe = self.lctx.handle.spawn(lag_probe(probe_stop.clone()));
+        let cpu0 = self.client_cpu();
+        let outcome = run_phase(&self.lctx, &plan);
+        let cpu = self.client_cpu().saturating_sub(cpu0);
+        probe_stop.cancel();
+        let runtime_lag_ms = self.lctx.handle.block_on(probe).unwrap_or_default();
+        let load = ClientLoad {
+            cpu_seconds: cpu.as_secs_f64(),
+            wall_seconds: outcome
+                .finished
+                .duration_since(outcome.started)
+                .as_secs_f64(),
+            available_cores: sys::available_cores(),
+            runtime_lag_ms,
+        };
+        (outcome, load)
+    }
+
+    fn client_cpu(&self) -> Duration {
+        let excluded = self
+            .ctx
+            .excluded_cpu
+            .map_or(Duration::ZERO, |c| c.cpu_time());
+        sys::process_cpu_time().saturating_sub(excluded)
+    }
+
+    fn level_dir(&self, i: usize) -> PathBuf {
+        if self.spec.levels.len() == 1 {
+            self.ctx.output_dir.clone()
+        } else {
+            self.ctx.output_dir.join(self.spec.levels[i].label())
+        }
+    }
+
+    fn level_result(
+        &self,
+        level: LoadLevel,
+        o: &PhaseOutcome,
+        load: &ClientLoad,
+        dir: &Path,
+    ) -> LevelResult {
+        let records = &o.records;
+        LevelResult {
+            level,
+            metrics: metrics::aggregate_level(records, self.spec.streaming, self.policy),
+            validity: metrics::validity(records, &level, load),
+            errors: metrics::error_summary(records),
+            token_counts: metrics::token_count_check(records, self.policy, &self.tokenizer_name),
+            requests_sent: records.len() as u64,
+            was_cancelled: o.cancelled,
+            start_time: self.anchor.rfc3339(o.started),
+            end_time: self.anchor.rfc3339(o.finished),
+            export_dir: dir.display().to_string(),
+        }
+    }
+
+    fn export_context(&self) -> storage::ExportContext<'_> {
+        storage::ExportContext {
+            spec: self.spec,
+            anchor: self.anchor,
+            policy: self.policy,
+        }
+    }
+}
+
+fn run_status(levels: &[LevelResult], cancelled: bool) -> RunStatus {
+    if cancelled {
+        RunStatus::Cancelled
+    } else if levels.iter().all(|l| l.metrics.request_count == 0) {
+        RunStatus::Failed
+    } else {
+        RunStatus::Completed
+    }
+}
+
+/// Samples the runtime's scheduling delay: how long a freshly spawned task
+/// waits before it first runs.
+async fn lag_probe(stop: CancellationToken) -> Vec<f64> {
+    let mut samples = Vec::new();
+    let mut tick = tokio::time::interval(LAG_PROBE_EVERY);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return samples,
+            _ = tick.tick() => {
+                let t0 = std::time::Instant::now();
+                if let Ok(d) = tokio::spawn(async move { t0.elapsed() }).await {
+                    samples.push(metrics::ms(d));
+                }
+            }
+        }
+    }
+}

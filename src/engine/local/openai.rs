@@ -1,0 +1,356 @@
+//! The OpenAI-compatible wire format: request bodies (built once, before the
+//! run) and the interpretation of response chunks (after the timestamp).
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::prompts::Prompt;
+use super::sse::SseEvent;
+use crate::domain::{ApiKind, Usage};
+
+/// What one streamed event means to the measurement.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Event<'a> {
+    /// A chunk with non-empty text (content or reasoning): a content response.
+    Content(Cow<'a, str>),
+    /// A well-formed chunk without text (role-only, empty delta, usage-only).
+    Empty,
+    /// The `[DONE]` sentinel.
+    Done,
+    /// An error event or error object inside the 200 stream.
+    Error(String),
+}
+
+/// An interpreted event plus what it reports besides text.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Interpreted<'a> {
+    pub(crate) event: Event<'a>,
+    pub(crate) usage: Option<Usage>,
+    /// A choice carried a `finish_reason`.
+    pub(crate) finished: bool,
+}
+
+#[derive(Deserialize)]
+struct WireChunk<'a> {
+    #[serde(borrow, default)]
+    choices: Vec<WireChoice<'a>>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+    #[serde(default)]
+    error: Option<Value>,
+    #[serde(borrow, default)]
+    object: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice<'a> {
+    #[serde(borrow, default)]
+    delta: Option<WireText<'a>>,
+    #[serde(borrow, default)]
+    message: Option<WireText<'a>>,
+    #[serde(borrow, default)]
+    text: Option<Cow<'a, str>>,
+    #[serde(default)]
+    finish_reason: Option<Value>,
+}
+
+#[derive(Deserialize)]
+struct WireText<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning_content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    reasoning: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens: Option<u32>,
+}
+
+impl From<WireUsage> for Usage {
+    fn from(u: WireUsage) -> Self {
+        Usage {
+            prompt_tokens: u.prompt_tokens,
+            completion_tokens: u.completion_tokens,
+        }
+    }
+}
+
+/// Interprets one SSE event; `Err` carries why it is malformed.
+pub(crate) fn interpret_event<'a>(ev: &SseEvent<'a>) -> Result<Interpreted<'a>, String> {
+    if ev.event == Some(b"error") {
+        let msg = String::from_utf8_lossy(ev.data).into_owned();
+        return Ok(Interpreted {
+            event: Event::Error(msg),
+            usage: None,
+            finished: false,
+        });
+    }
+    let data = trim_ascii(ev.data);
+    if data == b"[DONE]" {
+        return Ok(Interpreted {
+            event: Event::Done,
+            usage: None,
+            finished: false,
+        });
+    }
+    let chunk: WireChunk<'a> = serde_json::from_slice(data).map_err(|e| malformed(data, &e))?;
+    Ok(interpret_chunk(chunk))
+}
+
+/// Interprets a whole non-streaming response body.
+pub(crate) fn interpret_body(body: &[u8]) -> Result<Interpreted<'_>, String> {
+    let chunk: WireChunk<'_> =
+        serde_json::from_slice(trim_ascii(body)).map_err(|e| malformed(body, &e))?;
+    Ok(interpret_chunk(chunk))
+}
+
+fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
+    let usage = chunk.usage.map(Usage::from);
+    if let Some(err) = chunk.error.filter(|e| !e.is_null()) {
+        return Interpreted {
+            event: Event::Error(error_message(&err)),
+            usage,
+            finished: false,
+        };
+    }
+    if chunk.object.as_deref() == Some("error") {
+        let msg = chunk
+            .message
+            .map_or_else(|| "error object in stream".to_owned(), Cow::into_owned);
+        return Interpreted {
+            event: Event::Error(msg),
+            usage,
+            finished: false,
+        };
+    }
+    let finished = chunk
+        .choices
+        .iter()
+        .any(|c| c.finish_reason.as_ref().is_some_and(|f| !f.is_null()));
+    let text = chunk
+        .choices
+        .into_iter()
+        .next()
+        .map(choice_text)
+        .unwrap_or_default();
+    let event = if text.is_empty() {
+        Event::Empty
+    } else {
+        Event::Content(text)
+    };
+    Interpreted {
+        event,
+        usage,
+        finished,
+    }
+}
+
+/// Content plus reasoning text of a choice (AIPerf counts both as output).
+fn choice_text(c: WireChoice<'_>) -> Cow<'_, str> {
+    if let Some(t) = c.text {
+        return t;
+    }
+    let Some(t) = c.delta.or(c.message) else {
+        return Cow::Borrowed("");
+    };
+    let parts = [t.reasoning_content, t.reasoning, t.content];
+    let mut present = parts.into_iter().flatten().filter(|p| !p.is_empty());
+    match (present.next(), present.next()) {
+        (None, _) => Cow::Borrowed(""),
+        (Some(one), None) => one,
+        (Some(a), Some(b)) => {
+            let mut s = a.into_owned();
+            s.push_str(&b);
+            present.for_each(|p| s.push_str(&p));
+            Cow::Owned(s)
+        }
+    }
+}
+
+fn error_message(err: &Value) -> String {
+    err.get("message")
+        .and_then(Value::as_str)
+        .map_or_else(|| err.to_string(), str::to_owned)
+}
+
+fn malformed(data: &[u8], e: &serde_json::Error) -> String {
+    let shown: String = String::from_utf8_lossy(&data[..data.len().min(80)]).into_owned();
+    format!("unparseable chunk ({e}): {shown:?}")
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |i| i + 1);
+    &b[start..end]
+}
+
+/// Builds the JSON body of one request.
+pub(crate) fn request_body(
+    api: ApiKind,
+    model: &str,
+    prompt: &Prompt,
+    streaming: bool,
+    extra: &Map<String, Value>,
+) -> Bytes {
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    match api {
+        ApiKind::Chat => {
+            let mut messages = Vec::with_capacity(2);
+            if let Some(system) = &prompt.system {
+                messages.push(json!({"role": "system", "content": system.as_ref()}));
+            }
+            messages.push(json!({"role": "user", "content": prompt.user}));
+            body.insert("messages".into(), Value::Array(messages));
+        }
+        ApiKind::Completions => {
+            let text = match &prompt.system {
+                Some(system) => format!("{system}{}", prompt.user),
+                None => prompt.user.clone(),
+            };
+            body.insert("prompt".into(), json!(text));
+        }
+    }
+    body.insert("max_tokens".into(), json!(prompt.max_tokens));
+    body.insert("stream".into(), json!(streaming));
+    if streaming {
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    for (k, v) in extra {
+        body.insert(k.clone(), v.clone());
+    }
+    Bytes::from(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(data: &str) -> Interpreted<'_> {
+        interpret_event(&SseEvent {
+            event: None,
+            data: data.as_bytes(),
+        })
+        .expect("well-formed")
+    }
+
+    #[test]
+    fn content_role_only_usage_only_and_done() {
+        let c = ev(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#);
+        assert_eq!(c.event, Event::Content("Hi".into()));
+        assert!(!c.finished);
+        let role = ev(r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#);
+        assert_eq!(role.event, Event::Empty);
+        let usage = ev(
+            r#"{"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":7,"total_tokens":12}}"#,
+        );
+        assert_eq!(usage.event, Event::Empty);
+        assert_eq!(
+            usage.usage,
+            Some(Usage {
+                prompt_tokens: Some(5),
+                completion_tokens: Some(7)
+            })
+        );
+        assert_eq!(ev(" [DONE] ").event, Event::Done);
+        let fin = ev(r#"{"choices":[{"delta":{},"finish_reason":"length"}]}"#);
+        assert!(fin.finished);
+        assert_eq!(fin.event, Event::Empty);
+    }
+
+    #[test]
+    fn completions_text_reasoning_and_escapes() {
+        assert_eq!(
+            ev(r#"{"choices":[{"text":" word"}]}"#).event,
+            Event::Content(" word".into())
+        );
+        let r = ev(r#"{"choices":[{"delta":{"reasoning_content":"think","content":null}}]}"#);
+        assert_eq!(r.event, Event::Content("think".into()));
+        let esc = ev(r#"{"choices":[{"delta":{"content":"a\"b\n"}}]}"#);
+        assert_eq!(esc.event, Event::Content("a\"b\n".into()));
+    }
+
+    #[test]
+    fn error_events_and_objects() {
+        let named = interpret_event(&SseEvent {
+            event: Some(b"error"),
+            data: b"overloaded",
+        })
+        .expect("ok");
+        assert_eq!(named.event, Event::Error("overloaded".into()));
+        let obj = ev(r#"{"error":{"message":"model crashed","code":500}}"#);
+        assert_eq!(obj.event, Event::Error("model crashed".into()));
+        let vllm = ev(r#"{"object":"error","message":"bad","type":"BadRequestError"}"#);
+        assert_eq!(vllm.event, Event::Error("bad".into()));
+    }
+
+    #[test]
+    fn garbage_is_malformed_not_a_panic() {
+        for bad in ["{not json", "", "\u{0}", "[1,2", "42x"] {
+            assert!(
+                interpret_event(&SseEvent {
+                    event: None,
+                    data: bad.as_bytes()
+                })
+                .is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_streaming_body() {
+        let b = br#"{"choices":[{"message":{"role":"assistant","content":"hello world"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
+        let i = interpret_body(b).expect("ok");
+        assert_eq!(i.event, Event::Content("hello world".into()));
+        assert!(i.finished);
+        assert_eq!(i.usage.and_then(|u| u.completion_tokens), Some(2));
+    }
+
+    #[test]
+    fn bodies_carry_max_tokens_stream_options_and_extras() {
+        let p = Prompt {
+            system: Some("sys ".into()),
+            user: "hello".into(),
+            input_tokens: 3,
+            max_tokens: 9,
+        };
+        let mut extra = Map::new();
+        extra.insert("ignore_eos".into(), json!(true));
+        let chat: Value =
+            serde_json::from_slice(&request_body(ApiKind::Chat, "m", &p, true, &extra))
+                .expect("json");
+        assert_eq!(chat["max_tokens"], 9);
+        assert_eq!(chat["stream_options"]["include_usage"], true);
+        assert_eq!(chat["ignore_eos"], true);
+        assert_eq!(chat["messages"][0]["role"], "system");
+        assert_eq!(chat["messages"][1]["content"], "hello");
+        let comp: Value = serde_json::from_slice(&request_body(
+            ApiKind::Completions,
+            "m",
+            &p,
+            false,
+            &Map::new(),
+        ))
+        .expect("json");
+        assert_eq!(comp["prompt"], "sys hello");
+        assert!(comp.get("stream_options").is_none());
+    }
+}

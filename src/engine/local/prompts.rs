@@ -1,0 +1,216 @@
+//! Synthetic, token-exact prompts, generated before the run (never in the hot
+//! loop) from a seed, so a run can be reproduced from its spec.
+//!
+//! With the built-in tokenizer each vocabulary word is one token, so a prompt
+//! of N tokens is N words. With a Hugging Face tokenizer, a window of N token
+//! ids is cut from an encoded corpus, decoded, re-encoded and trimmed or
+//! extended until the round trip has exactly N tokens (decode→encode can
+//! merge or split tokens at the edges).
+
+use std::sync::Arc;
+
+use super::tokenizer::ClientTokenizer;
+use super::vocab::WORDS;
+use crate::domain::PromptSpec;
+use crate::rng::Rng;
+
+/// Attempts to make a Hugging Face round trip exact before accepting the
+/// closest length (its true count is then what is reported).
+const MAX_FIXUPS: usize = 16;
+
+/// One request's prompt.
+#[derive(Debug, Clone)]
+pub struct Prompt {
+    /// Shared system prompt (same allocation for every request).
+    pub system: Option<Arc<str>>,
+    /// The request's own text.
+    pub user: String,
+    /// Client token count of system + user.
+    pub input_tokens: u32,
+    /// Output length asked for.
+    pub max_tokens: u32,
+}
+
+/// Generates prompts for a run.
+#[derive(Debug)]
+pub struct PromptFactory<'t> {
+    spec: PromptSpec,
+    tokenizer: &'t ClientTokenizer,
+    corpus: Vec<u32>,
+    system: Option<(Arc<str>, u32)>,
+}
+
+impl<'t> PromptFactory<'t> {
+    /// Prepares the corpus and the shared prefix (seeded separately, so the
+    /// prefix is the same across levels and runs with the same seed).
+    pub fn new(spec: &PromptSpec, tokenizer: &'t ClientTokenizer, seed: u64) -> Self {
+        let corpus = build_corpus(tokenizer, seed);
+        let mut f = Self {
+            spec: spec.clone(),
+            tokenizer,
+            corpus,
+            system: None,
+        };
+        if spec.shared_prefix_tokens > 0 {
+            let mut rng = Rng::derive(seed, 0x5157);
+            let (text, _) = f.exact_text(&mut rng, spec.shared_prefix_tokens);
+            let text = text.trim_start();
+            f.system = Some((Arc::from(text), tokenizer.count(text)));
+        }
+        f
+    }
+
+    /// The next prompt: lengths drawn from N(mean, stddev).
+    pub fn next(&self, rng: &mut Rng) -> Prompt {
+        let prefix = self.system.as_ref().map_or(0, |(_, n)| *n);
+        let isl = rng.token_count(
+            self.spec.input_tokens_mean,
+            self.spec.input_tokens_stddev,
+            prefix + 1,
+        );
+        let max_tokens = rng.token_count(
+            self.spec.output_tokens_mean,
+            self.spec.output_tokens_stddev,
+            1,
+        );
+        let (user, user_tokens) = self.exact_text(rng, isl - prefix);
+        Prompt {
+            system: self.system.as_ref().map(|(s, _)| Arc::clone(s)),
+            user,
+            input_tokens: prefix + user_tokens,
+            max_tokens,
+        }
+    }
+
+    /// Text of exactly `n` tokens where achievable; returns the true count.
+    fn exact_text(&self, rng: &mut Rng, n: u32) -> (String, u32) {
+        if self.corpus.is_empty() {
+            return builtin_text(rng, n);
+        }
+        let n = n as usize;
+        let start = rng.below(self.corpus.len());
+        let mut ids: Vec<u32> = self
+            .corpus
+            .iter()
+            .cycle()
+            .skip(start)
+            .take(n)
+            .copied()
+            .collect();
+        let mut best = (String::new(), 0u32);
+        for _ in 0..MAX_FIXUPS {
+            let text = self.tokenizer.decode(&ids).unwrap_or_default();
+            let got = self.tokenizer.count(&text) as usize;
+            if got == n || ids.is_empty() {
+                return (text, got as u32);
+            }
+            if best.0.is_empty() || got.abs_diff(n) < (best.1 as usize).abs_diff(n) {
+                best = (text, got as u32);
+            }
+            if got > n {
+                ids.truncate(ids.len() - (got - n).min(ids.len()));
+            } else {
+                let more = self.corpus[rng.below(self.corpus.len())];
+                ids.extend(std::iter::repeat_n(more, n - got));
+            }
+        }
+        best
+    }
+}
+
+fn builtin_text(rng: &mut Rng, n: u32) -> (String, u32) {
+    let mut s = String::with_capacity(n as usize * 7);
+    for _ in 0..n {
+        s.push(' ');
+        s.push_str(WORDS[rng.below(WORDS.len())]);
+    }
+    (s, n)
+}
+
+/// Token ids of a seeded word corpus (Hugging Face tokenizers only).
+fn build_corpus(tokenizer: &ClientTokenizer, seed: u64) -> Vec<u32> {
+    if !tokenizer.is_exact() {
+        return Vec::new();
+    }
+    let mut rng = Rng::derive(seed, 0xC0C0);
+    let (text, _) = builtin_text(&mut rng, 4096);
+    tokenizer.encode(&text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::local::tokenizer::builtin_count;
+
+    fn spec(isl: u32, isl_sd: u32, prefix: u32) -> PromptSpec {
+        PromptSpec {
+            input_tokens_mean: isl,
+            input_tokens_stddev: isl_sd,
+            output_tokens_mean: 150,
+            output_tokens_stddev: 0,
+            shared_prefix_tokens: prefix,
+            tokenizer: None,
+        }
+    }
+
+    #[test]
+    fn builtin_prompts_are_token_exact_and_seeded() {
+        let tok = ClientTokenizer::builtin();
+        let f = PromptFactory::new(&spec(550, 0, 0), &tok, 1);
+        let mut rng = Rng::new(9);
+        let p = f.next(&mut rng);
+        assert_eq!(p.input_tokens, 550);
+        assert_eq!(builtin_count(&p.user), 550);
+        assert_eq!(p.max_tokens, 150);
+        let again = PromptFactory::new(&spec(550, 0, 0), &tok, 1).next(&mut Rng::new(9));
+        assert_eq!(p.user, again.user);
+        assert_ne!(
+            p.user,
+            f.next(&mut rng).user,
+            "prompts differ between requests"
+        );
+    }
+
+    #[test]
+    fn shared_prefix_is_one_allocation_and_counts_toward_isl() {
+        let tok = ClientTokenizer::builtin();
+        let f = PromptFactory::new(&spec(300, 0, 250), &tok, 3);
+        let mut rng = Rng::new(1);
+        let (a, b) = (f.next(&mut rng), f.next(&mut rng));
+        let (sa, sb) = (a.system.expect("prefix"), b.system.expect("prefix"));
+        assert!(Arc::ptr_eq(&sa, &sb));
+        assert_eq!(builtin_count(&sa) + builtin_count(&a.user), 300);
+        assert_eq!(a.input_tokens, 300);
+    }
+
+    #[test]
+    fn stddev_spreads_lengths_around_the_mean() {
+        let tok = ClientTokenizer::builtin();
+        let f = PromptFactory::new(&spec(200, 40, 0), &tok, 5);
+        let mut rng = Rng::new(2);
+        let lens: Vec<u32> = (0..400).map(|_| f.next(&mut rng).input_tokens).collect();
+        let mean = lens.iter().map(|&x| f64::from(x)).sum::<f64>() / lens.len() as f64;
+        assert!((mean - 200.0).abs() < 6.0, "{mean}");
+        assert!(lens.iter().any(|&x| x < 170) && lens.iter().any(|&x| x > 230));
+    }
+
+    #[test]
+    fn hugging_face_prompts_round_trip_to_the_exact_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("tokenizer.json");
+        std::fs::write(
+            &path,
+            crate::engine::local::tokenizer::tests::test_tokenizer_json(),
+        )
+        .expect("write");
+        let tok = ClientTokenizer::load(Some(path.to_str().expect("utf8"))).expect("load");
+        let f = PromptFactory::new(&spec(120, 0, 20), &tok, 11);
+        let mut rng = Rng::new(4);
+        for _ in 0..20 {
+            let p = f.next(&mut rng);
+            let system = p.system.as_deref().unwrap_or("");
+            assert_eq!(tok.count(&p.user) + tok.count(system), 120);
+            assert_eq!(p.input_tokens, 120);
+        }
+    }
+}

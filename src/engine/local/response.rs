@@ -1,0 +1,277 @@
+//! Turns the bytes of one response into a measurement: content-response
+//! instants, text, usage and the failure kind, if any. The caller stamps each
+//! read with its arrival instant *before* handing the bytes here.
+
+use std::time::Instant;
+
+use super::openai::{interpret_body, interpret_event, Event, Interpreted};
+use super::sse::SseParser;
+use crate::domain::{ErrorKind, RequestError, Usage};
+
+/// Longest error body kept for a message.
+const MAX_ERROR_BODY: usize = 2048;
+
+/// What a finished response yielded.
+#[derive(Debug, Default)]
+pub(crate) struct Outcome {
+    pub(crate) responses: Vec<Instant>,
+    pub(crate) text: String,
+    pub(crate) usage: Option<Usage>,
+    pub(crate) error: Option<RequestError>,
+}
+
+/// Streaming (SSE) response state.
+#[derive(Debug)]
+pub(crate) struct StreamReader {
+    parser: SseParser,
+    out: Outcome,
+    /// `[DONE]` seen: the stream is complete.
+    done: bool,
+    /// A choice reported `finish_reason`: the generation is complete.
+    finished: bool,
+}
+
+impl StreamReader {
+    pub(crate) fn new(expected_tokens: u32) -> Self {
+        let out = Outcome {
+            responses: Vec::with_capacity(expected_tokens as usize + 1),
+            ..Outcome::default()
+        };
+        Self {
+            parser: SseParser::new(),
+            out,
+            done: false,
+            finished: false,
+        }
+    }
+
+    /// True once a failure makes further bytes irrelevant.
+    pub(crate) fn failed(&self) -> bool {
+        self.out.error.is_some()
+    }
+
+    /// Feeds one read that arrived at `at`.
+    pub(crate) fn on_bytes(&mut self, bytes: &[u8], at: Instant) {
+        let Self {
+            parser,
+            out,
+            done,
+            finished,
+        } = self;
+        parser.feed(bytes, &mut |ev| {
+            if out.error.is_some() || *done {
+                return;
+            }
+            match interpret_event(&ev) {
+                Ok(i) => apply(out, done, finished, i, at),
+                Err(msg) => out.error = Some(err(ErrorKind::MalformedResponse, None, msg)),
+            }
+        });
+    }
+
+    /// Ends the stream: `cut` is set when the body failed mid-way.
+    pub(crate) fn finish(mut self, cut: Option<String>) -> Outcome {
+        if self.out.error.is_some() {
+            return self.out;
+        }
+        let complete = self.done || (self.finished && !self.parser.has_partial());
+        self.out.error = match (cut, complete) {
+            (_, true) if self.out.responses.is_empty() => Some(err(
+                ErrorKind::EmptyResponse,
+                None,
+                "stream completed without any content".into(),
+            )),
+            (_, true) => None,
+            (Some(why), false) => Some(err(
+                ErrorKind::StreamCut,
+                None,
+                format!("stream cut: {why}"),
+            )),
+            (None, false) => Some(err(
+                ErrorKind::StreamCut,
+                None,
+                "stream ended without [DONE] or a finish_reason".into(),
+            )),
+        };
+        self.out
+    }
+}
+
+fn apply(out: &mut Outcome, done: &mut bool, finished: &mut bool, i: Interpreted<'_>, at: Instant) {
+    if i.usage.is_some() {
+        out.usage = i.usage;
+    }
+    *finished |= i.finished;
+    match i.event {
+        Event::Content(text) => {
+            out.responses.push(at);
+            out.text.push_str(&text);
+        }
+        Event::Empty => {}
+        Event::Done => *done = true,
+        Event::Error(msg) => out.error = Some(err(ErrorKind::ErrorEvent, None, msg)),
+    }
+}
+
+/// Interprets a whole (non-streaming) body that finished arriving at `at`.
+pub(crate) fn whole_body(body: &[u8], at: Instant) -> Outcome {
+    let mut out = Outcome::default();
+    match interpret_body(body) {
+        Ok(i) => {
+            let (mut done, mut finished) = (false, false);
+            apply(&mut out, &mut done, &mut finished, i, at);
+            if out.error.is_none() && out.responses.is_empty() {
+                out.error = Some(err(
+                    ErrorKind::EmptyResponse,
+                    None,
+                    "response carried no content".into(),
+                ));
+            }
+        }
+        Err(msg) => out.error = Some(err(ErrorKind::MalformedResponse, None, msg)),
+    }
+    out
+}
+
+/// The error of a non-2xx response, with the server's message when it sent one.
+pub(crate) fn http_error(status: u16, body: &[u8]) -> RequestError {
+    let body = &body[..body.len().min(MAX_ERROR_BODY)];
+    let detail = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            let m = v
+                .pointer("/error/message")
+                .or_else(|| v.get("message"))
+                .or_else(|| v.get("detail"));
+            m.and_then(serde_json::Value::as_str).map(str::to_owned)
+        })
+        .unwrap_or_else(|| String::from_utf8_lossy(body).trim().to_owned());
+    err(
+        ErrorKind::from_status(status),
+        Some(status),
+        format!("HTTP {status}: {detail}"),
+    )
+}
+
+pub(crate) fn err(kind: ErrorKind, code: Option<u16>, message: String) -> RequestError {
+    RequestError {
+        kind,
+        code,
+        message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn chunk(text: &str) -> String {
+        format!(
+            "data: {{\"choices\":[{{\"delta\":{{\"content\":{}}}}}]}}\n\n",
+            serde_json::json!(text)
+        )
+    }
+
+    #[test]
+    fn counts_content_chunks_only_and_keeps_usage() {
+        let t0 = Instant::now();
+        let mut r = StreamReader::new(2);
+        r.on_bytes(
+            b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n",
+            t0,
+        );
+        r.on_bytes(chunk(" a").as_bytes(), t0 + Duration::from_millis(5));
+        r.on_bytes(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"\"}}]}\n\n",
+            t0 + Duration::from_millis(6),
+        );
+        r.on_bytes(chunk(" b").as_bytes(), t0 + Duration::from_millis(9));
+        r.on_bytes(b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2}}\n\ndata: [DONE]\n\n", t0 + Duration::from_millis(12));
+        let o = r.finish(None);
+        assert!(o.error.is_none(), "{:?}", o.error);
+        assert_eq!(
+            o.responses,
+            vec![t0 + Duration::from_millis(5), t0 + Duration::from_millis(9)]
+        );
+        assert_eq!(o.text, " a b");
+        assert_eq!(o.usage.and_then(|u| u.completion_tokens), Some(2));
+    }
+
+    #[test]
+    fn cut_stream_error_event_and_malformed_chunk() {
+        let t = Instant::now();
+        let mut r = StreamReader::new(1);
+        r.on_bytes(chunk("x").as_bytes(), t);
+        let o = r.finish(Some("connection reset".into()));
+        assert_eq!(o.error.map(|e| e.kind), Some(ErrorKind::StreamCut));
+
+        let mut r = StreamReader::new(1);
+        r.on_bytes(chunk("x").as_bytes(), t);
+        assert_eq!(
+            r.finish(None).error.map(|e| e.kind),
+            Some(ErrorKind::StreamCut)
+        );
+
+        let mut r = StreamReader::new(1);
+        r.on_bytes(
+            b"event: error\ndata: {\"error\":{\"message\":\"oom\"}}\n\n",
+            t,
+        );
+        assert!(r.failed());
+        let e = r.finish(None).error.expect("error");
+        assert_eq!(e.kind, ErrorKind::ErrorEvent);
+
+        let mut r = StreamReader::new(1);
+        r.on_bytes(b"data: {\"choices\": [oops\n\n", t);
+        assert_eq!(
+            r.finish(None).error.map(|e| e.kind),
+            Some(ErrorKind::MalformedResponse)
+        );
+    }
+
+    #[test]
+    fn finish_reason_without_done_is_complete_and_usage_only_is_empty() {
+        let t = Instant::now();
+        let mut r = StreamReader::new(1);
+        r.on_bytes(
+            b"data: {\"choices\":[{\"delta\":{\"content\":\"z\"},\"finish_reason\":\"stop\"}]}\n\n",
+            t,
+        );
+        assert!(r.finish(None).error.is_none());
+
+        let mut r = StreamReader::new(1);
+        r.on_bytes(
+            b"data: {\"choices\":[],\"usage\":{\"completion_tokens\":0}}\n\ndata: [DONE]\n\n",
+            t,
+        );
+        assert_eq!(
+            r.finish(None).error.map(|e| e.kind),
+            Some(ErrorKind::EmptyResponse)
+        );
+    }
+
+    #[test]
+    fn http_errors_keep_the_server_message() {
+        let e = http_error(429, br#"{"error":{"message":"slow down"}}"#);
+        assert_eq!((e.kind, e.code), (ErrorKind::RateLimited, Some(429)));
+        assert_eq!(e.message, "HTTP 429: slow down");
+        assert_eq!(http_error(503, b"busy").kind, ErrorKind::ServerError);
+        assert_eq!(http_error(404, b"").kind, ErrorKind::ClientError);
+    }
+
+    #[test]
+    fn whole_bodies() {
+        let t = Instant::now();
+        let ok = whole_body(br#"{"choices":[{"message":{"content":"hi there"}}]}"#, t);
+        assert_eq!((ok.responses.len(), ok.text.as_str()), (1, "hi there"));
+        assert_eq!(
+            whole_body(b"<html>", t).error.map(|e| e.kind),
+            Some(ErrorKind::MalformedResponse)
+        );
+        assert_eq!(
+            whole_body(br#"{"choices":[]}"#, t).error.map(|e| e.kind),
+            Some(ErrorKind::EmptyResponse)
+        );
+    }
+}

@@ -1,0 +1,37 @@
+//! Benchmark engines. `local` is the embedded load generator; it never
+//! imports the MCP or job layers.
+
+pub mod local;
+
+use thiserror::Error;
+
+/// Failures that stop a run before or outside the measurement. Failures of
+/// individual requests are not errors: they are records with a kind.
+#[derive(Debug, Error)]
+pub enum EngineError {
+    /// The run specification is unusable.
+    #[error("invalid run specification: {0}")]
+    InvalidSpec(String),
+    /// The tokenizer could not be loaded.
+    #[error("tokenizer {spec:?}: {reason}")]
+    Tokenizer {
+        /// What was asked for.
+        spec: String,
+        /// Why it failed and what to do.
+        reason: String,
+    },
+    /// The model name could not be discovered.
+    #[error("could not discover the model from {url}: {reason}; pass the model name with --model")]
+    ModelDiscovery {
+        /// The models URL tried.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Setting up the client or simulator failed.
+    #[error("setup failed: {0}")]
+    Setup(String),
+    /// Writing results failed.
+    #[error(transparent)]
+    Storage(#[from] crate::storage::StorageError),
+}

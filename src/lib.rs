@@ -1,0 +1,33 @@
+//! mcc-bench: benchmark LLM inference endpoints from an AI agent or a shell.
+//!
+//! # Layout
+//!
+//! Layers, each using only those below it:
+//!
+//! - `cli` — the command line (`run`, `sim`, `workloads`): parses flags into
+//!   a [`domain::RunSpec`], drives an engine, prints tables.
+//! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
+//!   generator: prompts → the one load loop → raw records → results.
+//! - [`storage`] — every file a run writes (AIPerf exports, spec, results),
+//!   written atomically.
+//!
+//! Shared by every layer:
+//!
+//! - [`domain`] — profiles, run specs, request records, results.
+//! - [`metrics`] — pure functions from records to AIPerf-exact metrics, the
+//!   validity certificate and key indicators.
+//! - [`catalog`] — the workload catalog (built-in + user).
+//! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
+//! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
+//!   monotonic → wall-clock conversion.
+
+pub mod catalog;
+pub mod cli;
+pub mod domain;
+pub mod engine;
+pub mod metrics;
+pub mod rng;
+pub mod sim;
+pub mod storage;
+pub mod sys;
+pub mod wallclock;

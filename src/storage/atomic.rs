@@ -1,0 +1,66 @@
+//! Atomic file replacement: temporary file in the same directory, fsync,
+//! rename, then fsync of the directory.
+
+use std::io::Write;
+use std::path::Path;
+
+use super::StorageError;
+
+/// Writes `bytes` to `path` so that readers see the old file or the new one,
+/// never a mixture. Creates missing parent directories.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    let err = |source| StorageError::Write {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(err)?;
+    let name = path
+        .file_name()
+        .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_whole_files_and_creates_directories() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("a/b/out.json");
+        write_atomic(&p, b"one").expect("write");
+        write_atomic(&p, b"two").expect("rewrite");
+        assert_eq!(std::fs::read(&p).expect("read"), b"two");
+        let leftovers = std::fs::read_dir(p.parent().expect("parent"))
+            .expect("ls")
+            .count();
+        assert_eq!(leftovers, 1, "no temporary files remain");
+    }
+
+    #[test]
+    fn unwritable_path_is_an_error_naming_the_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"x").expect("write");
+        let e = write_atomic(&file.join("under-a-file.json"), b"x").expect_err("not a dir");
+        assert!(e.to_string().contains("under-a-file.json"), "{e}");
+    }
+}

@@ -1,0 +1,94 @@
+//! Storage: every file a run writes. Each file is written to a temporary
+//! name, synced and renamed into place, so a reader never sees half a file.
+
+mod aiperf_json;
+mod atomic;
+mod jsonl;
+
+use std::path::Path;
+
+use thiserror::Error;
+
+use crate::domain::{LevelResult, RequestRecord, RunResult, RunSpec};
+use crate::metrics::TokenPolicy;
+use crate::wallclock::Anchor;
+pub use aiperf_json::aiperf_export;
+pub use atomic::write_atomic;
+
+/// Name of the AIPerf-compatible aggregate export.
+pub const AIPERF_JSON: &str = "profile_export_aiperf.json";
+/// Name of the per-request export.
+pub const AIPERF_JSONL: &str = "profile_export.jsonl";
+/// Name of the resolved run specification.
+pub const RUN_SPEC_JSON: &str = "run_spec.json";
+/// Name of the full result (all levels, validity, indicators).
+pub const RESULTS_JSON: &str = "results.json";
+
+/// Storage failures.
+#[derive(Debug, Error)]
+pub enum StorageError {
+    /// A file could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A value could not be serialised.
+    #[error("cannot serialise {what}: {source}")]
+    Serialise {
+        /// What was being written.
+        what: &'static str,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// What the exporters need besides the records.
+#[derive(Debug, Clone, Copy)]
+pub struct ExportContext<'a> {
+    /// The run's specification.
+    pub spec: &'a RunSpec,
+    /// Monotonic → wall clock conversion.
+    pub anchor: Anchor,
+    /// Token count choice.
+    pub policy: TokenPolicy,
+}
+
+/// Writes `run_spec.json`.
+pub fn write_run_spec(dir: &Path, spec: &RunSpec) -> Result<(), StorageError> {
+    write_json(&dir.join(RUN_SPEC_JSON), spec, "run spec")
+}
+
+/// Writes `results.json`.
+pub fn write_run_result(dir: &Path, result: &RunResult) -> Result<(), StorageError> {
+    write_json(&dir.join(RESULTS_JSON), result, "results")
+}
+
+/// Writes one level's `profile_export_aiperf.json` and `profile_export.jsonl`
+/// (warmup records, if given, lead the JSONL tagged `warmup`).
+pub fn write_level_exports(
+    dir: &Path,
+    level: &LevelResult,
+    records: &[RequestRecord],
+    warmup: &[RequestRecord],
+    ctx: ExportContext<'_>,
+) -> Result<(), StorageError> {
+    let export = aiperf_export(level, ctx);
+    write_json(&dir.join(AIPERF_JSON), &export, "AIPerf export")?;
+    let label = level.level.label();
+    let bytes = jsonl::records_jsonl(warmup.iter().chain(records), &label, ctx)?;
+    write_atomic(&dir.join(AIPERF_JSONL), &bytes)
+}
+
+fn write_json<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    what: &'static str,
+) -> Result<(), StorageError> {
+    let mut bytes = serde_json::to_vec_pretty(value)
+        .map_err(|source| StorageError::Serialise { what, source })?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
