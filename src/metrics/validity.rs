@@ -8,8 +8,13 @@ use super::ms_between;
 use super::stats::percentile_sorted;
 use crate::domain::{LoadLevel, RequestRecord, Validity};
 
-/// Dispatch lateness above this (ms, p99) means the client fell behind.
-const LATENESS_P99_LIMIT_MS: f64 = 1.0;
+/// Dispatch lateness (p99) is always tolerated up to this many ms…
+const LATENESS_FLOOR_MS: f64 = 1.0;
+/// …and beyond it up to this fraction of the mean arrival gap (open loop)…
+const LATENESS_GAP_FRACTION: f64 = 0.10;
+/// …or of the median request latency (closed loop: a late send only delays
+/// the next request by that fraction of its own duration).
+const LATENESS_LATENCY_FRACTION: f64 = 0.05;
 /// Runtime scheduling delay above this (ms, p99) distorts timestamps.
 const RUNTIME_LAG_P99_LIMIT_MS: f64 = 2.0;
 /// CPU use above this fraction of the available cores leaves no headroom.
@@ -68,18 +73,35 @@ pub fn validity(records: &[RequestRecord], level: &LoadLevel, load: &ClientLoad)
         client_bound: false,
         reasons: Vec::new(),
     };
-    v.reasons = reasons(&v, level, records.len());
+    let limit = lateness_limit(level, records);
+    v.reasons = reasons(&v, level, records.len(), limit);
     v.client_bound = !v.reasons.is_empty();
     v
 }
 
-fn reasons(v: &Validity, level: &LoadLevel, n: usize) -> Vec<String> {
+/// The dispatch lateness (p99, ms) above which the client counts as behind.
+fn lateness_limit(level: &LoadLevel, records: &[RequestRecord]) -> f64 {
+    let relative = match *level {
+        LoadLevel::Rate { rate, .. } => LATENESS_GAP_FRACTION * 1000.0 / rate,
+        LoadLevel::Concurrency { .. } => {
+            let mut lat: Vec<f64> = records
+                .iter()
+                .filter_map(|r| r.responses.last().map(|&end| ms_between(r.send, end)))
+                .collect();
+            lat.sort_by(f64::total_cmp);
+            LATENESS_LATENCY_FRACTION * percentile_sorted(&lat, 50.0).unwrap_or(0.0)
+        }
+    };
+    relative.max(LATENESS_FLOOR_MS)
+}
+
+fn reasons(v: &Validity, level: &LoadLevel, n: usize, lateness_limit: f64) -> Vec<String> {
     let mut out = Vec::new();
     let cap_saturated = matches!(level, LoadLevel::Rate { max_concurrency: Some(c), .. }
         if v.achieved_concurrency >= 0.95 * f64::from(*c));
-    if v.dispatch_lateness_p99_ms > LATENESS_P99_LIMIT_MS && !cap_saturated {
+    if v.dispatch_lateness_p99_ms > lateness_limit && !cap_saturated {
         out.push(format!(
-            "requests left {:.2} ms late at p99 (limit {LATENESS_P99_LIMIT_MS} ms): the client fell behind its schedule",
+            "requests left {:.2} ms late at p99 (limit {lateness_limit:.2} ms): the client fell behind its schedule",
             v.dispatch_lateness_p99_ms
         ));
     }
@@ -229,7 +251,7 @@ mod tests {
     fn late_dispatch_and_cpu_saturation_make_it_client_bound() {
         let t0 = Instant::now();
         let records: Vec<_> = (0..11)
-            .map(|i| rec(t0, i * 100, i * 100_000 + 5_000, i * 100 + 60))
+            .map(|i| rec(t0, i * 100, i * 100_000 + 15_000, i * 100 + 60))
             .collect();
         let level = LoadLevel::Rate {
             rate: 10.0,
@@ -239,6 +261,19 @@ mod tests {
         let v = validity(&records, &level, &load(1.95));
         assert!(v.client_bound);
         assert_eq!(v.reasons.len(), 2, "{:?}", v.reasons);
+    }
+
+    #[test]
+    fn lateness_limit_scales_with_the_gap_or_the_latency() {
+        let t0 = Instant::now();
+        // Closed loop, 200 ms requests sent 3 ms late: 1.5% of a request's
+        // duration, not a client limit; 12 ms late (6%) is.
+        let on_time: Vec<_> = (0..4).map(|i| rec(t0, i * 200, i * 200_000 + 3_000, i * 200 + 203)).collect();
+        let level = LoadLevel::Concurrency { concurrency: 1 };
+        assert!(!validity(&on_time, &level, &load(0.1)).client_bound);
+        let late: Vec<_> = (0..4).map(|i| rec(t0, i * 200, i * 200_000 + 12_000, i * 200 + 212)).collect();
+        let v = validity(&late, &level, &load(0.1));
+        assert!(v.reasons.iter().any(|r| r.contains("late")), "{:?}", v.reasons);
     }
 
     #[test]

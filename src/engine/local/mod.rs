@@ -39,9 +39,11 @@ use crate::storage;
 use crate::sys::{self, ThreadClock};
 use crate::wallclock::Anchor;
 
-/// Upper bound on prompt text held in memory (characters); past it, prompts
-/// are reused cyclically, as AIPerf reuses its dataset entries.
+/// Upper bound on prompt text held in memory (characters) and on distinct
+/// prompts; past either, prompts are reused cyclically, as AIPerf reuses its
+/// dataset entries.
 const PROMPT_POOL_CHARS: u64 = 64_000_000;
+const PROMPT_POOL_MAX: u64 = 10_000;
 /// Interval of the runtime-lag probe.
 const LAG_PROBE_EVERY: Duration = Duration::from_millis(10);
 
@@ -201,7 +203,7 @@ fn prepare_requests(
         StopCondition::Duration { .. } => u64::MAX,
     };
     let per_prompt = u64::from(spec.prompts.input_tokens_mean.max(1)) * 8;
-    let pool = needed.min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
+    let pool = needed.min(PROMPT_POOL_MAX).min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
     let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
     let mut rng = Rng::derive(spec.seed, 0x9903);
     (0..pool)
