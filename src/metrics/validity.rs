@@ -268,12 +268,20 @@ mod tests {
         let t0 = Instant::now();
         // Closed loop, 200 ms requests sent 3 ms late: 1.5% of a request's
         // duration, not a client limit; 12 ms late (6%) is.
-        let on_time: Vec<_> = (0..4).map(|i| rec(t0, i * 200, i * 200_000 + 3_000, i * 200 + 203)).collect();
+        let on_time: Vec<_> = (0..4)
+            .map(|i| rec(t0, i * 200, i * 200_000 + 3_000, i * 200 + 203))
+            .collect();
         let level = LoadLevel::Concurrency { concurrency: 1 };
         assert!(!validity(&on_time, &level, &load(0.1)).client_bound);
-        let late: Vec<_> = (0..4).map(|i| rec(t0, i * 200, i * 200_000 + 12_000, i * 200 + 212)).collect();
+        let late: Vec<_> = (0..4)
+            .map(|i| rec(t0, i * 200, i * 200_000 + 12_000, i * 200 + 212))
+            .collect();
         let v = validity(&late, &level, &load(0.1));
-        assert!(v.reasons.iter().any(|r| r.contains("late")), "{:?}", v.reasons);
+        assert!(
+            v.reasons.iter().any(|r| r.contains("late")),
+            "{:?}",
+            v.reasons
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::config::{Fault, SimConfig};
 use super::stream::{CutBody, Pace, PacedStream, StreamCut};
+use super::timer::PreciseTimer;
 use super::truth::{TruthLog, TruthRecord};
 use super::wire::Wire;
 use crate::domain::ApiKind;
@@ -32,14 +33,20 @@ pub(crate) struct State {
     /// Requests seen; seeds each request's randomness, so a run with the
     /// same seed and arrival order draws the same faults.
     counter: AtomicU64,
+    timer: PreciseTimer,
 }
 
 impl State {
-    pub(crate) fn new(config: SimConfig, truth: Option<Arc<TruthLog>>) -> Self {
+    pub(crate) fn new(
+        config: SimConfig,
+        truth: Option<Arc<TruthLog>>,
+        timer: PreciseTimer,
+    ) -> Self {
         Self {
             config,
             truth,
             counter: AtomicU64::new(0),
+            timer,
         }
     }
 }
@@ -96,6 +103,8 @@ async fn generate(
     api: ApiKind,
     request_id: String,
 ) -> Response<SimBody> {
+    // Ground truth starts once the request head has been parsed.
+    let received = Instant::now();
     let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(b) => b.to_bytes(),
         Err(e) => {
@@ -105,7 +114,6 @@ async fn generate(
             )
         }
     };
-    let received = Instant::now();
     let ask = match parse_ask(&bytes, api, &state.config) {
         Ok(a) => a,
         Err(msg) => return error_response(StatusCode::BAD_REQUEST, &msg),
@@ -148,10 +156,14 @@ async fn generate(
     };
     let pace = pace(&state.config, fault);
     if ask.stream {
-        let body = PacedStream::new(wire, ask.max_tokens, pace, rng, fault, truth);
+        let body = PacedStream::new(&state.timer, wire, ask.max_tokens, pace, rng, fault, truth);
         return sse_response(body);
     }
-    whole_response(wire, ask.max_tokens, pace, rng, fault, truth, received).await
+    let done = state
+        .timer
+        .sleep_until(received + pace.first + pace.itl * ask.max_tokens.saturating_sub(1));
+    done.await;
+    whole_response(wire, ask.max_tokens, rng, fault, truth)
 }
 
 fn pace(c: &SimConfig, fault: Option<Fault>) -> Pace {
@@ -173,17 +185,13 @@ fn log_now(truth: Option<(Arc<TruthLog>, TruthRecord)>) {
     }
 }
 
-async fn whole_response(
+fn whole_response(
     wire: Wire,
     n: u32,
-    pace: Pace,
     mut rng: Rng,
     fault: Option<Fault>,
     truth: Option<(Arc<TruthLog>, TruthRecord)>,
-    received: Instant,
 ) -> Response<SimBody> {
-    let total = pace.first + pace.itl * n.saturating_sub(1);
-    tokio::time::sleep_until(tokio::time::Instant::from_std(received + total)).await;
     let words: Vec<usize> = (0..n).map(|_| rng.below(WORDS.len())).collect();
     if let Some((log, mut rec)) = truth {
         rec.chunks.push(Instant::now());

@@ -7,6 +7,7 @@
 mod config;
 mod handler;
 mod stream;
+mod timer;
 mod truth;
 mod wire;
 
@@ -52,7 +53,14 @@ pub async fn serve(
     truth: Option<Arc<TruthLog>>,
     shutdown: CancellationToken,
 ) {
-    let state = Arc::new(handler::State::new(config, truth));
+    let timer = match timer::PreciseTimer::start() {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!("simulator cannot start its timer thread: {e}");
+            return;
+        }
+    };
+    let state = Arc::new(handler::State::new(config, truth, timer));
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use http_body::{Body, Frame};
 
 use super::config::Fault;
+use super::timer::{PreciseTimer, Sleep};
 use super::truth::{TruthLog, TruthRecord};
 use super::wire::Wire;
 use crate::rng::Rng;
@@ -38,8 +39,8 @@ pub(crate) struct PacedStream {
     sent: u32,
     itl: Duration,
     jitter_ms: f64,
-    next: tokio::time::Instant,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    /// Deadline of the next token (absolute: gaps never accumulate error).
+    sleep: Sleep,
     rng: Rng,
     fault: Option<Fault>,
     truth: Option<(Arc<TruthLog>, TruthRecord)>,
@@ -55,6 +56,7 @@ pub(crate) struct Pace {
 
 impl PacedStream {
     pub(crate) fn new(
+        timer: &PreciseTimer,
         wire: Wire,
         total: u32,
         pace: Pace,
@@ -65,7 +67,6 @@ impl PacedStream {
         let start = truth
             .as_ref()
             .map_or_else(Instant::now, |(_, r)| r.received);
-        let next = tokio::time::Instant::from_std(start + pace.first);
         let stage = if wire.has_role_chunk() {
             Stage::Role
         } else {
@@ -78,8 +79,7 @@ impl PacedStream {
             sent: 0,
             itl: pace.itl,
             jitter_ms: pace.jitter_ms,
-            next,
-            sleep: Box::pin(tokio::time::sleep_until(next)),
+            sleep: timer.sleep_until(start + pace.first),
             rng,
             fault,
             truth,
@@ -94,15 +94,15 @@ impl PacedStream {
             0.0
         };
         let gap = (self.itl.as_secs_f64() * 1e3 + j).max(0.0);
-        self.next += Duration::from_secs_f64(gap / 1e3);
-        self.sleep.as_mut().reset(self.next);
+        let next = self.sleep.deadline() + Duration::from_secs_f64(gap / 1e3);
+        self.sleep.reset(next);
     }
 
     fn token_frame(
         &mut self,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
-        if tokio::time::Instant::now() < self.next && self.sleep.as_mut().poll(cx).is_pending() {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
             return Poll::Pending;
         }
         if self.sent == self.total / 2 && self.sent > 0 {

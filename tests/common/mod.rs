@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use mcc_bench::domain::{
-    ApiKind, EndpointSpec, LoadLevel, PromptSpec, RunResult, RunSpec, StopCondition, TokenCountSource,
+    ApiKind, EndpointSpec, LoadLevel, PromptSpec, RunResult, RunSpec, StopCondition,
+    TokenCountSource,
 };
 use mcc_bench::engine::local::{self, Progress, RunContext};
 use mcc_bench::engine::EngineError;
@@ -81,8 +82,14 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `spec` with the engine; `stop` may be cancelled by the caller.
 pub fn run_with(spec: &RunSpec, sim: Option<&SimServer>, stop: CancellationToken) -> Ran {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let dir = tempfile::tempdir().expect("tempdir");
     let ctx = RunContext {
         handle: rt.handle().clone(),

@@ -1,34 +1,43 @@
-//! The HTTP side of a request: send a pre-serialised body over a pooled
-//! keep-alive connection, stamp every read the moment it returns, and hand the
-//! bytes to the response reader. Nothing is parsed before its timestamp.
+//! The HTTP side of a request. Each load lane owns one keep-alive HTTP/1.1
+//! connection and drives it in its own task: the bytes of a response are read
+//! and stamped by the same task that sent the request, with no hand-off to a
+//! connection task in between. Every read is stamped the moment it returns,
+//! before it is parsed.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower_service::Service;
 
 use super::response::{err, http_error, whole_body, Outcome, StreamReader};
 use super::tokenizer::ClientTokenizer;
 use crate::domain::{ErrorKind, RequestError};
 use crate::engine::EngineError;
 
-/// Pooled HTTP/1.1 client (plain or TLS).
-pub(crate) type HttpClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
+/// Opens plain or TLS connections.
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Io = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
+/// Pooled client for one-off calls (model discovery).
+pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
 
-/// Builds the pooled client; idle connections are kept for reuse so a run
-/// never pays connection setup per request.
-pub(crate) fn build_client() -> Result<HttpClient, EngineError> {
+/// Builds the connector (system TLS roots, TCP_NODELAY, keep-alive probes).
+pub(crate) fn build_connector() -> Result<Connector, EngineError> {
     let mut http = HttpConnector::new();
     http.set_nodelay(true);
     http.enforce_http(false);
     http.set_keepalive(Some(Duration::from_secs(60)));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    Ok(hyper_rustls::HttpsConnectorBuilder::new()
         .with_native_roots()
         .map_err(|e| {
             EngineError::Setup(format!(
@@ -37,17 +46,58 @@ pub(crate) fn build_client() -> Result<HttpClient, EngineError> {
         })?
         .https_or_http()
         .enable_http1()
-        .wrap_connector(http);
-    Ok(Client::builder(TokioExecutor::new())
-        .pool_max_idle_per_host(usize::MAX)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .build(https))
+        .wrap_connector(http))
 }
 
-/// Where and how requests are sent; shared by every request of a run.
+/// A pooled client over the same connector.
+pub(crate) fn build_client(connector: Connector) -> HttpClient {
+    Client::builder(TokioExecutor::new()).build(connector)
+}
+
+/// The I/O half of a connection. It must be polled for the connection to make
+/// progress; once it has finished it is never polled again (`done`).
+struct Driver {
+    conn: Pin<Box<http1::Connection<Io, Full<Bytes>>>>,
+    done: bool,
+}
+
+/// A keep-alive connection owned by one lane.
+pub(crate) struct Conn {
+    sender: http1::SendRequest<Full<Bytes>>,
+    driver: Driver,
+}
+
+impl std::fmt::Debug for Conn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Conn")
+            .field("closed", &self.driver.done)
+            .finish()
+    }
+}
+
+/// Polls `fut` while driving the connection, in this task.
+///
+/// `fut` is polled, then the connection, then `fut` again: a request queued
+/// by `fut` is written, and bytes the connection has just read are handed to
+/// `fut`, within the same wake-up instead of after a self-wake.
+async fn drive<F: Future>(driver: &mut Driver, fut: F) -> F::Output {
+    tokio::pin!(fut);
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
+        if !driver.done && driver.conn.as_mut().poll(cx).is_ready() {
+            driver.done = true;
+        }
+        fut.as_mut().poll(cx)
+    })
+    .await
+}
+
+/// Where and how requests are sent; shared by every lane of a run.
 #[derive(Debug)]
 pub(crate) struct Target {
-    pub(crate) client: HttpClient,
+    pub(crate) connector: Connector,
     pub(crate) uri: Uri,
     pub(crate) auth: Option<HeaderValue>,
     pub(crate) streaming: bool,
@@ -67,9 +117,12 @@ pub(crate) struct Exchange {
 }
 
 impl Target {
-    /// Sends one request and observes its response to the end.
+    /// Sends one request on the lane's connection (opening one if needed) and
+    /// observes its response to the end. The connection is kept for the next
+    /// request only when this exchange ended cleanly.
     pub(crate) async fn exchange(
         &self,
+        slot: &mut Option<Conn>,
         body: Bytes,
         request_id: &str,
         max_tokens: u32,
@@ -77,10 +130,34 @@ impl Target {
         let req = self.request(body, request_id);
         let send = Instant::now();
         let deadline = tokio::time::Instant::from_std(send + self.timeout);
-        let resp = match tokio::time::timeout_at(deadline, self.client.request(req)).await {
-            Err(_) => return failed(send, None, None, timeout_error(self.timeout)),
-            Ok(Err(e)) => return failed(send, None, None, classify_client_error(&e)),
-            Ok(Ok(resp)) => resp,
+        match tokio::time::timeout_at(deadline, self.exchange_on(slot, req, send, max_tokens)).await
+        {
+            Ok(ex) => ex,
+            Err(_) => {
+                *slot = None;
+                let msg = format!(
+                    "no complete response within the {:.0} s per-request timeout",
+                    self.timeout.as_secs_f64()
+                );
+                failed(send, None, None, err(ErrorKind::Timeout, None, msg))
+            }
+        }
+    }
+
+    async fn exchange_on(
+        &self,
+        slot: &mut Option<Conn>,
+        req: Request<Full<Bytes>>,
+        send: Instant,
+        max_tokens: u32,
+    ) -> Exchange {
+        let mut conn = match self.ready(slot.take()).await {
+            Ok(c) => c,
+            Err(e) => return failed(send, None, None, e),
+        };
+        let resp = match drive(&mut conn.driver, conn.sender.send_request(req)).await {
+            Ok(r) => r,
+            Err(e) => return failed(send, None, None, classify(&e)),
         };
         let head = Instant::now();
         let status = resp.status().as_u16();
@@ -89,27 +166,35 @@ impl Target {
             .get(CONTENT_TYPE)
             .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
         let mut body = resp.into_body();
-        if !(200..300).contains(&status) {
-            let bytes = read_all(&mut body, deadline)
-                .await
-                .map(|(b, _)| b)
-                .unwrap_or_default();
-            return failed(send, Some(head), Some(status), http_error(status, &bytes));
-        }
-        let (outcome, end) = if self.streaming && is_sse {
-            read_stream(&mut body, deadline, max_tokens).await
+        let (outcome, end, clean) = if !(200..300).contains(&status) {
+            let (bytes, end, clean) = read_all(&mut conn.driver, &mut body).await;
+            let e = http_error(status, &bytes.unwrap_or_default());
+            (
+                Outcome {
+                    error: Some(e),
+                    ..Outcome::default()
+                },
+                end,
+                clean,
+            )
+        } else if self.streaming && is_sse {
+            read_stream(&mut conn.driver, &mut body, max_tokens).await
         } else {
-            match read_all(&mut body, deadline).await {
-                Ok((bytes, end)) => (whole_body(&bytes, end), end),
-                Err(e) => (
+            match read_all(&mut conn.driver, &mut body).await {
+                (Ok(bytes), end, clean) => (whole_body(&bytes, end), end, clean),
+                (Err(e), end, clean) => (
                     Outcome {
                         error: Some(e),
                         ..Outcome::default()
                     },
-                    Instant::now(),
+                    end,
+                    clean,
                 ),
             }
         };
+        if clean && !conn.driver.done {
+            *slot = Some(conn);
+        }
         let output_tokens_client = outcome
             .error
             .is_none()
@@ -124,11 +209,42 @@ impl Target {
         }
     }
 
+    /// A connection ready for a request: the lane's own if still usable,
+    /// else a new one.
+    async fn ready(&self, existing: Option<Conn>) -> Result<Conn, RequestError> {
+        if let Some(mut c) = existing {
+            if !c.driver.done && drive(&mut c.driver, c.sender.ready()).await.is_ok() {
+                return Ok(c);
+            }
+        }
+        let io = self
+            .connector
+            .clone()
+            .call(self.uri.clone())
+            .await
+            .map_err(|e| classify(e.as_ref()))?;
+        let (sender, conn) = http1::handshake(io).await.map_err(|e| classify(&e))?;
+        Ok(Conn {
+            sender,
+            driver: Driver {
+                conn: Box::pin(conn),
+                done: false,
+            },
+        })
+    }
+
     fn request(&self, body: Bytes, request_id: &str) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = self.uri.clone();
         let h = req.headers_mut();
+        if let Some(host) = self
+            .uri
+            .authority()
+            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        {
+            h.insert(http::header::HOST, host);
+        }
         h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         if let Some(auth) = &self.auth {
             h.insert(AUTHORIZATION, auth.clone());
@@ -140,68 +256,54 @@ impl Target {
     }
 }
 
-/// Reads an SSE body; every frame is stamped before it is parsed.
+/// Reads an SSE body; every frame is stamped before it is parsed. Returns
+/// the outcome, the last read's instant, and whether the body ended cleanly.
 async fn read_stream(
+    driver: &mut Driver,
     body: &mut hyper::body::Incoming,
-    deadline: tokio::time::Instant,
     max_tokens: u32,
-) -> (Outcome, Instant) {
+) -> (Outcome, Instant, bool) {
     let mut reader = StreamReader::new(max_tokens);
     let mut end = Instant::now();
     let cut = loop {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => break Some("per-request timeout expired mid-stream".to_owned()),
-            Ok(None) => break None,
-            Ok(Some(Err(e))) => break Some(describe(&e)),
-            Ok(Some(Ok(frame))) => {
+        match drive(driver, body.frame()).await {
+            None => break None,
+            Some(Err(e)) => break Some(describe(&e)),
+            Some(Ok(frame)) => {
                 let at = Instant::now();
                 end = at;
                 if let Some(data) = frame.data_ref() {
                     reader.on_bytes(data, at);
                 }
                 if reader.failed() {
-                    break None;
+                    return (reader.finish(None), end, false);
                 }
             }
         }
     };
-    let timed_out = cut
-        .as_deref()
-        .is_some_and(|c| c.starts_with("per-request timeout"));
-    let mut outcome = reader.finish(cut);
-    if timed_out {
-        if let Some(e) = outcome.error.as_mut() {
-            e.kind = ErrorKind::Timeout;
-        }
-    }
-    (outcome, end)
+    let clean = cut.is_none();
+    (reader.finish(cut), end, clean)
 }
 
-/// Reads a whole body; returns it with the instant its last byte arrived.
+/// Reads a whole body with the instant its last byte arrived.
 async fn read_all(
+    driver: &mut Driver,
     body: &mut hyper::body::Incoming,
-    deadline: tokio::time::Instant,
-) -> Result<(Vec<u8>, Instant), RequestError> {
+) -> (Result<Vec<u8>, RequestError>, Instant, bool) {
     let mut buf = Vec::new();
     let mut end = Instant::now();
     loop {
-        match tokio::time::timeout_at(deadline, body.frame()).await {
-            Err(_) => {
-                return Err(err(
-                    ErrorKind::Timeout,
-                    None,
-                    "per-request timeout expired reading the body".into(),
-                ))
-            }
-            Ok(None) => return Ok((buf, end)),
-            Ok(Some(Err(e))) => {
-                return Err(err(
+        match drive(driver, body.frame()).await {
+            None => return (Ok(buf), end, true),
+            Some(Err(e)) => {
+                let e = err(
                     ErrorKind::StreamCut,
                     None,
                     format!("body cut: {}", describe(&e)),
-                ))
+                );
+                return (Err(e), Instant::now(), false);
             }
-            Ok(Some(Ok(frame))) => {
+            Some(Ok(frame)) => {
                 end = Instant::now();
                 if let Some(d) = frame.data_ref() {
                     buf.extend_from_slice(d);
@@ -226,21 +328,9 @@ fn failed(send: Instant, head: Option<Instant>, status: Option<u16>, e: RequestE
     }
 }
 
-fn timeout_error(t: Duration) -> RequestError {
-    err(
-        ErrorKind::Timeout,
-        None,
-        format!(
-            "no response within the {:.0} s per-request timeout",
-            t.as_secs_f64()
-        ),
-    )
-}
-
-/// Classifies a failure to get a response head.
-fn classify_client_error(e: &hyper_util::client::legacy::Error) -> RequestError {
-    let io_kind = io_error_kind(e);
-    let kind = match io_kind {
+/// Classifies a failure to connect or to get a response head.
+fn classify(e: &(dyn std::error::Error + 'static)) -> RequestError {
+    let kind = match io_error_kind(e) {
         Some(std::io::ErrorKind::ConnectionRefused) => ErrorKind::ConnectionRefused,
         Some(
             std::io::ErrorKind::ConnectionReset
@@ -248,8 +338,9 @@ fn classify_client_error(e: &hyper_util::client::legacy::Error) -> RequestError 
             | std::io::ErrorKind::BrokenPipe
             | std::io::ErrorKind::UnexpectedEof,
         ) => ErrorKind::ConnectionReset,
-        _ if e.is_connect() => ErrorKind::Connect,
-        _ => ErrorKind::ConnectionReset,
+        Some(_) => ErrorKind::Connect,
+        None if e.downcast_ref::<hyper::Error>().is_some() => ErrorKind::ConnectionReset,
+        None => ErrorKind::Connect,
     };
     err(kind, None, describe(e))
 }

@@ -1,20 +1,31 @@
-//! The one load loop. It runs on the calling (non-runtime) thread and is
-//! parameterised by a schedule (closed loop or absolute arrival offsets), an
-//! optional concurrency cap and a stop condition (count or duration). Each
-//! request is a task on the runtime; every task is tracked and awaited.
+//! The one load loop. Requests are sent by *lanes*: tasks that each own a
+//! keep-alive connection and repeat one loop — take a ticket from the gate,
+//! send, record — until the gate closes. The gate is the only thing that
+//! differs between modes:
+//!
+//! - closed loop: a ticket is available at once (N lanes = N in flight);
+//! - open loop: a pacer on the calling thread issues tickets at absolute
+//!   deadlines with microsecond-precise sleeps; lanes wait for them, more
+//!   lanes are added when all are busy (unless a cap fixes their number), and
+//!   a ticket that waits for a free lane keeps its intended start.
+//!
+//! Stop conditions (count, duration, cancellation) are checked by the gate.
+//! Each lane keeps its own records (no shared lock or channel per request);
+//! every lane is tracked and awaited.
 
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use tokio::runtime::Handle;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Exchange, Target};
+use super::client::{Conn, Exchange, Target};
 use super::progress::Progress;
-use super::response::err;
+use super::response::{err, Outcome};
 use super::schedule::Schedule;
 use crate::domain::{BenchmarkPhase, ErrorKind, LoadLevel, RequestRecord, StopCondition};
 
@@ -22,6 +33,10 @@ use crate::domain::{BenchmarkPhase, ErrorKind, LoadLevel, RequestRecord, StopCon
 const SPIN_WINDOW: Duration = Duration::from_micros(50);
 /// Longest single sleep, so cancellation is noticed promptly.
 const MAX_SLEEP: Duration = Duration::from_millis(20);
+/// Lanes an uncapped open loop starts with; more are added on demand.
+const INITIAL_OPEN_LANES: usize = 16;
+/// Upper bound on lanes of an uncapped open loop.
+const MAX_OPEN_LANES: usize = 100_000;
 
 /// A request ready to send: body serialised before the run.
 #[derive(Debug, Clone)]
@@ -66,101 +81,175 @@ pub(crate) struct PhaseOutcome {
     pub(crate) finished: Instant,
 }
 
-/// Why dispatching ended.
-enum Halt {
-    Done,
-    Cancelled,
+/// A permission to send one request.
+#[derive(Debug, Clone, Copy)]
+struct Ticket {
+    index: u64,
+    intended: Instant,
+}
+
+/// Where lanes get tickets.
+#[derive(Debug)]
+enum Source {
+    /// Closed loop: the next index, at once.
+    Immediate { next: AtomicU64 },
+    /// Open loop: tickets issued by the pacer. The lock is held by the one
+    /// lane waiting for the next ticket (a tokio lock: held across `.await`).
+    Paced {
+        rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<Ticket>>,
+    },
+}
+
+/// Hands out tickets until the stop condition.
+#[derive(Debug)]
+struct Gate {
+    source: Source,
+    max: u64,
+    stop_at: Option<Instant>,
+    stop: CancellationToken,
+    /// Lanes waiting for a ticket (the pacer adds a lane when none is).
+    idle: AtomicUsize,
+}
+
+impl Gate {
+    async fn next(&self) -> Option<Ticket> {
+        if self.stop.is_cancelled() {
+            return None;
+        }
+        match &self.source {
+            Source::Immediate { next } => {
+                if self.stop_at.is_some_and(|t| Instant::now() >= t) {
+                    return None;
+                }
+                let index = next.fetch_add(1, Relaxed);
+                (index < self.max).then(|| Ticket {
+                    index,
+                    intended: Instant::now(),
+                })
+            }
+            Source::Paced { rx } => {
+                self.idle.fetch_add(1, Relaxed);
+                let ticket = tokio::select! {
+                    t = async { rx.lock().await.recv().await } => t,
+                    () = self.stop.cancelled() => None,
+                };
+                self.idle.fetch_sub(1, Relaxed);
+                ticket
+            }
+        }
+    }
 }
 
 /// Runs one phase to completion (blocking the calling thread).
 pub(crate) fn run_phase(ctx: &LoopContext, plan: &PhasePlan) -> PhaseOutcome {
     let started = Instant::now();
     let abort = CancellationToken::new();
-    let (handles, halt) = dispatch(ctx, plan, &abort, started);
-    // A count-stopped phase waits for every request (each has its own
-    // timeout); a duration stop or a cancellation gives in-flight requests
-    // `grace` before they are cancelled.
-    let grace_now =
-        matches!(halt, Halt::Cancelled) || matches!(plan.stop, StopCondition::Duration { .. });
-    let watch = Watchdog {
-        grace: ctx.grace,
-        start_now: grace_now,
-        stop: ctx.stop.clone(),
-        abort: abort.clone(),
-    };
-    let records = ctx.handle.block_on(drain(handles, watch));
-    PhaseOutcome {
-        records,
-        cancelled: matches!(halt, Halt::Cancelled),
-        started,
-        finished: Instant::now(),
-    }
-}
-
-fn dispatch(
-    ctx: &LoopContext,
-    plan: &PhasePlan,
-    abort: &CancellationToken,
-    started: Instant,
-) -> (Vec<JoinHandle<RequestRecord>>, Halt) {
-    let mut schedule = Schedule::for_level(&plan.level, plan.seed);
-    let slots = slot_count(&plan.level).map(|n| Arc::new(Semaphore::new(n)));
-    let (max_count, stop_at) = match plan.stop {
+    let (max, stop_at) = match plan.stop {
         StopCondition::Requests { count } => (count, None),
         StopCondition::Duration { seconds } => {
             (u64::MAX, Some(started + Duration::from_secs_f64(seconds)))
         }
     };
-    let mut handles = Vec::with_capacity(max_count.min(1 << 20) as usize);
-    for index in 0..max_count {
-        if ctx.stop.is_cancelled() {
-            return (handles, Halt::Cancelled);
-        }
-        let due = match &mut schedule {
-            Schedule::Closed => None,
-            Schedule::Open(arrivals) => Some(started + arrivals.next_offset()),
-        };
-        if let Some(halt) = past(due.or(Some(Instant::now())), stop_at) {
-            return (handles, halt);
-        }
-        if let Some(due) = due {
-            if !sleep_until(due, &ctx.stop) {
-                return (handles, Halt::Cancelled);
-            }
-        }
-        let permit = match &slots {
-            Some(sem) => match acquire(ctx, sem, stop_at) {
-                Ok(p) => Some(p),
-                Err(halt) => return (handles, halt),
+    let schedule = Schedule::for_level(&plan.level, plan.seed);
+    let (tx, source) = match schedule {
+        Schedule::Closed => (
+            None,
+            Source::Immediate {
+                next: AtomicU64::new(0),
             },
-            None => None,
-        };
-        // Closed loop: the request was due the moment its slot freed up.
-        let intended = due.unwrap_or_else(Instant::now);
-        let req = ctx.requests[(plan.first_request + index as usize) % ctx.requests.len()].clone();
-        ctx.progress
-            .sent
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let task = request_task(ctx, plan, index, intended, req, permit, abort.clone());
-        handles.push(ctx.handle.spawn(task));
+        ),
+        Schedule::Open(_) => {
+            let (tx, rx) = mpsc::unbounded_channel();
+            (
+                Some(tx),
+                Source::Paced {
+                    rx: tokio::sync::Mutex::new(rx),
+                },
+            )
+        }
+    };
+    let gate = Arc::new(Gate {
+        source,
+        max,
+        stop_at,
+        stop: ctx.stop.clone(),
+        idle: AtomicUsize::new(0),
+    });
+    let lanes = Lanes {
+        ctx,
+        plan,
+        gate: Arc::clone(&gate),
+        abort: abort.clone(),
+        handles: Vec::new(),
+    };
+    let mut lanes = lanes;
+    lanes.spawn(initial_lanes(&plan.level));
+    if let (Schedule::Open(arrivals), Some(tx)) = (schedule, tx) {
+        pace(&mut lanes, arrivals, &tx, started);
     }
-    (handles, Halt::Done)
+    let watch = Watchdog {
+        grace: ctx.grace,
+        stop_at,
+        stop: ctx.stop.clone(),
+        abort,
+    };
+    let handles = std::mem::take(&mut lanes.handles);
+    let mut records = ctx.handle.block_on(drain(handles, watch));
+    records.sort_by_key(|r| r.index);
+    PhaseOutcome {
+        records,
+        cancelled: ctx.stop.is_cancelled(),
+        started,
+        finished: Instant::now(),
+    }
 }
 
-/// Concurrency slots of a level (`None` = unbounded open loop).
-fn slot_count(level: &LoadLevel) -> Option<usize> {
+fn initial_lanes(level: &LoadLevel) -> usize {
     match *level {
-        LoadLevel::Concurrency { concurrency } => Some(concurrency as usize),
+        LoadLevel::Concurrency { concurrency } => concurrency as usize,
         LoadLevel::Rate {
-            max_concurrency, ..
-        } => max_concurrency.map(|c| c as usize),
+            max_concurrency: Some(c),
+            ..
+        } => c as usize,
+        LoadLevel::Rate {
+            max_concurrency: None,
+            ..
+        } => INITIAL_OPEN_LANES,
     }
 }
 
-fn past(at: Option<Instant>, stop_at: Option<Instant>) -> Option<Halt> {
-    match (at, stop_at) {
-        (Some(at), Some(stop)) if at >= stop => Some(Halt::Done),
-        _ => None,
+/// The open-loop pacer: issues ticket k at `started + offset(k)`, sleeping
+/// precisely, until the stop condition; adds lanes when none is free.
+fn pace(
+    lanes: &mut Lanes<'_>,
+    mut arrivals: super::schedule::Arrivals,
+    tx: &mpsc::UnboundedSender<Ticket>,
+    started: Instant,
+) {
+    let uncapped = matches!(
+        lanes.plan.level,
+        LoadLevel::Rate {
+            max_concurrency: None,
+            ..
+        }
+    );
+    for index in 0..lanes.gate.max {
+        let due = started + arrivals.next_offset();
+        if lanes.gate.stop_at.is_some_and(|s| due >= s) || !sleep_until(due, &lanes.ctx.stop) {
+            return;
+        }
+        if tx
+            .send(Ticket {
+                index,
+                intended: due,
+            })
+            .is_err()
+        {
+            return;
+        }
+        if uncapped && lanes.gate.idle.load(Relaxed) == 0 && lanes.handles.len() < MAX_OPEN_LANES {
+            lanes.spawn(1);
+        }
     }
 }
 
@@ -183,55 +272,68 @@ fn sleep_until(deadline: Instant, stop: &CancellationToken) -> bool {
     }
 }
 
-/// Waits for a free slot, the stop time, or cancellation.
-fn acquire(
-    ctx: &LoopContext,
-    sem: &Arc<Semaphore>,
-    stop_at: Option<Instant>,
-) -> Result<OwnedSemaphorePermit, Halt> {
-    if let Ok(p) = Arc::clone(sem).try_acquire_owned() {
-        return Ok(p);
-    }
-    let sem = Arc::clone(sem);
-    let stop = ctx.stop.clone();
-    ctx.handle.block_on(async move {
-        let until = async {
-            match stop_at {
-                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            p = sem.acquire_owned() => p.map_err(|_| Halt::Done),
-            () = stop.cancelled() => Err(Halt::Cancelled),
-            () = until => Err(Halt::Done),
-        }
-    })
+/// The lanes of a phase.
+struct Lanes<'a> {
+    ctx: &'a LoopContext,
+    plan: &'a PhasePlan,
+    gate: Arc<Gate>,
+    abort: CancellationToken,
+    handles: Vec<JoinHandle<Vec<RequestRecord>>>,
 }
 
-fn request_task(
-    ctx: &LoopContext,
-    plan: &PhasePlan,
-    index: u64,
-    intended: Instant,
-    req: PreparedRequest,
-    permit: Option<OwnedSemaphorePermit>,
+impl Lanes<'_> {
+    fn spawn(&mut self, n: usize) {
+        for _ in 0..n {
+            let lane = Lane {
+                gate: Arc::clone(&self.gate),
+                target: Arc::clone(&self.ctx.target),
+                requests: Arc::clone(&self.ctx.requests),
+                progress: Arc::clone(&self.ctx.progress),
+                abort: self.abort.clone(),
+                first_request: self.plan.first_request,
+                phase: self.plan.phase,
+                level: self.plan.level_index,
+            };
+            self.handles.push(self.ctx.handle.spawn(lane.run()));
+        }
+    }
+}
+
+/// One lane: a connection and the loop that uses it.
+struct Lane {
+    gate: Arc<Gate>,
+    target: Arc<Target>,
+    requests: Arc<[PreparedRequest]>,
+    progress: Arc<Progress>,
+    /// Cancelled after the grace period: the request in flight is abandoned.
     abort: CancellationToken,
-) -> impl std::future::Future<Output = RequestRecord> + Send + 'static {
-    let target = Arc::clone(&ctx.target);
-    let progress = Arc::clone(&ctx.progress);
-    let (phase, level) = (plan.phase, plan.level_index);
-    async move {
-        let id = format!("{}-{level}-{index}", phase.as_str());
-        let exchange = tokio::select! {
-            biased;
-            () = abort.cancelled() => None,
-            ex = target.exchange(req.body.clone(), &id, req.max_tokens) => Some(ex),
-        };
-        drop(permit);
-        let record = to_record(exchange, &req, phase, level, index, intended);
-        progress.finished(record.is_ok());
-        record
+    first_request: usize,
+    phase: BenchmarkPhase,
+    level: usize,
+}
+
+impl Lane {
+    async fn run(self) -> Vec<RequestRecord> {
+        let mut conn: Option<Conn> = None;
+        let mut records = Vec::new();
+        while let Some(t) = self.gate.next().await {
+            self.progress.sent.fetch_add(1, Relaxed);
+            let req = &self.requests[(self.first_request + t.index as usize) % self.requests.len()];
+            let id = format!("{}-{}-{}", self.phase.as_str(), self.level, t.index);
+            let exchange = tokio::select! {
+                biased;
+                () = self.abort.cancelled() => None,
+                ex = self.target.exchange(&mut conn, req.body.clone(), &id, req.max_tokens) => Some(ex),
+            };
+            let abandoned = exchange.is_none();
+            let record = to_record(exchange, req, self.phase, self.level, t);
+            self.progress.finished(record.is_ok());
+            records.push(record);
+            if abandoned {
+                break;
+            }
+        }
+        records
     }
 }
 
@@ -240,30 +342,29 @@ fn to_record(
     req: &PreparedRequest,
     phase: BenchmarkPhase,
     level: usize,
-    index: u64,
-    intended: Instant,
+    t: Ticket,
 ) -> RequestRecord {
     let now = Instant::now();
     let ex = ex.unwrap_or_else(|| Exchange {
-        send: intended.max(now),
+        send: t.intended.max(now),
         head: None,
         end: now,
         status: None,
-        outcome: super::response::Outcome {
+        outcome: Outcome {
             error: Some(err(
                 ErrorKind::Cancelled,
                 Some(499),
                 "cancelled: the run stopped before this request finished".into(),
             )),
-            ..Default::default()
+            ..Outcome::default()
         },
         output_tokens_client: None,
     });
     RequestRecord {
-        index,
+        index: t.index,
         phase,
         level,
-        intended,
+        intended: t.intended,
         send: ex.send,
         head: ex.head,
         responses: ex.outcome.responses,
@@ -277,29 +378,37 @@ fn to_record(
     }
 }
 
-/// When in-flight requests are cut off.
+/// When in-flight requests are cut off: `grace` after a cancellation or the
+/// duration stop; a count-stopped phase waits for every request (each has its
+/// own timeout).
 struct Watchdog {
     grace: Duration,
-    /// Start the grace period at once (else when `stop` is cancelled).
-    start_now: bool,
+    stop_at: Option<Instant>,
     stop: CancellationToken,
     abort: CancellationToken,
 }
 
-/// Awaits every task; the watchdog cancels stragglers after the grace period.
-async fn drain(handles: Vec<JoinHandle<RequestRecord>>, w: Watchdog) -> Vec<RequestRecord> {
+/// Awaits every lane; the watchdog aborts stragglers after the grace period.
+async fn drain(handles: Vec<JoinHandle<Vec<RequestRecord>>>, w: Watchdog) -> Vec<RequestRecord> {
     let watchdog = tokio::spawn(async move {
-        if !w.start_now {
-            w.stop.cancelled().await;
+        let at_stop = async {
+            match w.stop_at {
+                Some(t) => tokio::time::sleep_until(tokio::time::Instant::from_std(t)).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = w.stop.cancelled() => {}
+            () = at_stop => {}
         }
         tokio::time::sleep(w.grace).await;
         w.abort.cancel();
     });
-    let mut records = Vec::with_capacity(handles.len());
+    let mut records = Vec::new();
     for h in handles {
         match h.await {
-            Ok(r) => records.push(r),
-            Err(e) => tracing::error!("request task failed: {e}"),
+            Ok(r) => records.extend(r),
+            Err(e) => tracing::error!("load lane failed: {e}"),
         }
     }
     watchdog.abort();

@@ -3,6 +3,8 @@
 //! writes its exports as soon as the level ends (so a run cut short keeps the
 //! levels it finished).
 
+#[doc(hidden)]
+pub mod bench_support;
 mod client;
 mod discover;
 mod loadloop;
@@ -23,7 +25,7 @@ use http::header::HeaderValue;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use self::client::{build_client, Target};
+use self::client::{build_client, build_connector, Target};
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
 pub use self::progress::Progress;
 use self::prompts::PromptFactory;
@@ -43,7 +45,7 @@ use crate::wallclock::Anchor;
 /// prompts; past either, prompts are reused cyclically, as AIPerf reuses its
 /// dataset entries.
 const PROMPT_POOL_CHARS: u64 = 64_000_000;
-const PROMPT_POOL_MAX: u64 = 10_000;
+const PROMPT_POOL_MAX: u64 = 1_000;
 /// Interval of the runtime-lag probe.
 const LAG_PROBE_EVERY: Duration = Duration::from_millis(10);
 
@@ -71,7 +73,8 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
     let started = std::time::Instant::now();
     let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
     let auth = auth_header(spec)?;
-    let client = build_client()?;
+    let connector = build_connector()?;
+    let client = build_client(connector.clone());
     let model = ctx.handle.block_on(discover::resolve_model(
         &client,
         &spec.endpoint,
@@ -91,7 +94,7 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
         exact_client_tokenizer: tokenizer.is_exact(),
     };
     let target = Arc::new(Target {
-        client,
+        connector,
         uri,
         auth,
         streaming: spec.streaming,
@@ -203,7 +206,9 @@ fn prepare_requests(
         StopCondition::Duration { .. } => u64::MAX,
     };
     let per_prompt = u64::from(spec.prompts.input_tokens_mean.max(1)) * 8;
-    let pool = needed.min(PROMPT_POOL_MAX).min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
+    let pool = needed
+        .min(PROMPT_POOL_MAX)
+        .min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
     let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
     let mut rng = Rng::derive(spec.seed, 0x9903);
     (0..pool)

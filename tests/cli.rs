@@ -1,0 +1,277 @@
+//! The `mcc-bench` binary as users and other tools call it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+
+fn mcc(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("MCC_BENCH_CATALOG")
+        .output()
+        .expect("binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// `mcc-bench sim --port 0` as a child process, with the URL it printed.
+struct SimProcess {
+    child: Child,
+    url: String,
+}
+
+impl SimProcess {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(BIN)
+            .args(["sim", "--port", "0", "--ttft-ms", "2", "--itl-ms", "1"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sim starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("sim prints its URL");
+        let url = line.trim().rsplit(' ').next().expect("url").to_owned();
+        assert!(url.starts_with("http://127.0.0.1:"), "{line}");
+        Self { child, url }
+    }
+}
+
+impl Drop for SimProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_shape_other_tools_rely_on_writes_the_aiperf_export() {
+    let sim = SimProcess::start(&[]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("out");
+    let o = mcc(&[
+        "run",
+        "--endpoint",
+        &sim.url,
+        "--model",
+        "M",
+        "--concurrency",
+        "2",
+        "--request-count",
+        "6",
+        "--input-tokens",
+        "20",
+        "--output-tokens",
+        "5",
+        "--streaming",
+        "--output-dir",
+        out.to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let export: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(out.join("profile_export_aiperf.json")).expect("export"),
+    )
+    .expect("json");
+    assert_eq!(export["request_count"]["avg"], 6.0);
+    assert_eq!(export["output_sequence_length"]["avg"], 5.0);
+    assert_eq!(export["input_config"]["endpoint"]["model_names"][0], "M");
+    let table = stdout(&o);
+    assert!(
+        table.contains("TTFT") && table.contains("c2") && table.contains("valid"),
+        "{table}"
+    );
+}
+
+#[test]
+fn json_output_against_the_builtin_simulator() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = mcc(&[
+        "run",
+        "-w",
+        "sample",
+        "-e",
+        "sim",
+        "-n",
+        "8",
+        "--sim-ttft-ms",
+        "1",
+        "--sim-itl-ms",
+        "0.2",
+        "--json",
+        "-o",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value =
+        serde_json::from_str(&stdout(&o)).expect("stdout is one JSON document");
+    assert_eq!(r["status"], "completed");
+    assert_eq!(r["model"], "mcc-bench-sim");
+    assert_eq!(r["levels"][0]["metrics"]["request_count"], 8);
+    assert_eq!(r["levels"][0]["level"]["concurrency"], 2);
+    assert!(r["levels"][0]["validity"]["client_bound"].is_boolean());
+    assert!(dir.path().join("results.json").is_file());
+}
+
+#[test]
+fn unknown_workload_names_the_closest_match_and_exits_1() {
+    let o = mcc(&["run", "-w", "rag-documnet-qa", "-e", "sim"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown workload") && e.contains("rag_document_qa"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_request_failing_exits_3() {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/v1", l.local_addr().expect("addr"));
+    drop(l);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let o = mcc(&[
+        "run",
+        "-e",
+        &url,
+        "-m",
+        "m",
+        "-n",
+        "3",
+        "-c",
+        "1",
+        "-o",
+        dir.path().to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("every request failed"));
+    assert!(stdout(&o).contains("connection_refused"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    let o = mcc(&["run", "-e", "sim", "--concurrency", "many"]);
+    assert_eq!(o.status.code(), Some(2));
+    let o = mcc(&["run", "-e", "sim", "--request-rate=-2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("positive"), "{}", stderr(&o));
+}
+
+#[test]
+fn workloads_lists_the_catalog_with_numbers() {
+    let o = mcc(&["workloads", "--json"]);
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    let list = v["workloads"].as_array().expect("list");
+    assert_eq!(list.len(), 7);
+    let chat = list
+        .iter()
+        .find(|w| w["name"] == "multi_turn_chat")
+        .expect("chat");
+    assert_eq!(
+        (
+            chat["concurrency"].as_u64(),
+            chat["input_tokens_mean"].as_u64()
+        ),
+        (Some(10), Some(550))
+    );
+    let table = stdout(&mcc(&["workloads"]));
+    assert!(
+        table.contains("shared_system_prompt") && table.contains("8192"),
+        "{table}"
+    );
+}
+
+#[test]
+fn an_unreadable_user_catalog_warns_and_the_builtin_serves() {
+    let o = Command::new(BIN)
+        .args(["workloads", "--json"])
+        .env("MCC_BENCH_CATALOG", "/nonexistent/catalog.json")
+        .output()
+        .expect("runs");
+    assert!(o.status.success());
+    assert!(
+        stderr(&o).contains("warning: cannot read user catalog"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).contains("multi_turn_chat"));
+}
+
+#[test]
+fn ctrl_c_stops_and_writes_partial_results_with_exit_130() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let child = Command::new(BIN)
+        .args([
+            "run",
+            "-e",
+            "sim",
+            "-c",
+            "2",
+            "-n",
+            "100000",
+            "--sim-ttft-ms",
+            "5",
+            "--sim-itl-ms",
+            "5",
+        ])
+        .args([
+            "--output-tokens",
+            "20",
+            "--grace-period",
+            "2",
+            "-o",
+            dir.path().to_str().expect("utf8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("starts");
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let started = Instant::now();
+    let o = child.wait_with_output().expect("exits");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(o.status.code(), Some(130), "{}", stderr(&o));
+    assert!(stderr(&o).contains("interrupted"));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).expect("results"))
+            .expect("json");
+    assert_eq!(r["status"], "cancelled");
+    assert!(
+        r["levels"][0]["metrics"]["request_count"]
+            .as_u64()
+            .expect("count")
+            > 0
+    );
+}
+
+#[test]
+fn help_documents_the_exit_codes_and_run_flags() {
+    let o = mcc(&["run", "--help"]);
+    let h = stdout(&o);
+    for flag in [
+        "--workload",
+        "--endpoint",
+        "--concurrency",
+        "--request-rate",
+        "--duration",
+        "--json",
+        "--seed",
+    ] {
+        assert!(h.contains(flag), "{flag}");
+    }
+}
