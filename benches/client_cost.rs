@@ -6,7 +6,10 @@
 //!    streaming requests/s at 128 output tokens, client CPU per request and
 //!    per-request fixed cost (total minus the per-event part), and the CPU
 //!    shares of client and simulator;
-//! 3. the same for non-streaming requests.
+//! 3. the same for non-streaming requests;
+//! 4. timestamp accuracy: per-request TTFT and latency as measured minus the
+//!    in-process simulator's own logged truth, at TTFT 50 ms / ITL 10 ms,
+//!    concurrency 8.
 //!
 //! Environment knobs: BENCH_REQUESTS (default 20000), BENCH_CONCURRENCY (64).
 
@@ -24,8 +27,8 @@ use mcc_bench::engine::local::{self, bench_support, Progress, RunContext};
 use tokio_util::sync::CancellationToken;
 
 fn main() {
+    accuracy();
     let events = per_event_cost();
-    println!("| measurement | value |\n|---|---|");
     println!(
         "| client CPU per SSE event (timestamp + parse) | {:.3} µs |",
         events * 1e6
@@ -73,7 +76,64 @@ fn per_event_cost() -> f64 {
     cpu.as_secs_f64() / (events * rounds as f64)
 }
 
+/// Client-minus-truth offsets against the in-process simulator.
+fn accuracy() {
+    use mcc_bench::sim::{SimConfig, SimServer};
+    let sim = SimServer::start(SimConfig {
+        ttft_ms: 50.0,
+        itl_ms: 10.0,
+        ..SimConfig::default()
+    })
+    .expect("sim");
+    let (r, dir) = load_in(&sim.url(), 200, 8, true, 20);
+    assert_eq!(r.levels[0].metrics.request_count, 200);
+    std::thread::sleep(Duration::from_millis(200));
+    let truth = sim.truth();
+    let text = std::fs::read_to_string(dir.path().join("profile_export.jsonl")).expect("jsonl");
+    let (mut ttft, mut lat) = (Vec::new(), Vec::new());
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        if v["metadata"]["benchmark_phase"] != "profiling" {
+            continue;
+        }
+        let id = v["metadata"]["x_request_id"].as_str().expect("id");
+        let t = truth
+            .iter()
+            .find(|t| t.request_id == id)
+            .expect("truth for every request");
+        let ms = |a: Instant, b: Instant| (b - a).as_secs_f64() * 1e3;
+        ttft.push(
+            v["metrics"]["time_to_first_token"]["value"]
+                .as_f64()
+                .expect("ttft")
+                - ms(t.received, t.chunks[0]),
+        );
+        let last = *t.chunks.last().expect("chunks");
+        lat.push(
+            v["metrics"]["request_latency"]["value"]
+                .as_f64()
+                .expect("latency")
+                - ms(t.received, last),
+        );
+    }
+    let p = |v: &mut Vec<f64>, q: f64| {
+        v.sort_by(f64::total_cmp);
+        mcc_bench::metrics::percentile_sorted(v, q).unwrap_or(f64::NAN)
+    };
+    println!("| measurement | value |\n|---|---|");
+    println!("| TTFT read high vs simulator truth, p50 / p99 (TTFT 50 ms, ITL 10 ms, c=8) | {:.3} ms / {:.3} ms |", p(&mut ttft, 50.0), p(&mut ttft, 99.0));
+    println!(
+        "| latency read high vs simulator truth, p50 / p99 | {:.3} ms / {:.3} ms |",
+        p(&mut lat, 50.0),
+        p(&mut lat, 99.0)
+    );
+}
+
 fn load(url: &str, n: u64, c: u32, streaming: bool) -> RunResult {
+    load_in(url, n, c, streaming, 128).0
+}
+
+fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, tempfile::TempDir) {
     let spec = RunSpec {
         run_id: "bench".into(),
         workload: None,
@@ -92,7 +152,7 @@ fn load(url: &str, n: u64, c: u32, streaming: bool) -> RunResult {
         prompts: PromptSpec {
             input_tokens_mean: 32,
             input_tokens_stddev: 0,
-            output_tokens_mean: 128,
+            output_tokens_mean: osl,
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
@@ -114,7 +174,7 @@ fn load(url: &str, n: u64, c: u32, streaming: bool) -> RunResult {
         excluded_cpu: None,
         output_dir: dir.path().to_path_buf(),
     };
-    local::run(&spec, &ctx).expect("benchmark runs")
+    (local::run(&spec, &ctx).expect("benchmark runs"), dir)
 }
 
 fn report(r: &RunResult, sim_share: Option<f64>, streaming: bool, per_event: f64) {

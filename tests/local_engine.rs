@@ -287,12 +287,26 @@ fn open_loop_rate_is_delivered_on_schedule() {
         "rate {}",
         v.achieved_rate
     );
+    // Median lateness is tens of microseconds; p99 of 60 sends is their
+    // maximum, which one scheduler hiccup of a shared VM can move.
     assert!(
-        v.dispatch_lateness_p99_ms < 1.0,
-        "lateness p99 {}",
+        v.dispatch_lateness_p50_ms < 0.5 && v.dispatch_lateness_p99_ms < 5.0,
+        "lateness p50 {} p99 {}",
+        v.dispatch_lateness_p50_ms,
         v.dispatch_lateness_p99_ms
     );
     assert_eq!(v.target_rate, Some(100.0));
+    // Intended starts sit exactly on the 10 ms grid: deadlines do not drift.
+    let mut intended: Vec<i64> = ran
+        .jsonl("profile_export.jsonl")
+        .iter()
+        .map(|r| r["metadata"]["credit_issued_ns"].as_i64().expect("ns"))
+        .collect();
+    intended.sort_unstable();
+    for (k, t) in intended.iter().enumerate() {
+        let drift = t - intended[0] - k as i64 * 10_000_000;
+        assert!(drift.abs() <= 1, "arrival {k} is {drift} ns off the grid");
+    }
 }
 
 #[test]

@@ -94,3 +94,95 @@ fn plateau(levels: &[LevelResult]) -> Option<Indicator> {
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{LoadLevel, TokenCountCheck, Validity};
+    use crate::metrics::{LevelMetrics, Stats};
+
+    fn level(concurrency: u32, tput: f64, ttft_p50: f64, itl_p50: f64) -> LevelResult {
+        let stats = |p50: f64| Stats::from_values(&[p50]);
+        LevelResult {
+            level: LoadLevel::Concurrency { concurrency },
+            metrics: LevelMetrics {
+                time_to_first_token: stats(ttft_p50),
+                inter_token_latency: stats(itl_p50),
+                output_token_throughput: tput,
+                request_count: 10,
+                ..LevelMetrics::default()
+            },
+            validity: Validity {
+                target_concurrency: Some(concurrency),
+                achieved_concurrency: f64::from(concurrency),
+                target_rate: None,
+                achieved_rate: 1.0,
+                dispatch_lateness_p50_ms: 0.0,
+                dispatch_lateness_p99_ms: 0.0,
+                client_cpu_cores: 0.1,
+                client_cpu_utilization: 0.05,
+                available_cores: 2,
+                runtime_lag_p50_ms: 0.0,
+                runtime_lag_p99_ms: 0.0,
+                client_bound: false,
+                reasons: vec![],
+            },
+            errors: vec![],
+            token_counts: TokenCountCheck {
+                source: "client".into(),
+                tokenizer: "builtin".into(),
+                usage_reported: 0,
+                input_mismatches: 0,
+                output_mismatches: 0,
+                osl_short_of_requested: 0,
+            },
+            requests_sent: 10,
+            was_cancelled: false,
+            start_time: String::new(),
+            end_time: String::new(),
+            export_dir: String::new(),
+        }
+    }
+
+    fn ids(v: &[Indicator]) -> Vec<&str> {
+        v.iter().map(|i| i.id.as_str()).collect()
+    }
+
+    #[test]
+    fn slow_ttft_and_itl_are_flagged() {
+        assert!(key_indicators(&[level(4, 100.0, 120.0, 20.0)]).is_empty());
+        let got = key_indicators(&[level(4, 100.0, 650.0, 75.0)]);
+        assert_eq!(ids(&got), ["ttft_high", "itl_high"]);
+        assert_eq!(got[0].level.as_deref(), Some("c4"));
+    }
+
+    #[test]
+    fn throughput_plateau_across_a_sweep() {
+        let rising = [
+            level(1, 100.0, 50.0, 10.0),
+            level(4, 380.0, 60.0, 11.0),
+            level(8, 700.0, 70.0, 12.0),
+        ];
+        assert!(key_indicators(&rising).is_empty());
+        let flat = [
+            level(1, 100.0, 50.0, 10.0),
+            level(4, 380.0, 60.0, 11.0),
+            level(8, 400.0, 90.0, 20.0),
+        ];
+        let got = key_indicators(&flat);
+        assert_eq!(ids(&got), ["throughput_plateau"]);
+        assert_eq!(got[0].level.as_deref(), Some("c4"));
+    }
+
+    #[test]
+    fn errors_and_client_bound_levels_are_flagged() {
+        let mut l = level(2, 10.0, 10.0, 1.0);
+        l.metrics.error_request_count = 5;
+        l.validity.client_bound = true;
+        l.validity.reasons = vec!["client used 95% of 2 cores".into()];
+        let got = key_indicators(&[l]);
+        assert_eq!(ids(&got), ["errors", "client_bound"]);
+        assert!(got[0].message.contains("5 of 15"), "{}", got[0].message);
+        assert!(got[1].message.contains("95%"));
+    }
+}

@@ -7,6 +7,7 @@
 pub mod bench_support;
 mod client;
 mod discover;
+mod fastpath;
 mod loadloop;
 mod openai;
 mod progress;

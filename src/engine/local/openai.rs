@@ -97,6 +97,23 @@ pub(crate) fn interpret_event<'a>(ev: &SseEvent<'a>) -> Result<Interpreted<'a>, 
         });
     }
     let data = trim_ascii(ev.data);
+    match super::fastpath::classify(data) {
+        Some(super::fastpath::Fast::Content(t)) => {
+            return Ok(Interpreted {
+                event: Event::Content(Cow::Borrowed(t)),
+                usage: None,
+                finished: false,
+            })
+        }
+        Some(super::fastpath::Fast::Empty) => {
+            return Ok(Interpreted {
+                event: Event::Empty,
+                usage: None,
+                finished: false,
+            })
+        }
+        None => {}
+    }
     if data == b"[DONE]" {
         return Ok(Interpreted {
             event: Event::Done,
