@@ -125,7 +125,7 @@ async fn generate(
         let rec = TruthRecord {
             request_id,
             received,
-            chunks: Vec::with_capacity(ask.max_tokens as usize),
+            chunks: Vec::with_capacity(ask.max_tokens.min(4096) as usize),
             completion_tokens: 0,
             prompt_tokens: ask.prompt_tokens,
             fault,

@@ -25,6 +25,9 @@ use super::tokenizer::ClientTokenizer;
 use crate::domain::{ErrorKind, RequestError};
 use crate::engine::EngineError;
 
+/// Largest non-streamed body read; beyond it the response is malformed.
+const MAX_WHOLE_BODY: usize = 64 << 20;
+
 /// Opens plain or TLS connections.
 pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
 type Io = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
@@ -307,6 +310,14 @@ async fn read_all(
                 end = Instant::now();
                 if let Some(d) = frame.data_ref() {
                     buf.extend_from_slice(d);
+                }
+                if buf.len() > MAX_WHOLE_BODY {
+                    let msg = format!("response body larger than {} MiB", MAX_WHOLE_BODY >> 20);
+                    return (
+                        Err(err(ErrorKind::MalformedResponse, None, msg)),
+                        end,
+                        false,
+                    );
                 }
             }
         }

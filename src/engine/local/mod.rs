@@ -72,59 +72,13 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
     validate(spec)?;
     let anchor = Anchor::now();
     let started = std::time::Instant::now();
-    let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
-    let auth = auth_header(spec)?;
-    let connector = build_connector()?;
-    let client = build_client(connector.clone());
-    let model = ctx.handle.block_on(discover::resolve_model(
-        &client,
-        &spec.endpoint,
-        auth.as_ref(),
-    ))?;
-    let uri = spec.endpoint.request_url().parse().map_err(|e| {
-        EngineError::InvalidSpec(format!(
-            "endpoint URL {:?} is not a valid URL: {e}",
-            spec.endpoint.url
-        ))
-    })?;
-    let requests = prepare_requests(spec, &tokenizer, &model);
-    let timeout = Duration::from_secs_f64(spec.request_timeout_s);
-    let tokenizer_name = tokenizer.name().to_owned();
-    let policy = TokenPolicy {
-        source: spec.token_count,
-        exact_client_tokenizer: tokenizer.is_exact(),
-    };
-    let target = Arc::new(Target {
-        connector,
-        uri,
-        auth,
-        streaming: spec.streaming,
-        timeout,
-        tokenizer,
-    });
+    let (runner, model) = prepare(spec, ctx, anchor)?;
     storage::write_run_spec(&ctx.output_dir, spec)?;
-    let lctx = LoopContext {
-        handle: ctx.handle.clone(),
-        target,
-        requests: requests.into(),
-        progress: Arc::clone(&ctx.progress),
-        stop: ctx.stop.clone(),
-        grace: Duration::from_secs_f64(spec.grace_period_s),
-    };
-    let run = Runner {
-        spec,
-        ctx,
-        lctx,
-        anchor,
-        policy,
-        tokenizer_name,
-    };
-    let warmup = run.warmup();
-    let levels = run.levels(warmup)?;
-    let status = run_status(&levels, ctx.stop.is_cancelled());
+    let warmup = runner.warmup();
+    let levels = runner.levels(warmup)?;
     let result = RunResult {
         run_id: spec.run_id.clone(),
-        status,
+        status: run_status(&levels, ctx.stop.is_cancelled()),
         model,
         indicators: metrics::key_indicators(&levels),
         levels,
@@ -135,6 +89,78 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
     };
     storage::write_run_result(&ctx.output_dir, &result)?;
     Ok(result)
+}
+
+/// Everything before the first request: tokenizer, connector, model name,
+/// prompts and bodies.
+fn prepare<'a>(
+    spec: &'a RunSpec,
+    ctx: &'a RunContext,
+    anchor: Anchor,
+) -> Result<(Runner<'a>, String), EngineError> {
+    let uri = request_uri(spec)?;
+    let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
+    let auth = auth_header(spec)?;
+    let connector = build_connector()?;
+    let client = build_client(connector.clone());
+    let model = ctx.handle.block_on(discover::resolve_model(
+        &client,
+        &spec.endpoint,
+        auth.as_ref(),
+    ))?;
+    let requests = prepare_requests(spec, &tokenizer, &model);
+    let policy = TokenPolicy {
+        source: spec.token_count,
+        exact_client_tokenizer: tokenizer.is_exact(),
+    };
+    let tokenizer_name = tokenizer.name().to_owned();
+    let timeout = Duration::from_secs_f64(spec.request_timeout_s);
+    let target = Arc::new(Target {
+        connector,
+        uri,
+        auth,
+        streaming: spec.streaming,
+        timeout,
+        tokenizer,
+    });
+    let lctx = LoopContext {
+        handle: ctx.handle.clone(),
+        target,
+        requests: requests.into(),
+        progress: Arc::clone(&ctx.progress),
+        stop: ctx.stop.clone(),
+        grace: Duration::from_secs_f64(spec.grace_period_s),
+    };
+    Ok((
+        Runner {
+            spec,
+            ctx,
+            lctx,
+            anchor,
+            policy,
+            tokenizer_name,
+        },
+        model,
+    ))
+}
+
+/// The request URL, checked: http or https with a host.
+fn request_uri(spec: &RunSpec) -> Result<http::Uri, EngineError> {
+    let url = spec.endpoint.request_url();
+    let bad = |why: &str| {
+        EngineError::InvalidSpec(format!(
+            "endpoint {:?} {why}; expected e.g. http://127.0.0.1:8000/v1",
+            spec.endpoint.url
+        ))
+    };
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e| bad(&format!("is not a valid URL ({e})")))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
+        Some("http" | "https") => Err(bad("has no host")),
+        _ => Err(bad("must start with http:// or https://")),
+    }
 }
 
 fn validate(spec: &RunSpec) -> Result<(), EngineError> {
@@ -201,9 +227,8 @@ fn prepare_requests(
     model: &str,
 ) -> Vec<PreparedRequest> {
     let needed = match spec.stop {
-        StopCondition::Requests { count } => {
-            u64::from(spec.warmup_requests) + count * spec.levels.len() as u64
-        }
+        StopCondition::Requests { count } => u64::from(spec.warmup_requests)
+            .saturating_add(count.saturating_mul(spec.levels.len() as u64)),
         StopCondition::Duration { .. } => u64::MAX,
     };
     let per_prompt = u64::from(spec.prompts.input_tokens_mean.max(1)) * 8;
@@ -387,5 +412,71 @@ async fn lag_probe(stop: CancellationToken) -> Vec<f64> {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ApiKind, EndpointSpec, PromptSpec, TokenCountSource};
+
+    fn spec(url: &str) -> RunSpec {
+        RunSpec {
+            run_id: "t".into(),
+            workload: None,
+            endpoint: EndpointSpec {
+                url: url.into(),
+                api: ApiKind::Chat,
+                model: Some("m".into()),
+                api_key: None,
+                extra_body: Default::default(),
+                simulated: false,
+            },
+            streaming: true,
+            levels: vec![LoadLevel::Concurrency { concurrency: 1 }],
+            stop: StopCondition::Requests { count: 1 },
+            warmup_requests: 0,
+            prompts: PromptSpec {
+                input_tokens_mean: 4,
+                input_tokens_stddev: 0,
+                output_tokens_mean: 4,
+                output_tokens_stddev: 0,
+                shared_prefix_tokens: 0,
+                tokenizer: None,
+            },
+            token_count: TokenCountSource::Auto,
+            request_timeout_s: 1.0,
+            grace_period_s: 1.0,
+            seed: 0,
+        }
+    }
+
+    #[test]
+    fn endpoint_urls_are_checked_before_anything_is_sent() {
+        assert!(request_uri(&spec("http://127.0.0.1:8000/v1")).is_ok());
+        assert!(request_uri(&spec("https://gpu.example/v1")).is_ok());
+        for bad in ["ftp://h/v1", "127.0.0.1:8000", "not a url", "http:///v1"] {
+            let e = request_uri(&spec(bad)).expect_err(bad).to_string();
+            assert!(e.contains("expected e.g. http://"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn impossible_specs_are_rejected_with_the_reason() {
+        let mut s = spec("http://h/v1");
+        s.levels = vec![LoadLevel::Concurrency { concurrency: 0 }];
+        assert!(validate(&s)
+            .expect_err("c=0")
+            .to_string()
+            .contains("concurrency"));
+        let mut s = spec("http://h/v1");
+        s.stop = StopCondition::Duration { seconds: f64::NAN };
+        assert!(validate(&s)
+            .expect_err("nan")
+            .to_string()
+            .contains("duration"));
+        let mut s = spec("http://h/v1");
+        s.endpoint.api_key = Some("bad\nkey".into());
+        assert!(auth_header(&s).is_err());
     }
 }

@@ -10,6 +10,11 @@ use crate::domain::{ErrorKind, RequestError, Usage};
 
 /// Longest error body kept for a message.
 const MAX_ERROR_BODY: usize = 2048;
+/// Content instants preallocated per stream (more grow the vector).
+const PREALLOCATED_RESPONSES: usize = 4096;
+/// Largest SSE event or unfinished line buffered before the stream counts
+/// as malformed (a server that never ends a line cannot exhaust memory).
+pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 
 /// What a finished response yielded.
 #[derive(Debug, Default)]
@@ -34,7 +39,9 @@ pub(crate) struct StreamReader {
 impl StreamReader {
     pub(crate) fn new(expected_tokens: u32) -> Self {
         let out = Outcome {
-            responses: Vec::with_capacity(expected_tokens as usize + 1),
+            responses: Vec::with_capacity(
+                (expected_tokens as usize + 1).min(PREALLOCATED_RESPONSES),
+            ),
             ..Outcome::default()
         };
         Self {
@@ -67,6 +74,13 @@ impl StreamReader {
                 Err(msg) => out.error = Some(err(ErrorKind::MalformedResponse, None, msg)),
             }
         });
+        if out.error.is_none() && parser.buffered() > MAX_EVENT_BYTES {
+            let msg = format!(
+                "an SSE event grew past {} MiB without ending",
+                MAX_EVENT_BYTES >> 20
+            );
+            out.error = Some(err(ErrorKind::MalformedResponse, None, msg));
+        }
     }
 
     /// Ends the stream: `cut` is set when the body failed mid-way.
@@ -249,6 +263,21 @@ mod tests {
             r.finish(None).error.map(|e| e.kind),
             Some(ErrorKind::EmptyResponse)
         );
+    }
+
+    #[test]
+    fn an_endless_line_is_malformed_not_a_memory_leak() {
+        let t = Instant::now();
+        let mut r = StreamReader::new(1);
+        let block = vec![b'x'; 1 << 20];
+        r.on_bytes(b"data: ", t);
+        for _ in 0..9 {
+            r.on_bytes(&block, t);
+        }
+        assert!(r.failed());
+        let e = r.finish(None).error.expect("error");
+        assert_eq!(e.kind, ErrorKind::MalformedResponse);
+        assert!(e.message.contains("MiB"), "{}", e.message);
     }
 
     #[test]

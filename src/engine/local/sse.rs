@@ -65,6 +65,11 @@ impl SseParser {
         self.line.extend_from_slice(bytes);
     }
 
+    /// Bytes held for the unfinished line and event.
+    pub(crate) fn buffered(&self) -> usize {
+        self.line.len() + self.data.len()
+    }
+
     /// True when bytes of an unfinished line or event are pending.
     pub(crate) fn has_partial(&self) -> bool {
         !self.line.is_empty() || self.has_data
