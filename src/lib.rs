@@ -6,6 +6,8 @@
 //!
 //! - `cli` — the command line (`run`, `sim`, `workloads`): parses flags into
 //!   a [`domain::RunSpec`], drives an engine, prints tables.
+//! - [`jobs`] — runs that outlive their starter: the state file of run
+//!   records, detached runner processes, reconciliation.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
 //!   generator: prompts → the one load loop → raw records → results.
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results),
@@ -25,6 +27,7 @@ pub mod catalog;
 pub mod cli;
 pub mod domain;
 pub mod engine;
+pub mod jobs;
 pub mod metrics;
 pub mod rng;
 pub mod sim;

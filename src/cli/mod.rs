@@ -50,6 +50,12 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the simulated OpenAI-compatible endpoint.
     Sim(SimArgs),
+    /// Execute a recorded run (started by the job layer; not for direct use).
+    #[command(hide = true)]
+    Runner {
+        /// The run to execute.
+        run_id: String,
+    },
     /// List the workload catalog.
     Workloads {
         /// Print JSON instead of a table.
@@ -70,6 +76,9 @@ pub enum CliError {
     /// The simulator failed.
     #[error(transparent)]
     Sim(#[from] crate::sim::SimError),
+    /// The job layer failed.
+    #[error(transparent)]
+    Job(#[from] crate::jobs::JobError),
     /// Anything else at the system level (runtime, terminal).
     #[error("{0}")]
     System(String),
@@ -86,5 +95,22 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(args) => run::run(*args, &catalog),
         Command::Sim(args) => sim_cmd::sim(&args),
         Command::Workloads { json } => workloads::list(&catalog, json),
+        Command::Runner { run_id } => runner(&run_id),
     }
+}
+
+/// `mcc-bench runner RUN_ID`: executes a recorded run (exit 0 when it
+/// completed).
+fn runner(run_id: &str) -> Result<ExitCode, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
+    let jobs = crate::jobs::Jobs::new(&crate::jobs::default_home(), &exe);
+    let state = crate::jobs::run_runner(&jobs, run_id)?;
+    Ok(ExitCode::from(
+        if state == crate::domain::RunState::Completed {
+            exit::OK
+        } else {
+            exit::ERROR
+        },
+    ))
 }

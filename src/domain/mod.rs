@@ -4,6 +4,7 @@
 mod profile;
 mod record;
 mod result;
+mod run;
 mod spec;
 
 pub use profile::WorkloadProfile;
@@ -11,6 +12,7 @@ pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{
     ErrorSummaryEntry, Indicator, LevelResult, RunResult, RunStatus, TokenCountCheck, Validity,
 };
+pub use run::{RunRecord, RunState};
 pub use spec::{
     ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition,
     TokenCountSource,

@@ -4,6 +4,7 @@
 mod aiperf_json;
 mod atomic;
 mod jsonl;
+mod state;
 
 use std::path::Path;
 
@@ -14,6 +15,7 @@ use crate::metrics::TokenPolicy;
 use crate::wallclock::Anchor;
 pub use aiperf_json::aiperf_export;
 pub use atomic::write_atomic;
+pub use state::{StateDoc, StateFile, STATE_SCHEMA_VERSION};
 
 /// Name of the AIPerf-compatible aggregate export.
 pub const AIPERF_JSON: &str = "profile_export_aiperf.json";
@@ -34,6 +36,14 @@ pub enum StorageError {
         path: String,
         /// The cause.
         source: std::io::Error,
+    },
+    /// The state file cannot be used.
+    #[error("state file {path} {reason}")]
+    State {
+        /// The file.
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
     },
     /// A value could not be serialised.
     #[error("cannot serialise {what}: {source}")]

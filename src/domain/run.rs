@@ -1,0 +1,79 @@
+//! A benchmark run as the job layer tracks it: one record in the state file.
+
+use serde::{Deserialize, Serialize};
+
+use super::RunSpec;
+
+/// Lifecycle of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    /// Recorded; its runner has not started measuring yet.
+    Queued,
+    /// The runner is sending load.
+    Running,
+    /// Load finished; results are being gathered.
+    Collecting,
+    /// Finished with results.
+    Completed,
+    /// Finished without usable results (see `failure`).
+    Failed,
+    /// Stopped on request; partial results kept.
+    Cancelled,
+    /// The runner died; partial results kept.
+    Interrupted,
+}
+
+impl RunState {
+    /// Queued, running or collecting.
+    pub fn is_active(self) -> bool {
+        matches!(self, Self::Queued | Self::Running | Self::Collecting)
+    }
+
+    /// snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Running => "running",
+            Self::Collecting => "collecting",
+            Self::Completed => "completed",
+            Self::Failed => "failed",
+            Self::Cancelled => "cancelled",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// One run in the state file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// Unique id (also the run directory's name).
+    pub run_id: String,
+    /// Free-form label given at start.
+    pub label: Option<String>,
+    /// Catalog workload, if any.
+    pub workload: Option<String>,
+    /// Engine that executes it (`local`).
+    pub engine: String,
+    /// What is measured: the endpoint URL or `sim`.
+    pub target: String,
+    /// Current state.
+    pub status: RunState,
+    /// RFC 3339 times.
+    pub created_at: String,
+    /// When the runner started measuring.
+    pub started_at: Option<String>,
+    /// When it reached a final state.
+    pub finished_at: Option<String>,
+    /// Process id of the runner while it lives.
+    pub runner_pid: Option<u32>,
+    /// Directory with the run's files.
+    pub run_dir: String,
+    /// Why it failed or was interrupted.
+    pub failure: Option<String>,
+    /// The resolved specification.
+    pub spec: RunSpec,
+    /// Engine-specific identifiers (cloud job names), when there are any.
+    #[serde(default)]
+    pub engine_refs: Option<serde_json::Value>,
+}

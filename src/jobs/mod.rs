@@ -1,0 +1,173 @@
+//! Runs that outlive the process that started them. A run is a record in the
+//! state file plus a directory; its load is executed by a detached *runner*
+//! process (`mcc-bench runner RUN_ID`, in its own process group) that writes
+//! progress and results into the directory and updates the record. Any
+//! process sharing `$MCC_BENCH_HOME` can report on any run; `reconcile`
+//! marks runs whose runner died as `interrupted`, keeping partial results.
+
+mod runner;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use crate::domain::{RunRecord, RunSpec, RunState};
+use crate::storage::{StateFile, StorageError};
+use crate::wallclock::Anchor;
+pub use runner::{run_runner, RUNNER_COMMAND};
+
+/// Job-layer failures.
+#[derive(Debug, Error)]
+pub enum JobError {
+    /// No run has that id.
+    #[error("no run with id {0:?}; list_benchmarks shows the known runs")]
+    UnknownRun(String),
+    /// The state file or a run directory failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    /// The runner process could not be started.
+    #[error("cannot start the runner process: {0}")]
+    Spawn(String),
+}
+
+/// The home of all runs: `$MCC_BENCH_HOME`, else `$XDG_STATE_HOME/mcc-bench`,
+/// else `~/.local/state/mcc-bench`.
+pub fn default_home() -> PathBuf {
+    let env = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("MCC_BENCH_HOME")
+        .or_else(|| env("XDG_STATE_HOME").map(|p| p.join("mcc-bench")))
+        .or_else(|| env("HOME").map(|h| h.join(".local/state/mcc-bench")))
+        .unwrap_or_else(|| PathBuf::from(".mcc-bench"))
+}
+
+/// Access to the runs under one home directory.
+#[derive(Debug, Clone)]
+pub struct Jobs {
+    home: PathBuf,
+    state: StateFile,
+    /// The binary started as runner (normally this executable).
+    exe: PathBuf,
+}
+
+impl Jobs {
+    /// Runs under `home`, executed by the binary `exe`.
+    pub fn new(home: &Path, exe: &Path) -> Self {
+        Self {
+            home: home.to_path_buf(),
+            state: StateFile::in_home(home),
+            exe: exe.to_path_buf(),
+        }
+    }
+
+    /// The state file.
+    pub fn state(&self) -> &StateFile {
+        &self.state
+    }
+
+    /// Records a new run and starts its runner; returns the record.
+    pub fn start(&self, mut spec: RunSpec, label: Option<String>) -> Result<RunRecord, JobError> {
+        let run_dir = self.home.join("runs").join(&spec.run_id);
+        std::fs::create_dir_all(&run_dir).map_err(|source| StorageError::Write {
+            path: run_dir.display().to_string(),
+            source,
+        })?;
+        spec.endpoint.api_key = None;
+        let record = RunRecord {
+            run_id: spec.run_id.clone(),
+            label,
+            workload: spec.workload.clone(),
+            engine: "local".to_owned(),
+            target: if spec.endpoint.simulated {
+                "sim".to_owned()
+            } else {
+                spec.endpoint.url.clone()
+            },
+            status: RunState::Queued,
+            created_at: Anchor::now().rfc3339(std::time::Instant::now()),
+            started_at: None,
+            finished_at: None,
+            runner_pid: None,
+            run_dir: run_dir.display().to_string(),
+            failure: None,
+            spec,
+            engine_refs: None,
+        };
+        self.state.update(|doc| doc.runs.push(record.clone()))?;
+        let pid = runner::spawn(&self.exe, &self.home, &record)?;
+        self.set(&record.run_id, |r| {
+            if r.runner_pid.is_none() {
+                r.runner_pid = Some(pid);
+            }
+        })
+    }
+
+    /// The record of `run_id`.
+    pub fn get(&self, run_id: &str) -> Result<RunRecord, JobError> {
+        self.state
+            .read()?
+            .runs
+            .into_iter()
+            .find(|r| r.run_id == run_id)
+            .ok_or_else(|| JobError::UnknownRun(run_id.to_owned()))
+    }
+
+    /// Every record, newest first.
+    pub fn list(&self) -> Result<Vec<RunRecord>, JobError> {
+        let mut runs = self.state.read()?.runs;
+        runs.reverse();
+        Ok(runs)
+    }
+
+    /// Changes one record under the lock; returns the updated record.
+    pub fn set(
+        &self,
+        run_id: &str,
+        change: impl FnOnce(&mut RunRecord),
+    ) -> Result<RunRecord, JobError> {
+        self.state
+            .update(|doc| {
+                let r = doc.runs.iter_mut().find(|r| r.run_id == run_id)?;
+                change(r);
+                Some(r.clone())
+            })?
+            .ok_or_else(|| JobError::UnknownRun(run_id.to_owned()))
+    }
+
+    /// Asks an active run's runner to stop (it keeps partial results).
+    pub fn cancel(&self, run_id: &str) -> Result<RunRecord, JobError> {
+        let record = self.get(run_id)?;
+        if let (true, Some(pid)) = (record.status.is_active(), record.runner_pid) {
+            if runner::is_our_runner(pid, run_id) {
+                crate::sys::terminate(pid);
+            }
+        }
+        Ok(record)
+    }
+
+    /// Marks active runs whose runner is gone as `interrupted`; returns them.
+    pub fn reconcile(&self) -> Result<Vec<String>, JobError> {
+        let now = Anchor::now().rfc3339(std::time::Instant::now());
+        Ok(self.state.update(|doc| {
+            let mut changed = Vec::new();
+            for r in doc.runs.iter_mut().filter(|r| r.status.is_active()) {
+                let alive = r
+                    .runner_pid
+                    .is_some_and(|pid| runner::is_our_runner(pid, &r.run_id));
+                if !alive && r.runner_pid.is_some() {
+                    r.status = RunState::Interrupted;
+                    r.finished_at = Some(now.clone());
+                    r.failure = Some(
+                        "the runner process exited without finishing; partial results are kept"
+                            .into(),
+                    );
+                    changed.push(r.run_id.clone());
+                }
+            }
+            changed
+        })?)
+    }
+}

@@ -1,0 +1,198 @@
+//! The runner: a detached `mcc-bench runner RUN_ID` process that executes one
+//! run with the local engine, streams progress into the run directory and
+//! keeps the run's record up to date.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use super::{JobError, Jobs};
+use crate::domain::{RunRecord, RunState, RunStatus, StopCondition};
+use crate::engine::local::{self, Progress, RunContext};
+use crate::sim::{SimConfig, SimServer};
+use crate::storage::write_atomic;
+use crate::wallclock::Anchor;
+
+/// The hidden subcommand that runs a runner.
+pub const RUNNER_COMMAND: &str = "runner";
+/// How often progress is written to `progress.json`.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+/// Starts the runner for `record` in its own process group, so it survives
+/// the exit of the process that started it. Returns its pid.
+pub(super) fn spawn(exe: &Path, home: &Path, record: &RunRecord) -> Result<u32, JobError> {
+    use std::os::unix::process::CommandExt;
+    let log_path = Path::new(&record.run_dir).join("runner.log");
+    let log = std::fs::File::create(&log_path)
+        .map_err(|e| JobError::Spawn(format!("{}: {e}", log_path.display())))?;
+    let mut child = Command::new(exe)
+        .arg(RUNNER_COMMAND)
+        .arg(&record.run_id)
+        .env("MCC_BENCH_HOME", home)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| JobError::Spawn(format!("{}: {e}", exe.display())))?;
+    let pid = child.id();
+    // Reap the runner when it exits (while this process lives; after that,
+    // init does).
+    std::thread::Builder::new()
+        .name("mcc-bench-reaper".into())
+        .spawn(move || {
+            let _ = child.wait();
+        })
+        .map_err(|e| JobError::Spawn(e.to_string()))?;
+    Ok(pid)
+}
+
+/// True when `pid` is alive and is the runner of `run_id` (not a recycled pid).
+pub(super) fn is_our_runner(pid: u32, run_id: &str) -> bool {
+    crate::sys::process_alive(pid)
+        && crate::sys::process_cmdline(pid)
+            .is_some_and(|c| c.contains(RUNNER_COMMAND) && c.contains(run_id))
+}
+
+/// Entry point of `mcc-bench runner RUN_ID`: executes the run to its end.
+pub fn run_runner(jobs: &Jobs, run_id: &str) -> Result<RunState, JobError> {
+    let now = || Anchor::now().rfc3339(std::time::Instant::now());
+    let record = jobs.set(run_id, |r| {
+        r.status = RunState::Running;
+        r.started_at = Some(now());
+        r.runner_pid = Some(std::process::id());
+    })?;
+    let (state, failure) = match execute(&record) {
+        Ok(status) => match status {
+            RunStatus::Completed => (RunState::Completed, None),
+            RunStatus::Cancelled => (
+                RunState::Cancelled,
+                Some("cancelled on request; partial results kept".to_owned()),
+            ),
+            RunStatus::Failed => (
+                RunState::Failed,
+                Some("every request failed; see the error summary in the results".to_owned()),
+            ),
+        },
+        Err(e) => (RunState::Failed, Some(e)),
+    };
+    jobs.set(run_id, |r| {
+        r.status = state;
+        r.finished_at = Some(now());
+        r.failure = failure;
+    })?;
+    Ok(state)
+}
+
+/// Runs the engine with signal handling and a progress writer.
+fn execute(record: &RunRecord) -> Result<RunStatus, String> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let mut spec = record.spec.clone();
+    spec.endpoint.api_key = std::env::var("OPENAI_API_KEY")
+        .ok()
+        .filter(|k| !k.is_empty());
+    let sim = if spec.endpoint.simulated {
+        let config = SimConfig {
+            ttft_ms: 20.0,
+            itl_ms: 2.0,
+            seed: spec.seed,
+            ..SimConfig::default()
+        };
+        let s = SimServer::start(config).map_err(|e| e.to_string())?;
+        spec.endpoint.url = s.url();
+        Some(s)
+    } else {
+        None
+    };
+    let stop = CancellationToken::new();
+    let signals = rt.spawn(stop_on_signal(stop.clone()));
+    let progress = Arc::new(match spec.stop {
+        StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
+        StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
+    });
+    let dir = Path::new(&record.run_dir).to_path_buf();
+    let writer = ProgressWriter::start(Arc::clone(&progress), dir.join("progress.json"));
+    let ctx = RunContext {
+        handle: rt.handle().clone(),
+        stop,
+        progress,
+        excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
+        output_dir: dir,
+    };
+    let outcome = local::run(&spec, &ctx);
+    writer.finish();
+    signals.abort();
+    outcome.map(|r| r.status).map_err(|e| e.to_string())
+}
+
+async fn stop_on_signal(stop: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return;
+    };
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    stop.cancel();
+}
+
+/// Writes the live counters to `progress.json` until finished.
+struct ProgressWriter {
+    done: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ProgressWriter {
+    fn start(progress: Arc<Progress>, path: std::path::PathBuf) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&done);
+        let thread = std::thread::Builder::new()
+            .name("mcc-bench-progress-file".into())
+            .spawn(move || loop {
+                let last = flag.load(Relaxed);
+                let _ = write_atomic(&path, progress_json(&progress).as_bytes());
+                if last {
+                    return;
+                }
+                std::thread::sleep(PROGRESS_EVERY);
+            })
+            .ok();
+        Self { done, thread }
+    }
+
+    fn finish(mut self) {
+        self.done.store(true, Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn progress_json(p: &Progress) -> String {
+    let elapsed = p.level_elapsed();
+    let completed = p.completed.load(Relaxed);
+    serde_json::json!({
+        "level_index": p.level.load(Relaxed),
+        "levels": p.levels,
+        "warming_up": p.warming_up.load(Relaxed),
+        "sent": p.sent.load(Relaxed),
+        "completed": completed,
+        "errors": p.errors.load(Relaxed),
+        "per_level_requests": p.per_level_target,
+        "per_level_seconds": p.per_level_seconds,
+        "level_elapsed_s": elapsed,
+        "requests_per_s": if elapsed > 0.0 { completed as f64 / elapsed } else { 0.0 },
+    })
+    .to_string()
+}

@@ -1,0 +1,121 @@
+//! The state file: one JSON document of run records under `$MCC_BENCH_HOME`,
+//! shared by every server and runner process. Each change takes an exclusive
+//! advisory lock on a sibling lock file, re-reads the document, applies the
+//! change and replaces the file atomically, so concurrent writers never lose
+//! each other's records. A corrupt file or one from a newer version is
+//! reported and never overwritten.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use super::{write_atomic, StorageError};
+use crate::domain::RunRecord;
+
+/// Version of the document layout this build reads and writes.
+pub const STATE_SCHEMA_VERSION: u32 = 1;
+
+/// The whole document.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct StateDoc {
+    /// Layout version.
+    pub schema_version: u32,
+    /// Every run, oldest first.
+    pub runs: Vec<RunRecord>,
+}
+
+/// Handle on `state.json` and its lock file.
+#[derive(Debug, Clone)]
+pub struct StateFile {
+    path: PathBuf,
+    lock_path: PathBuf,
+}
+
+impl StateFile {
+    /// The state file in `home` (created on first write).
+    pub fn in_home(home: &Path) -> Self {
+        Self {
+            path: home.join("state.json"),
+            lock_path: home.join("state.lock"),
+        }
+    }
+
+    /// Path of the document.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads the document under a shared lock.
+    pub fn read(&self) -> Result<StateDoc, StorageError> {
+        let lock = self.lock(false)?;
+        let doc = self.load();
+        drop(lock);
+        doc
+    }
+
+    /// Applies `change` under an exclusive lock and writes the result.
+    pub fn update<T>(&self, change: impl FnOnce(&mut StateDoc) -> T) -> Result<T, StorageError> {
+        let lock = self.lock(true)?;
+        let mut doc = self.load()?;
+        let out = change(&mut doc);
+        doc.schema_version = STATE_SCHEMA_VERSION;
+        let bytes = serde_json::to_vec_pretty(&doc).map_err(|source| StorageError::Serialise {
+            what: "state file",
+            source,
+        })?;
+        write_atomic(&self.path, &bytes)?;
+        drop(lock);
+        Ok(out)
+    }
+
+    fn load(&self) -> Result<StateDoc, StorageError> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(StateDoc {
+                    schema_version: STATE_SCHEMA_VERSION,
+                    runs: Vec::new(),
+                })
+            }
+            Err(e) => return Err(self.bad(format!("cannot be read: {e}"))),
+        };
+        let version = serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| self.bad(format!("is not valid JSON ({e})")))?
+            .get("schema_version")
+            .and_then(serde_json::Value::as_u64);
+        match version {
+            Some(v) if v > u64::from(STATE_SCHEMA_VERSION) => {
+                Err(self.bad(format!("was written by a newer mcc-bench (schema {v}, this build reads {STATE_SCHEMA_VERSION}); upgrade mcc-bench")))
+            }
+            _ => serde_json::from_str(&text).map_err(|e| self.bad(format!("has an unexpected layout ({e})"))),
+        }
+    }
+
+    fn bad(&self, why: String) -> StorageError {
+        StorageError::State {
+            path: self.path.display().to_string(),
+            reason: format!(
+                "{why}; it was left untouched — move it aside to start a fresh history"
+            ),
+        }
+    }
+
+    fn lock(&self, exclusive: bool) -> Result<File, StorageError> {
+        let err = |source| StorageError::Write {
+            path: self.lock_path.display().to_string(),
+            source,
+        };
+        if let Some(dir) = self.lock_path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&self.lock_path)
+            .map_err(err)?;
+        if exclusive { f.lock() } else { f.lock_shared() }.map_err(err)?;
+        Ok(f)
+    }
+}
