@@ -4,6 +4,8 @@
 //!
 //! Layers, each using only those below it:
 //!
+//! - [`mcp`] — the MCP server (tools, schemas, stdio transport); the only
+//!   user of rmcp.
 //! - `cli` — the command line (`run`, `sim`, `workloads`): parses flags into
 //!   a [`domain::RunSpec`], drives an engine, prints tables.
 //! - [`jobs`] — runs that outlive their starter: the state file of run
@@ -19,6 +21,7 @@
 //! - [`metrics`] — pure functions from records to AIPerf-exact metrics, the
 //!   validity certificate and key indicators.
 //! - [`catalog`] — the workload catalog (built-in + user).
+//! - [`plan`] — profile + overrides → run spec, shared by CLI and MCP.
 //! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
@@ -28,7 +31,9 @@ pub mod cli;
 pub mod domain;
 pub mod engine;
 pub mod jobs;
+pub mod mcp;
 pub mod metrics;
+pub mod plan;
 pub mod rng;
 pub mod sim;
 pub mod storage;

@@ -205,3 +205,30 @@ pub enum TokenCount {
     /// Server usage where reported.
     Server,
 }
+
+/// `mcc-bench serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Which tools to offer: `catalog` is ml-container-creator's
+    /// workload-picker (list_workloads, get_workload_profile).
+    #[arg(long, value_enum, default_value_t = ToolsetArg::All, env = "MCC_BENCH_TOOLSET")]
+    pub toolset: ToolsetArg,
+    /// Offer no tool that starts, cancels or deletes anything.
+    #[arg(long, env = "MCC_BENCH_READ_ONLY")]
+    pub read_only: bool,
+    /// Where runs and their records live (default: $MCC_BENCH_HOME, else the
+    /// XDG state directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+/// `--toolset`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolsetArg {
+    /// Catalog tools only.
+    Catalog,
+    /// Benchmark tools only.
+    Benchmark,
+    /// Every tool.
+    All,
+}

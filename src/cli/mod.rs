@@ -5,6 +5,7 @@ mod args;
 mod progress_bar;
 mod resolve;
 mod run;
+mod serve;
 mod sim_cmd;
 mod table;
 mod workloads;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
-pub use args::{RunArgs, SimArgs};
+pub use args::{RunArgs, ServeArgs, SimArgs};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -50,6 +51,8 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the simulated OpenAI-compatible endpoint.
     Sim(SimArgs),
+    /// Serve MCP over stdio: the catalog and benchmark tools for agents.
+    Serve(ServeArgs),
     /// Execute a recorded run (started by the job layer; not for direct use).
     #[command(hide = true)]
     Runner {
@@ -94,6 +97,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     match cli.command {
         Command::Run(args) => run::run(*args, &catalog),
         Command::Sim(args) => sim_cmd::sim(&args),
+        Command::Serve(args) => serve::serve(&args, catalog),
         Command::Workloads { json } => workloads::list(&catalog, json),
         Command::Runner { run_id } => runner(&run_id),
     }

@@ -1,0 +1,52 @@
+//! The MCP surface: the only module that uses rmcp. The handler
+//! (`server`) is independent of the transport; `serve_stdio` wires it to
+//! stdin/stdout. Domain failures become tool results with `isError: true`
+//! and a message an agent can act on; only protocol faults are JSON-RPC
+//! errors.
+
+mod ops;
+mod params;
+mod server;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use tokio_util::sync::CancellationToken;
+
+pub use server::{BenchServer, Shared, Toolset, CATALOG_TOOLS, WRITE_TOOLS};
+
+/// How often the tracker reconciles runs whose runner died.
+const TRACK_EVERY: Duration = Duration::from_secs(2);
+
+/// Serves MCP over stdio until the client closes it. Reconciles once at
+/// start, then a background tracker keeps doing so.
+pub async fn serve_stdio(server: BenchServer, shared: Arc<Shared>) -> Result<(), String> {
+    let stop = CancellationToken::new();
+    let tracker = tokio::spawn(track(shared, stop.clone()));
+    let service = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| format!("MCP handshake failed: {e}"))?;
+    let outcome = service
+        .waiting()
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("MCP session failed: {e}"));
+    stop.cancel();
+    let _ = tracker.await;
+    outcome
+}
+
+/// Marks runs whose runner died as interrupted, until `stop`.
+async fn track(shared: Arc<Shared>, stop: CancellationToken) {
+    loop {
+        if let Err(e) = shared.jobs.reconcile() {
+            tracing::warn!("reconciling runs failed: {e}");
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(TRACK_EVERY) => {}
+        }
+    }
+}

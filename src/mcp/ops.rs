@@ -1,0 +1,374 @@
+//! What the benchmark tools do, without the protocol: each returns the tool's
+//! output, or a message for the agent (what failed and what to try).
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::params::*;
+use crate::catalog::{normalize, Catalog};
+use crate::domain::{ApiKind, EndpointSpec, RunRecord, RunState};
+use crate::jobs::Jobs;
+use crate::metrics::Stats;
+use crate::plan::{self, Overrides};
+use crate::storage::RESULTS_JSON;
+
+/// Longest server-side wait of get_status (clients time out calls at ~60 s).
+pub(crate) const MAX_WAIT_S: f64 = 50.0;
+const POLL_EVERY: Duration = Duration::from_millis(200);
+
+pub(crate) fn start(catalog: &Catalog, jobs: &Jobs, a: StartArgs) -> Result<Started, String> {
+    let profile = a
+        .workload
+        .as_deref()
+        .map(|w| catalog.get(w).map_err(|e| e.to_string()))
+        .transpose()?;
+    let simulated = a.endpoint.url.trim().eq_ignore_ascii_case("sim");
+    let target = if simulated {
+        "sim".to_owned()
+    } else {
+        a.endpoint.url.trim().to_owned()
+    };
+    let workload = profile.map(|p| p.name.clone());
+    if !a.force {
+        if let Some(r) = jobs
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .find(|r| r.status.is_active() && r.target == target && r.workload == workload)
+        {
+            return Ok(Started {
+                run_id: r.run_id,
+                status: r.status.as_str().into(),
+                reused: true,
+                run_dir: r.run_dir,
+            });
+        }
+    }
+    let endpoint = EndpointSpec {
+        url: target,
+        api: match a.endpoint.api.as_deref() {
+            None | Some("chat") => ApiKind::Chat,
+            Some("completions") => ApiKind::Completions,
+            Some(other) => {
+                return Err(format!(
+                    "endpoint.api {other:?} is not supported; use \"chat\" or \"completions\""
+                ))
+            }
+        },
+        model: a.endpoint.model,
+        api_key: None,
+        extra_body: Default::default(),
+        simulated,
+    };
+    let run_id = new_run_id(workload.as_deref());
+    let spec = plan::build(
+        run_id,
+        profile,
+        endpoint,
+        &overrides(a.overrides.unwrap_or_default()),
+    )
+    .map_err(|e| format!("invalid overrides: {e}"))?;
+    let record = jobs.start(spec, a.label).map_err(|e| e.to_string())?;
+    Ok(Started {
+        run_id: record.run_id,
+        status: record.status.as_str().into(),
+        reused: false,
+        run_dir: record.run_dir,
+    })
+}
+
+fn overrides(o: RunOverrides) -> Overrides {
+    let mut concurrency = o.concurrency_levels.unwrap_or_default();
+    if let Some(c) = o.concurrency {
+        concurrency = vec![c];
+    }
+    Overrides {
+        concurrency,
+        request_rate: o.request_rate.into_iter().collect(),
+        request_count: o.request_count,
+        duration_s: o.duration_s,
+        input_tokens: o.input_tokens,
+        output_tokens: o.output_tokens,
+        streaming: o.streaming,
+        warmup_requests: o.warmup_requests.unwrap_or(0),
+        ..Overrides::none()
+    }
+}
+
+/// `<workload>-<UTC time>-<random>`: unique even for runs started in the
+/// same second by different servers.
+fn new_run_id(workload: Option<&str>) -> String {
+    let salt = crate::rng::Rng::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 32,
+    )
+    .next_u64();
+    format!(
+        "{}-{}-{:06x}",
+        workload.map_or_else(|| "custom".to_owned(), normalize),
+        crate::wallclock::compact_utc_now(),
+        salt & 0xFF_FFFF
+    )
+}
+
+/// The record of `run_id`, or of the newest run.
+pub(crate) fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, String> {
+    match run_id {
+        Some(id) => jobs.get(id).map_err(|e| e.to_string()),
+        None => jobs
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .next()
+            .ok_or_else(|| {
+                "no benchmark has been started yet; call start_benchmark first".to_owned()
+            }),
+    }
+}
+
+/// Waits (bounded) until the run's state differs from `from`; `tick` is
+/// called on every poll (progress notifications).
+pub(crate) async fn wait_for_change(
+    jobs: &Jobs,
+    run_id: &str,
+    from: RunState,
+    wait: Duration,
+    mut tick: impl FnMut(&RunRecord),
+) -> Result<(RunRecord, bool), String> {
+    let deadline = Instant::now() + wait;
+    loop {
+        let _ = jobs.reconcile();
+        let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+        if r.status != from {
+            return Ok((r, false));
+        }
+        if Instant::now() >= deadline {
+            return Ok((r, true));
+        }
+        tick(&r);
+        tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
+            .await;
+    }
+}
+
+pub(crate) fn status(r: &RunRecord, timed_out: bool) -> Status {
+    Status {
+        run_id: r.run_id.clone(),
+        status: r.status.as_str().into(),
+        progress: read_progress(Path::new(&r.run_dir)),
+        failure: r.failure.clone(),
+        timed_out,
+        workload: r.workload.clone(),
+        target: r.target.clone(),
+        label: r.label.clone(),
+        created_at: r.created_at.clone(),
+        started_at: r.started_at.clone(),
+        finished_at: r.finished_at.clone(),
+    }
+}
+
+pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("progress.json")).ok()?).ok()?;
+    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
+    let (completed, total, rate) = (n("completed"), n("per_level_requests"), f("requests_per_s"));
+    let eta_s = if total > 0 && rate > 0.0 {
+        Some(total.saturating_sub(completed) as f64 / rate)
+    } else if f("per_level_seconds") > 0.0 {
+        Some((f("per_level_seconds") - f("level_elapsed_s")).max(0.0))
+    } else {
+        None
+    };
+    Some(ProgressInfo {
+        level: n("level_index") as usize + 1,
+        levels: n("levels") as usize,
+        completed,
+        total,
+        errors: n("errors"),
+        elapsed_s: f("level_elapsed_s"),
+        eta_s,
+        requests_per_s: rate,
+        warming_up: v
+            .get("warming_up")
+            .and_then(serde_json::Value::as_bool)
+            .unwrap_or(false),
+    })
+}
+
+pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
+    let r = jobs.get(&a.run_id).map_err(|e| e.to_string())?;
+    let path = Path::new(&r.run_dir).join(RESULTS_JSON);
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Err(match r.status {
+            s if s.is_active() => format!(
+                "run {} is still {}; call get_status with wait_seconds, then fetch_results",
+                r.run_id,
+                s.as_str()
+            ),
+            s => format!(
+                "run {} is {} and wrote no results{}",
+                r.run_id,
+                s.as_str(),
+                r.failure.map(|f| format!(": {f}")).unwrap_or_default()
+            ),
+        });
+    };
+    let full: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is unreadable: {e}", path.display()))?;
+    let levels: Vec<LevelSummary> = full["levels"]
+        .as_array()
+        .map(|ls| ls.iter().map(level_summary).collect())
+        .unwrap_or_default();
+    let files = levels
+        .iter()
+        .flat_map(|l| {
+            ["profile_export_aiperf.json", "profile_export.jsonl"]
+                .map(|f| format!("{}/{f}", l.export_dir))
+        })
+        .chain([path.display().to_string()])
+        .collect();
+    Ok(Results {
+        run_id: r.run_id,
+        status: r.status.as_str().into(),
+        model: full["model"].as_str().unwrap_or_default().to_owned(),
+        levels,
+        indicators: full["indicators"].clone(),
+        files,
+        full: (a.detail.as_deref() == Some("full")).then_some(full),
+    })
+}
+
+fn level_summary(l: &serde_json::Value) -> LevelSummary {
+    let m = &l["metrics"];
+    let pct = |k: &str| -> Option<Percentiles> {
+        let s: Stats = serde_json::from_value(m[k].clone()).ok()?;
+        Some(Percentiles {
+            p50: s.p50,
+            p90: s.p90,
+            p99: s.p99,
+            avg: s.avg,
+        })
+    };
+    let label = match (
+        l["level"]["concurrency"].as_u64(),
+        l["level"]["rate"].as_f64(),
+    ) {
+        (Some(c), _) => format!("c{c}"),
+        (None, Some(r)) => format!("r{r}"),
+        _ => String::new(),
+    };
+    LevelSummary {
+        level: label,
+        requests: m["request_count"].as_u64().unwrap_or(0),
+        errors: m["error_request_count"].as_u64().unwrap_or(0),
+        request_throughput: m["request_throughput"].as_f64().unwrap_or(0.0),
+        output_token_throughput: m["output_token_throughput"].as_f64().unwrap_or(0.0),
+        latency_ms: pct("request_latency"),
+        ttft_ms: pct("time_to_first_token"),
+        itl_ms: pct("inter_token_latency"),
+        client_bound: l["validity"]["client_bound"].as_bool().unwrap_or(false),
+        validity_reasons: serde_json::from_value(l["validity"]["reasons"].clone())
+            .unwrap_or_default(),
+        validity: l["validity"].clone(),
+        error_summary: l["errors"].clone(),
+        export_dir: l["export_dir"].as_str().unwrap_or_default().to_owned(),
+    }
+}
+
+pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
+    let offset: usize = match &a.cursor {
+        None => 0,
+        Some(c) => c.parse().map_err(|_| {
+            format!("cursor {c:?} is not one this server issued; omit it to start over")
+        })?,
+    };
+    let limit = a.limit.unwrap_or(20).clamp(1, 100);
+    let want_workload = a.workload.as_deref().map(normalize);
+    let matching: Vec<RunRecord> = jobs
+        .list()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .filter(|r| a.status.as_deref().is_none_or(|s| r.status.as_str() == s))
+        .filter(|r| want_workload.is_none() || r.workload == want_workload)
+        .collect();
+    let page: Vec<RunSummary> = matching
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(|r| RunSummary {
+            run_id: r.run_id.clone(),
+            status: r.status.as_str().into(),
+            workload: r.workload.clone(),
+            target: r.target.clone(),
+            label: r.label.clone(),
+            created_at: r.created_at.clone(),
+        })
+        .collect();
+    let next = offset + page.len();
+    Ok(RunList {
+        runs: page,
+        next_cursor: (next < matching.len()).then(|| next.to_string()),
+    })
+}
+
+pub(crate) fn cancel(jobs: &Jobs, run_id: &str) -> Result<Cancelled, String> {
+    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+    if !r.status.is_active() {
+        return Err(format!(
+            "run {run_id} already ended ({}); nothing to cancel",
+            r.status.as_str()
+        ));
+    }
+    jobs.cancel(run_id).map_err(|e| e.to_string())?;
+    Ok(Cancelled {
+        run_id: run_id.to_owned(),
+        status: r.status.as_str().into(),
+        message: "dispatch stops now; requests in flight get the grace period, then partial results are written and the run becomes cancelled".into(),
+    })
+}
+
+pub(crate) fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String> {
+    let targets: Vec<RunRecord> = match (&a.run_id, a.finished) {
+        (Some(id), _) => vec![jobs.get(id).map_err(|e| e.to_string())?],
+        (None, true) => jobs
+            .list()
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter(|r| !r.status.is_active())
+            .collect(),
+        (None, false) => {
+            return Err(
+                "say what to clean: run_id, or finished: true for every finished run".into(),
+            )
+        }
+    };
+    if let Some(active) = targets.iter().find(|r| r.status.is_active() && !a.force) {
+        return Err(format!(
+            "run {} is {}; cancel it first, or pass force: true",
+            active.run_id,
+            active.status.as_str()
+        ));
+    }
+    for r in targets.iter().filter(|r| r.status.is_active()) {
+        let _ = jobs.cancel(&r.run_id);
+    }
+    let ids: Vec<String> = targets.iter().map(|r| r.run_id.clone()).collect();
+    jobs.state()
+        .update(|doc| doc.runs.retain(|r| !ids.contains(&r.run_id)))
+        .map_err(|e| e.to_string())?;
+    let mut deleted_dirs = Vec::new();
+    if a.delete_local_artifacts {
+        for r in &targets {
+            if std::fs::remove_dir_all(&r.run_dir).is_ok() {
+                deleted_dirs.push(r.run_dir.clone());
+            }
+        }
+    }
+    Ok(Cleaned {
+        removed: ids,
+        deleted_dirs,
+    })
+}

@@ -1,0 +1,365 @@
+//! Tool inputs and outputs. Field doc comments become the JSON Schema
+//! descriptions agents read, so they say what a value means and what to do.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::WorkloadProfile;
+
+/// No arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct Empty {}
+
+/// A workload profile with its numbers.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Workload {
+    /// Canonical name (hyphenated spellings are accepted too).
+    pub(crate) name: String,
+    /// What traffic it imitates.
+    pub(crate) description: String,
+    /// The use case it sizes for.
+    pub(crate) use_case: String,
+    /// Default concurrency (requests in flight).
+    pub(crate) concurrency: u32,
+    /// Levels of a sweep.
+    pub(crate) concurrency_levels: Vec<u32>,
+    /// Mean prompt tokens.
+    pub(crate) input_tokens_mean: u32,
+    /// Prompt token standard deviation.
+    pub(crate) input_tokens_stddev: u32,
+    /// Mean output tokens.
+    pub(crate) output_tokens_mean: u32,
+    /// Output token standard deviation.
+    pub(crate) output_tokens_stddev: u32,
+    /// Streamed responses.
+    pub(crate) streaming: bool,
+    /// Requests per level.
+    pub(crate) request_count: u32,
+    /// Prompt source.
+    pub(crate) dataset: String,
+    /// Tokens of a system prompt shared by every request.
+    pub(crate) shared_prefix_tokens: u32,
+}
+
+impl From<&WorkloadProfile> for Workload {
+    fn from(p: &WorkloadProfile) -> Self {
+        Self {
+            name: p.name.clone(),
+            description: p.description.clone(),
+            use_case: p.use_case.clone(),
+            concurrency: p.concurrency,
+            concurrency_levels: p.concurrency_levels.clone(),
+            input_tokens_mean: p.input_tokens_mean,
+            input_tokens_stddev: p.input_tokens_stddev,
+            output_tokens_mean: p.output_tokens_mean,
+            output_tokens_stddev: p.output_tokens_stddev,
+            streaming: p.streaming,
+            request_count: p.request_count,
+            dataset: p.dataset.clone(),
+            shared_prefix_tokens: p.shared_prefix_tokens,
+        }
+    }
+}
+
+/// Every profile of the catalog.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct WorkloadList {
+    /// The profiles, by name.
+    pub(crate) workloads: Vec<Workload>,
+}
+
+/// Which profile.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub(crate) struct WorkloadName {
+    /// Profile name, e.g. `multi_turn_chat` or `multi-turn-chat`.
+    pub(crate) workload: String,
+}
+
+/// The endpoint to measure.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Endpoint {
+    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8000/v1`, or `sim`
+    /// for the built-in simulated endpoint.
+    pub(crate) url: String,
+    /// Model name; discovered from `{url}/models` when omitted.
+    pub(crate) model: Option<String>,
+    /// `chat` (default) or `completions`.
+    pub(crate) api: Option<String>,
+}
+
+/// Values that replace the workload's.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunOverrides {
+    /// Requests in flight (closed loop).
+    pub(crate) concurrency: Option<u32>,
+    /// Sweep these concurrencies, one result per level.
+    pub(crate) concurrency_levels: Option<Vec<u32>>,
+    /// Open loop: requests per second (Poisson arrivals).
+    pub(crate) request_rate: Option<f64>,
+    /// Requests per level.
+    pub(crate) request_count: Option<u64>,
+    /// Seconds per level instead of a request count.
+    pub(crate) duration_s: Option<f64>,
+    /// Mean prompt tokens.
+    pub(crate) input_tokens: Option<u32>,
+    /// Mean output tokens.
+    pub(crate) output_tokens: Option<u32>,
+    /// Stream responses.
+    pub(crate) streaming: Option<bool>,
+    /// Requests sent first and excluded from metrics.
+    pub(crate) warmup_requests: Option<u32>,
+}
+
+/// `start_benchmark` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StartArgs {
+    /// Catalog workload (see list_workloads). Without one: concurrency 10,
+    /// 550 input / 150 output tokens, streaming, 100 requests.
+    pub(crate) workload: Option<String>,
+    /// The endpoint to measure.
+    pub(crate) endpoint: Endpoint,
+    /// Values replacing the workload's.
+    pub(crate) overrides: Option<RunOverrides>,
+    /// Free-form label to find the run later.
+    pub(crate) label: Option<String>,
+    /// Start a new run even if one for the same target and workload is active.
+    #[serde(default)]
+    pub(crate) force: bool,
+}
+
+/// A started (or reused) run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Started {
+    /// Handle for get_status, fetch_results and cancel_benchmark. Runs are
+    /// kept until clean removes them.
+    pub(crate) run_id: String,
+    /// Current state.
+    pub(crate) status: String,
+    /// True when an already active run for the same target and workload was
+    /// returned instead of starting a new one.
+    pub(crate) reused: bool,
+    /// Directory with the run's files.
+    pub(crate) run_dir: String,
+}
+
+/// `get_status` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StatusArgs {
+    /// The run; the most recent one when omitted.
+    pub(crate) run_id: Option<String>,
+    /// Wait up to this many seconds (0–50) for the state to change before
+    /// answering, instead of polling.
+    pub(crate) wait_seconds: Option<f64>,
+}
+
+/// Live progress of a run.
+#[derive(Debug, Default, Serialize, JsonSchema)]
+pub(crate) struct ProgressInfo {
+    /// Level being run (1-based) and how many there are.
+    pub(crate) level: usize,
+    /// Number of levels.
+    pub(crate) levels: usize,
+    /// Requests finished in this level.
+    pub(crate) completed: u64,
+    /// Requests per level (0 for duration runs).
+    pub(crate) total: u64,
+    /// Failed requests in this level.
+    pub(crate) errors: u64,
+    /// Seconds since the level started.
+    pub(crate) elapsed_s: f64,
+    /// Estimated seconds left in this level, when known.
+    pub(crate) eta_s: Option<f64>,
+    /// Finished requests per second in this level so far.
+    pub(crate) requests_per_s: f64,
+    /// True while warmup requests run.
+    pub(crate) warming_up: bool,
+}
+
+/// State of a run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Status {
+    /// The run.
+    pub(crate) run_id: String,
+    /// queued, running, collecting, completed, failed, cancelled or interrupted.
+    pub(crate) status: String,
+    /// Live progress (from the runner).
+    pub(crate) progress: Option<ProgressInfo>,
+    /// Why it failed, was cancelled or interrupted.
+    pub(crate) failure: Option<String>,
+    /// True when wait_seconds elapsed without a state change.
+    pub(crate) timed_out: bool,
+    /// Workload, target and label.
+    pub(crate) workload: Option<String>,
+    /// Endpoint URL or `sim`.
+    pub(crate) target: String,
+    /// Label given at start.
+    pub(crate) label: Option<String>,
+    /// RFC 3339 times.
+    pub(crate) created_at: String,
+    /// When measuring started.
+    pub(crate) started_at: Option<String>,
+    /// When the run ended.
+    pub(crate) finished_at: Option<String>,
+}
+
+/// `fetch_results` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ResultsArgs {
+    /// The run.
+    pub(crate) run_id: String,
+    /// `summary` (default) or `full` (adds the complete result document).
+    pub(crate) detail: Option<String>,
+}
+
+/// p50/p90/p99 of a latency, ms.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Mean.
+    pub(crate) avg: f64,
+}
+
+/// One level's figures.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct LevelSummary {
+    /// Level label (`c8` = concurrency 8, `r10` = 10 req/s).
+    pub(crate) level: String,
+    /// Successful requests.
+    pub(crate) requests: u64,
+    /// Failed requests.
+    pub(crate) errors: u64,
+    /// Requests per second.
+    pub(crate) request_throughput: f64,
+    /// Output tokens per second.
+    pub(crate) output_token_throughput: f64,
+    /// End-to-end latency, ms.
+    pub(crate) latency_ms: Option<Percentiles>,
+    /// Time to first token, ms.
+    pub(crate) ttft_ms: Option<Percentiles>,
+    /// Inter-token latency, ms.
+    pub(crate) itl_ms: Option<Percentiles>,
+    /// True when the client, not the endpoint, limited the measurement.
+    pub(crate) client_bound: bool,
+    /// Why, when client_bound.
+    pub(crate) validity_reasons: Vec<String>,
+    /// The full validity certificate.
+    pub(crate) validity: serde_json::Value,
+    /// Failures grouped by kind.
+    pub(crate) error_summary: serde_json::Value,
+    /// Directory with this level's AIPerf exports.
+    pub(crate) export_dir: String,
+}
+
+/// Results of a run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Results {
+    /// The run.
+    pub(crate) run_id: String,
+    /// Its state.
+    pub(crate) status: String,
+    /// Model the requests named.
+    pub(crate) model: String,
+    /// One entry per level.
+    pub(crate) levels: Vec<LevelSummary>,
+    /// Key indicators (TTFT > 500 ms, ITL > 50 ms, plateau, errors, client bound).
+    pub(crate) indicators: serde_json::Value,
+    /// Paths of the export files.
+    pub(crate) files: Vec<String>,
+    /// The complete result document (detail = full only).
+    pub(crate) full: Option<serde_json::Value>,
+}
+
+/// `list_benchmarks` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ListArgs {
+    /// Only runs in this state.
+    pub(crate) status: Option<String>,
+    /// Only runs of this workload.
+    pub(crate) workload: Option<String>,
+    /// Page size (default 20, at most 100).
+    pub(crate) limit: Option<usize>,
+    /// Cursor from a previous page's next_cursor.
+    pub(crate) cursor: Option<String>,
+}
+
+/// One run in a listing.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct RunSummary {
+    /// The run.
+    pub(crate) run_id: String,
+    /// Its state.
+    pub(crate) status: String,
+    /// Workload.
+    pub(crate) workload: Option<String>,
+    /// Endpoint URL or `sim`.
+    pub(crate) target: String,
+    /// Label.
+    pub(crate) label: Option<String>,
+    /// When it was created.
+    pub(crate) created_at: String,
+}
+
+/// A page of runs, newest first.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct RunList {
+    /// The runs.
+    pub(crate) runs: Vec<RunSummary>,
+    /// Pass as cursor for the next page; absent on the last page.
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// Which run.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RunId {
+    /// The run.
+    pub(crate) run_id: String,
+}
+
+/// `clean` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CleanArgs {
+    /// Remove this run.
+    pub(crate) run_id: Option<String>,
+    /// Remove every finished run.
+    #[serde(default)]
+    pub(crate) finished: bool,
+    /// Also delete the runs' directories (results and exports).
+    #[serde(default)]
+    pub(crate) delete_local_artifacts: bool,
+    /// Also stop and remove an active run.
+    #[serde(default)]
+    pub(crate) force: bool,
+}
+
+/// What clean did.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Cleaned {
+    /// Runs removed from the history.
+    pub(crate) removed: Vec<String>,
+    /// Directories deleted.
+    pub(crate) deleted_dirs: Vec<String>,
+}
+
+/// Outcome of a cancellation request.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Cancelled {
+    /// The run.
+    pub(crate) run_id: String,
+    /// State when the request was made (the runner stops within its grace period).
+    pub(crate) status: String,
+    /// What happens next.
+    pub(crate) message: String,
+}

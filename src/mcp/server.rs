@@ -1,0 +1,243 @@
+//! The MCP handler: catalog and benchmark tools over any transport. Tools
+//! that start, cancel or delete are left out with `--read-only`; a toolset
+//! limits the server to the catalog or the benchmark tools.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{Implementation, ProgressNotificationParam, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{tool, tool_handler, tool_router, Json, RoleServer, ServerHandler};
+
+use super::ops;
+use super::params::*;
+use crate::catalog::Catalog;
+use crate::jobs::Jobs;
+
+/// Which tools a server offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Toolset {
+    /// list_workloads and get_workload_profile (ml-container-creator's
+    /// `workload-picker`).
+    Catalog,
+    /// The benchmark tools only.
+    Benchmark,
+    /// Everything.
+    All,
+}
+
+/// Tools of the catalog toolset.
+pub const CATALOG_TOOLS: [&str; 2] = ["list_workloads", "get_workload_profile"];
+/// Tools that change something (absent in read-only mode).
+pub const WRITE_TOOLS: [&str; 3] = ["start_benchmark", "cancel_benchmark", "clean"];
+
+/// Shared by every session; the HTTP transport builds one handler per
+/// session, so all state lives here, behind an `Arc`.
+#[derive(Debug)]
+pub struct Shared {
+    /// The workload catalog.
+    pub catalog: Catalog,
+    /// The runs.
+    pub jobs: Jobs,
+}
+
+/// The MCP server.
+#[derive(Debug, Clone)]
+pub struct BenchServer {
+    shared: Arc<Shared>,
+    tool_router: ToolRouter<Self>,
+}
+
+#[tool_router]
+impl BenchServer {
+    /// A handler offering `toolset`, without write tools when `read_only`.
+    pub fn new(shared: Arc<Shared>, toolset: Toolset, read_only: bool) -> Self {
+        let mut tool_router = Self::tool_router();
+        let names: Vec<String> = tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect();
+        for name in names {
+            let catalog = CATALOG_TOOLS.contains(&name.as_str());
+            let keep = match toolset {
+                Toolset::Catalog => catalog,
+                Toolset::Benchmark => !catalog,
+                Toolset::All => true,
+            } && !(read_only && WRITE_TOOLS.contains(&name.as_str()));
+            if !keep {
+                tool_router.remove_route(&name);
+            }
+        }
+        Self {
+            shared,
+            tool_router,
+        }
+    }
+
+    /// Names of the tools this handler offers.
+    pub fn tool_names(&self) -> Vec<String> {
+        self.tool_router
+            .list_all()
+            .into_iter()
+            .map(|t| t.name.to_string())
+            .collect()
+    }
+
+    #[tool(
+        description = "List every workload profile of the catalog with its numbers: concurrency and sweep levels, input/output tokens, streaming, request count.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_workloads(&self, Parameters(_): Parameters<Empty>) -> Json<WorkloadList> {
+        Json(WorkloadList {
+            workloads: self.shared.catalog.profiles().map(Workload::from).collect(),
+        })
+    }
+
+    #[tool(
+        description = "Get one workload profile by name (hyphens or underscores).",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_workload_profile(
+        &self,
+        Parameters(a): Parameters<WorkloadName>,
+    ) -> Result<Json<Workload>, String> {
+        self.shared
+            .catalog
+            .get(&a.workload)
+            .map(|p| Json(Workload::from(p)))
+            .map_err(|e| e.to_string())
+    }
+
+    #[tool(
+        description = "Start a benchmark of an OpenAI-compatible endpoint (or `sim`, the built-in simulated endpoint). Returns a run_id at once; the run continues in its own process even if this server exits. Follow with get_status (use wait_seconds) and fetch_results. If a run for the same target and workload is active it is returned (reused: true) unless force is set.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn start_benchmark(
+        &self,
+        Parameters(a): Parameters<StartArgs>,
+    ) -> Result<Json<Started>, String> {
+        ops::start(&self.shared.catalog, &self.shared.jobs, a).map(Json)
+    }
+
+    #[tool(
+        description = "State and live progress of a run (the most recent when run_id is omitted). With wait_seconds (up to 50) the call returns as soon as the state changes, or with timed_out: true, so there is no need to poll quickly.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn get_status(
+        &self,
+        Parameters(a): Parameters<StatusArgs>,
+        ctx: RequestContext<RoleServer>,
+    ) -> Result<Json<Status>, String> {
+        let r = ops::find(&self.shared.jobs, a.run_id.as_deref())?;
+        let wait = a.wait_seconds.unwrap_or(0.0);
+        if !(0.0..=ops::MAX_WAIT_S).contains(&wait) {
+            return Err(format!(
+                "wait_seconds must be between 0 and {}",
+                ops::MAX_WAIT_S
+            ));
+        }
+        if wait == 0.0 || !r.status.is_active() {
+            return Ok(Json(ops::status(&r, false)));
+        }
+        let token = ctx.meta.get_progress_token();
+        let peer = ctx.peer.clone();
+        let mut notes = Vec::new();
+        let (now, timed_out) = ops::wait_for_change(
+            &self.shared.jobs,
+            &r.run_id,
+            r.status,
+            Duration::from_secs_f64(wait),
+            |rec| {
+                if let (Some(t), Some(p)) = (
+                    &token,
+                    ops::read_progress(std::path::Path::new(&rec.run_dir)),
+                ) {
+                    notes.push(
+                        ProgressNotificationParam::new(t.clone(), notes.len() as f64 + 1.0)
+                            .with_message(format!(
+                                "level {}/{}: {} requests done, {} errors",
+                                p.level, p.levels, p.completed, p.errors
+                            )),
+                    );
+                }
+            },
+        )
+        .await?;
+        for n in notes.into_iter().rev().take(1) {
+            let _ = peer.notify_progress(n).await;
+        }
+        Ok(Json(ops::status(&now, timed_out)))
+    }
+
+    #[tool(
+        description = "Results of a finished run: per level throughput, latency / TTFT / ITL percentiles, the validity certificate (client_bound), error summary, key indicators and the paths of the AIPerf export files. detail: \"full\" adds the complete result document.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn fetch_results(
+        &self,
+        Parameters(a): Parameters<ResultsArgs>,
+    ) -> Result<Json<Results>, String> {
+        ops::results(&self.shared.jobs, &a).map(Json)
+    }
+
+    #[tool(
+        description = "History of runs, newest first, filtered by status or workload, paginated with cursor / next_cursor.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn list_benchmarks(
+        &self,
+        Parameters(a): Parameters<ListArgs>,
+    ) -> Result<Json<RunList>, String> {
+        ops::list(&self.shared.jobs, &a).map(Json)
+    }
+
+    #[tool(
+        description = "Stop an active run: no new requests; requests in flight get the grace period; partial results are kept and the run becomes cancelled.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn cancel_benchmark(
+        &self,
+        Parameters(a): Parameters<RunId>,
+    ) -> Result<Json<Cancelled>, String> {
+        ops::cancel(&self.shared.jobs, &a.run_id).map(Json)
+    }
+
+    #[tool(
+        description = "Remove finished runs from the history (one run_id, or finished: true for all), optionally deleting their files. Active runs are never touched unless force is set.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = true,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    async fn clean(&self, Parameters(a): Parameters<CleanArgs>) -> Result<Json<Cleaned>, String> {
+        ops::clean(&self.shared.jobs, &a).map(Json)
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for BenchServer {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(Implementation::new("mcc-bench", env!("CARGO_PKG_VERSION")).with_title("mcc-bench"))
+            .with_instructions(
+                "Benchmark LLM inference endpoints. list_workloads shows the traffic profiles; start_benchmark \
+                 returns a run_id at once (runs survive this server); get_status with wait_seconds waits for \
+                 progress; fetch_results gives the figures and whether the client limited them (client_bound).",
+            )
+    }
+}

@@ -1,0 +1,212 @@
+//! Turns a workload profile plus a caller's overrides into a `RunSpec`:
+//! overrides win, the profile fills what they leave unset, the seed's
+//! defaults fill the rest. Shared by the command line and the MCP tools, so
+//! both resolve a request the same way.
+
+use serde_json::{Map, Value};
+
+use crate::domain::{
+    ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition, TokenCountSource,
+    WorkloadProfile,
+};
+
+/// What a caller may set over a profile. `None`/empty means "the profile's".
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Closed-loop concurrency, or a sweep of several.
+    pub concurrency: Vec<u32>,
+    /// Sweep the profile's `concurrency_levels`.
+    pub sweep: bool,
+    /// Open-loop request rates (a sweep when several).
+    pub request_rate: Vec<f64>,
+    /// Spacing of open-loop arrivals (Poisson when unset).
+    pub arrival: Option<ArrivalPattern>,
+    /// Cap on requests in flight in open loop.
+    pub max_concurrency: Option<u32>,
+    /// Requests per level.
+    pub request_count: Option<u64>,
+    /// Seconds per level instead of a count.
+    pub duration_s: Option<f64>,
+    /// Mean prompt tokens.
+    pub input_tokens: Option<u32>,
+    /// Prompt token standard deviation.
+    pub input_tokens_stddev: Option<u32>,
+    /// Mean output tokens.
+    pub output_tokens: Option<u32>,
+    /// Output token standard deviation.
+    pub output_tokens_stddev: Option<u32>,
+    /// Shared system prompt tokens.
+    pub shared_prefix_tokens: Option<u32>,
+    /// Streaming on or off.
+    pub streaming: Option<bool>,
+    /// Hugging Face tokenizer spec.
+    pub tokenizer: Option<String>,
+    /// Warmup requests.
+    pub warmup_requests: u32,
+    /// Token count source.
+    pub token_count: TokenCountSource,
+    /// Per-request timeout, seconds.
+    pub request_timeout_s: f64,
+    /// Grace period after a stop, seconds.
+    pub grace_period_s: f64,
+    /// Seed.
+    pub seed: u64,
+}
+
+impl Overrides {
+    /// No overrides, with the documented defaults for timing knobs.
+    pub fn none() -> Self {
+        Self {
+            request_timeout_s: 600.0,
+            grace_period_s: 30.0,
+            ..Self::default()
+        }
+    }
+}
+
+/// Builds the spec; `workload` names the profile when one was chosen.
+pub fn build(
+    run_id: String,
+    workload: Option<&WorkloadProfile>,
+    endpoint: EndpointSpec,
+    o: &Overrides,
+) -> Result<RunSpec, String> {
+    let defaults = WorkloadProfile::seed_defaults();
+    let profile = workload.unwrap_or(&defaults);
+    Ok(RunSpec {
+        run_id,
+        workload: workload.map(|p| p.name.clone()),
+        endpoint,
+        streaming: o.streaming.unwrap_or(profile.streaming),
+        levels: levels(o, profile)?,
+        stop: stop(o, profile)?,
+        warmup_requests: o.warmup_requests,
+        prompts: prompts(o, profile)?,
+        token_count: o.token_count,
+        request_timeout_s: positive(o.request_timeout_s, "the request timeout")?,
+        grace_period_s: non_negative(o.grace_period_s, "the grace period")?,
+        seed: o.seed,
+    })
+}
+
+fn levels(o: &Overrides, profile: &WorkloadProfile) -> Result<Vec<LoadLevel>, String> {
+    if !o.request_rate.is_empty() {
+        if o.concurrency.len() > 1 || o.sweep {
+            return Err("a request-rate run takes at most one concurrency (the cap); sweep rates or concurrencies, not both".into());
+        }
+        let cap = o.max_concurrency.or_else(|| o.concurrency.first().copied());
+        if cap == Some(0) {
+            return Err("the concurrency cap must be at least 1".into());
+        }
+        let pattern = o.arrival.unwrap_or(ArrivalPattern::Poisson);
+        return o
+            .request_rate
+            .iter()
+            .map(|&rate| {
+                Ok(LoadLevel::Rate {
+                    rate: positive(rate, "the request rate")?,
+                    pattern,
+                    max_concurrency: cap,
+                })
+            })
+            .collect();
+    }
+    if o.max_concurrency.is_some() {
+        return Err(
+            "max concurrency applies to request-rate runs; use concurrency for a closed loop"
+                .into(),
+        );
+    }
+    let list = if !o.concurrency.is_empty() {
+        o.concurrency.clone()
+    } else if o.sweep {
+        profile.concurrency_levels.clone()
+    } else {
+        vec![profile.concurrency]
+    };
+    if list.contains(&0) {
+        return Err("concurrency must be at least 1".into());
+    }
+    Ok(list
+        .into_iter()
+        .map(|concurrency| LoadLevel::Concurrency { concurrency })
+        .collect())
+}
+
+fn stop(o: &Overrides, profile: &WorkloadProfile) -> Result<StopCondition, String> {
+    if let Some(d) = o.duration_s {
+        if o.request_count.is_some() {
+            return Err("give a request count or a duration, not both".into());
+        }
+        return Ok(StopCondition::Duration {
+            seconds: positive(d, "the duration")?,
+        });
+    }
+    match o.request_count.unwrap_or(u64::from(profile.request_count)) {
+        0 => Err("the request count must be at least 1".into()),
+        count => Ok(StopCondition::Requests { count }),
+    }
+}
+
+fn prompts(o: &Overrides, p: &WorkloadProfile) -> Result<PromptSpec, String> {
+    let spec = PromptSpec {
+        input_tokens_mean: o.input_tokens.unwrap_or(p.input_tokens_mean),
+        input_tokens_stddev: o.input_tokens_stddev.unwrap_or(p.input_tokens_stddev),
+        output_tokens_mean: o.output_tokens.unwrap_or(p.output_tokens_mean),
+        output_tokens_stddev: o.output_tokens_stddev.unwrap_or(p.output_tokens_stddev),
+        shared_prefix_tokens: o.shared_prefix_tokens.unwrap_or(p.shared_prefix_tokens),
+        tokenizer: o.tokenizer.clone(),
+    };
+    if spec.input_tokens_mean == 0 || spec.output_tokens_mean == 0 {
+        return Err("input and output tokens must be at least 1".into());
+    }
+    if spec.shared_prefix_tokens > 0 && spec.shared_prefix_tokens >= spec.input_tokens_mean {
+        return Err(format!(
+            "the shared prefix ({} tokens) must be shorter than the input ({} tokens)",
+            spec.shared_prefix_tokens, spec.input_tokens_mean
+        ));
+    }
+    Ok(spec)
+}
+
+/// Parses `KEY=VALUE` pairs (VALUE as JSON when it parses, else a string)
+/// over an optional JSON object of extra request body fields.
+pub fn extra_body(object: Option<&str>, pairs: &[String]) -> Result<Map<String, Value>, String> {
+    let mut map = match object {
+        None => Map::new(),
+        Some(text) => match serde_json::from_str::<Value>(text) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                return Err(
+                    "extra body must be a JSON object, e.g. '{\"ignore_eos\": true}'".into(),
+                )
+            }
+            Err(e) => return Err(format!("extra body is not valid JSON: {e}")),
+        },
+    };
+    for kv in pairs {
+        let (k, v) = kv
+            .split_once('=')
+            .filter(|(k, _)| !k.trim().is_empty())
+            .ok_or_else(|| format!("extra field {kv:?} must be KEY=VALUE, e.g. ignore_eos=true"))?;
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        map.insert(k.trim().to_owned(), value);
+    }
+    Ok(map)
+}
+
+fn positive(v: f64, what: &str) -> Result<f64, String> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{what} must be a positive number, got {v}"))
+    }
+}
+
+fn non_negative(v: f64, what: &str) -> Result<f64, String> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("{what} must be zero or positive, got {v}"))
+    }
+}

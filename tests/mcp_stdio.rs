@@ -1,0 +1,410 @@
+//! The MCP server through a real MCP client (rmcp's) over stdio: schemas,
+//! every tool's happy path, bad arguments, runs that outlive the server, and
+//! two servers sharing one home.
+
+use std::path::Path;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+
+type Client = RunningService<RoleClient, ()>;
+
+async fn connect(home: &Path, extra: &[&str]) -> Client {
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let home = home.to_path_buf();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("serve")
+            .args(&extra)
+            .env("MCC_BENCH_HOME", &home)
+            .env_remove("MCC_BENCH_CATALOG");
+    }))
+    .expect("server starts");
+    ().serve(transport).await.expect("initialize handshake")
+}
+
+async fn call(c: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(map) = args else {
+        panic!("arguments must be an object")
+    };
+    c.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(map))
+        .await
+        .expect("tools/call answered")
+}
+
+fn ok(r: &CallToolResult) -> &Value {
+    assert_ne!(r.is_error, Some(true), "unexpected tool error: {r:?}");
+    r.structured_content.as_ref().expect("structured content")
+}
+
+fn error_text(r: &CallToolResult) -> String {
+    assert_eq!(r.is_error, Some(true), "expected isError: {r:?}");
+    serde_json::to_string(&r.content).expect("content")
+}
+
+async fn wait_done(c: &Client, run_id: &str) -> Value {
+    for _ in 0..12 {
+        let s = call(
+            c,
+            "get_status",
+            json!({"run_id": run_id, "wait_seconds": 5}),
+        )
+        .await;
+        let s = ok(&s).clone();
+        if !["queued", "running", "collecting"].contains(&s["status"].as_str().expect("status")) {
+            return s;
+        }
+    }
+    panic!("run {run_id} did not finish");
+}
+
+fn small_run(label: &str) -> Value {
+    json!({"workload": "sample", "endpoint": {"url": "sim"}, "label": label,
+           "overrides": {"request_count": 8, "output_tokens": 8, "input_tokens": 16}})
+}
+
+#[tokio::test]
+async fn tools_have_object_schemas_and_truthful_annotations() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let tools = c.list_all_tools().await.expect("tools/list");
+    let mut names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "cancel_benchmark",
+            "clean",
+            "fetch_results",
+            "get_status",
+            "get_workload_profile",
+            "list_benchmarks",
+            "list_workloads",
+            "start_benchmark"
+        ]
+    );
+    for t in &tools {
+        assert_eq!(
+            t.input_schema.get("type").and_then(Value::as_str),
+            Some("object"),
+            "{} input",
+            t.name
+        );
+        let out = t
+            .output_schema
+            .as_ref()
+            .unwrap_or_else(|| panic!("{} has an output schema", t.name));
+        assert_eq!(
+            out.get("type").and_then(Value::as_str),
+            Some("object"),
+            "{} output",
+            t.name
+        );
+        let a = t.annotations.as_ref().expect("annotations");
+        let writes = ["start_benchmark", "cancel_benchmark", "clean"].contains(&t.name.as_ref());
+        assert_eq!(a.read_only_hint, Some(!writes), "{}", t.name);
+        assert!(
+            t.description.as_ref().is_some_and(|d| d.len() > 20),
+            "{}",
+            t.name
+        );
+    }
+    let start = tools
+        .iter()
+        .find(|t| t.name == "start_benchmark")
+        .expect("start");
+    let schema = serde_json::to_string(&start.input_schema).expect("schema");
+    assert!(
+        schema.contains("OpenAI-compatible base URL"),
+        "field docs become schema text"
+    );
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn catalog_tools() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let list = call(&c, "list_workloads", json!({})).await;
+    let workloads = ok(&list)["workloads"].as_array().expect("list").clone();
+    assert_eq!(workloads.len(), 7);
+    let chat = workloads
+        .iter()
+        .find(|w| w["name"] == "multi_turn_chat")
+        .expect("chat");
+    assert_eq!(
+        (
+            chat["concurrency"].as_u64(),
+            chat["input_tokens_mean"].as_u64()
+        ),
+        (Some(10), Some(550))
+    );
+    let one = call(
+        &c,
+        "get_workload_profile",
+        json!({"workload": "agent-tool-calling"}),
+    )
+    .await;
+    assert_eq!(ok(&one)["streaming"], false);
+    let bad = error_text(&call(&c, "get_workload_profile", json!({"workload": "rag-qa"})).await);
+    assert!(
+        bad.contains("unknown workload") && bad.contains("rag_document_qa"),
+        "{bad}"
+    );
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn start_wait_fetch_list_and_clean_against_the_simulator() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let started = std::time::Instant::now();
+    let s = call(&c, "start_benchmark", small_run("first")).await;
+    assert!(
+        started.elapsed().as_millis() < 1000,
+        "start returns at once"
+    );
+    let run_id = ok(&s)["run_id"].as_str().expect("run_id").to_owned();
+    assert_eq!(ok(&s)["reused"], false);
+    let done = wait_done(&c, &run_id).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["progress"]["completed"], 8);
+    let r = call(&c, "fetch_results", json!({"run_id": run_id})).await;
+    let r = ok(&r);
+    assert_eq!(r["levels"][0]["level"], "c2");
+    assert_eq!(r["levels"][0]["requests"], 8);
+    assert!(r["levels"][0]["ttft_ms"]["p50"].as_f64().expect("ttft") > 0.0);
+    assert!(r["levels"][0]["client_bound"].is_boolean());
+    for f in r["files"].as_array().expect("files") {
+        assert!(Path::new(f.as_str().expect("path")).is_file(), "{f}");
+    }
+    let full = call(
+        &c,
+        "fetch_results",
+        json!({"run_id": run_id, "detail": "full"}),
+    )
+    .await;
+    assert_eq!(ok(&full)["full"]["status"], "completed");
+    let latest = call(&c, "get_status", json!({})).await;
+    assert_eq!(ok(&latest)["run_id"], run_id.as_str());
+    let listed = call(
+        &c,
+        "list_benchmarks",
+        json!({"status": "completed", "workload": "sample"}),
+    )
+    .await;
+    assert_eq!(ok(&listed)["runs"][0]["label"], "first");
+    let cleaned = call(
+        &c,
+        "clean",
+        json!({"run_id": run_id, "delete_local_artifacts": true}),
+    )
+    .await;
+    assert_eq!(ok(&cleaned)["removed"][0], run_id.as_str());
+    let gone = error_text(&call(&c, "get_status", json!({"run_id": run_id})).await);
+    assert!(gone.contains("no run with id"), "{gone}");
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn an_active_run_is_reused_unless_forced_and_cancel_keeps_partial_results() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let long = json!({"workload": "sample", "endpoint": {"url": "sim"}, "overrides": {"request_count": 100000}});
+    let a = call(&c, "start_benchmark", long.clone()).await;
+    let id = ok(&a)["run_id"].as_str().expect("id").to_owned();
+    let again = call(&c, "start_benchmark", long.clone()).await;
+    assert_eq!(
+        (
+            ok(&again)["reused"].as_bool(),
+            ok(&again)["run_id"].as_str()
+        ),
+        (Some(true), Some(id.as_str()))
+    );
+    let mut forced = long.clone();
+    forced["force"] = json!(true);
+    let b = call(&c, "start_benchmark", forced).await;
+    let id_b = ok(&b)["run_id"].as_str().expect("id").to_owned();
+    assert_ne!(id_b, id);
+    let busy = error_text(&call(&c, "clean", json!({"run_id": id})).await);
+    assert!(busy.contains("force"), "{busy}");
+    for run in [&id, &id_b] {
+        call(&c, "get_status", json!({"run_id": run, "wait_seconds": 10})).await;
+        ok(&call(&c, "cancel_benchmark", json!({"run_id": run})).await);
+    }
+    for run in [&id, &id_b] {
+        let done = wait_done(&c, run).await;
+        assert_eq!(done["status"], "cancelled", "{done}");
+        let r = call(&c, "fetch_results", json!({"run_id": run})).await;
+        assert!(ok(&r)["levels"][0]["requests"].as_u64().expect("n") > 0);
+    }
+    let again = error_text(&call(&c, "cancel_benchmark", json!({"run_id": id})).await);
+    assert!(again.contains("already ended"), "{again}");
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn bad_arguments_are_tool_errors_with_the_reason() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let unknown = error_text(
+        &call(
+            &c,
+            "start_benchmark",
+            json!({"workload": "nope", "endpoint": {"url": "sim"}}),
+        )
+        .await,
+    );
+    assert!(unknown.contains("unknown workload"), "{unknown}");
+    let zero = error_text(
+        &call(
+            &c,
+            "start_benchmark",
+            json!({"endpoint": {"url": "sim"}, "overrides": {"concurrency": 0}}),
+        )
+        .await,
+    );
+    assert!(zero.contains("concurrency must be at least 1"), "{zero}");
+    let bad_url = error_text(
+        &call(
+            &c,
+            "start_benchmark",
+            json!({"endpoint": {"url": "sim"}, "overrides": {"duration_s": -1}}),
+        )
+        .await,
+    );
+    assert!(bad_url.contains("duration"), "{bad_url}");
+    let negative = error_text(
+        &call(
+            &c,
+            "start_benchmark",
+            json!({"endpoint": {"url": "sim"}, "overrides": {"concurrency": -1}}),
+        )
+        .await,
+    );
+    assert!(negative.contains("-1"), "{negative}");
+    let wrong_type = error_text(&call(&c, "start_benchmark", json!({"endpoint": "sim"})).await);
+    assert!(
+        wrong_type.contains("expected struct Endpoint"),
+        "{wrong_type}"
+    );
+    let unknown_field = error_text(
+        &call(
+            &c,
+            "start_benchmark",
+            json!({"endpoint": {"url": "sim"}, "bogus": 1}),
+        )
+        .await,
+    );
+    assert!(
+        unknown_field.contains("unknown field `bogus`"),
+        "{unknown_field}"
+    );
+    let no_run = error_text(&call(&c, "fetch_results", json!({"run_id": "missing"})).await);
+    assert!(
+        no_run.contains("no run with id \\\"missing\\\""),
+        "{no_run}"
+    );
+    let wait = error_text(&call(&c, "get_status", json!({"wait_seconds": 500})).await);
+    assert!(
+        wait.contains("between 0 and 50") || wait.contains("no benchmark"),
+        "{wait}"
+    );
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn toolsets_and_read_only_mode() {
+    let home = tempfile::tempdir().expect("home");
+    let picker = connect(home.path(), &["--toolset", "catalog"]).await;
+    let mut names: Vec<String> = picker
+        .list_all_tools()
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["get_workload_profile", "list_workloads"]);
+    picker.cancel().await.expect("close");
+    let ro = connect(home.path(), &["--read-only"]).await;
+    let names: Vec<String> = ro
+        .list_all_tools()
+        .await
+        .expect("list")
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
+    assert_eq!(names.len(), 5);
+    assert!(!names
+        .iter()
+        .any(|n| ["start_benchmark", "cancel_benchmark", "clean"].contains(&n.as_str())));
+    ro.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn a_run_outlives_a_killed_server_and_two_servers_share_one_home() {
+    let home = tempfile::tempdir().expect("home");
+    let first = connect(home.path(), &[]).await;
+    let s = call(&first, "start_benchmark", small_run("survivor")).await;
+    let id = ok(&s)["run_id"].as_str().expect("id").to_owned();
+    drop(first); // the child server process is killed with its transport
+    let (a, b) = (
+        connect(home.path(), &[]).await,
+        connect(home.path(), &[]).await,
+    );
+    let done = wait_done(&a, &id).await;
+    assert_eq!(
+        done["status"], "completed",
+        "the run finished without its server: {done}"
+    );
+    // Both servers start runs at the same time.
+    let mut tasks = Vec::new();
+    for (i, peer) in [
+        a.peer().clone(),
+        b.peer().clone(),
+        a.peer().clone(),
+        b.peer().clone(),
+        a.peer().clone(),
+        b.peer().clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut args = small_run(&format!("concurrent-{i}"));
+        args["force"] = json!(true);
+        let Value::Object(map) = args else {
+            unreachable!("object")
+        };
+        tasks.push(tokio::spawn(async move {
+            peer.call_tool(CallToolRequestParams::new("start_benchmark").with_arguments(map))
+                .await
+                .expect("call")
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        let r = t.await.expect("task");
+        ids.push(ok(&r)["run_id"].as_str().expect("id").to_owned());
+    }
+    let listed = call(&b, "list_benchmarks", json!({"limit": 100})).await;
+    let listed: Vec<&str> = ok(&listed)["runs"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .map(|r| r["run_id"].as_str().expect("id"))
+        .collect();
+    for id in &ids {
+        assert!(listed.contains(&id.as_str()), "record {id} lost");
+    }
+    assert_eq!(listed.len(), 7);
+    for id in &ids {
+        wait_done(&a, id).await;
+    }
+    a.cancel().await.expect("close");
+    b.cancel().await.expect("close");
+}
