@@ -220,6 +220,18 @@ pub struct ServeArgs {
     /// XDG state directory).
     #[arg(long, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio
+    /// (e.g. 127.0.0.1:8765; port 0 picks a free port, printed on stderr).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<std::net::SocketAddr>,
+    /// Bearer token HTTP clients must send; required to bind a non-loopback
+    /// address.
+    #[arg(long, env = "MCC_BENCH_AUTH_TOKEN", hide_env_values = true)]
+    pub auth_token: Option<String>,
+    /// Extra allowed browser Origin (loopback origins are always allowed);
+    /// repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
 }
 
 /// `--toolset`.

@@ -1,16 +1,19 @@
-//! `mcc-bench serve`: the MCP server over stdio. Stdout carries only the
-//! protocol; logs go to stderr.
+//! `mcc-bench serve`: the MCP server over stdio, or streamable HTTP with
+//! `--http`. Stdout carries only the protocol (stdio) or nothing (HTTP);
+//! logs go to stderr.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
 
 use super::args::{ServeArgs, ToolsetArg};
 use super::CliError;
 use crate::catalog::Catalog;
 use crate::jobs::{default_home, Jobs};
-use crate::mcp::{self, BenchServer, Shared, Toolset};
+use crate::mcp::{self, BenchServer, HttpOptions, Shared, Toolset};
 
-/// Serves until the client closes stdin.
+/// Serves until the client closes stdin (stdio) or until Ctrl+C (HTTP).
 pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
@@ -24,12 +27,52 @@ pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliE
         ToolsetArg::Benchmark => Toolset::Benchmark,
         ToolsetArg::All => Toolset::All,
     };
-    let server = BenchServer::new(Arc::clone(&shared), toolset, args.read_only);
+    let read_only = args.read_only;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(mcp::serve_stdio(server, shared))
-        .map_err(CliError::System)?;
-    Ok(ExitCode::SUCCESS)
+    let Some(addr) = args.http else {
+        let server = BenchServer::new(Arc::clone(&shared), toolset, read_only);
+        rt.block_on(mcp::serve_stdio(server, shared))
+            .map_err(CliError::System)?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    let opts = HttpOptions {
+        addr,
+        auth_token: args.auth_token.clone(),
+        allowed_origins: args.allow_origin.clone(),
+    };
+    rt.block_on(async move {
+        let listener = mcp::bind_http(&opts)
+            .await
+            .map_err(|e| CliError::Input(e.to_string()))?;
+        let local = listener
+            .local_addr()
+            .map_err(|e| CliError::System(e.to_string()))?;
+        eprintln!("mcc-bench MCP server listening on http://{local}/mcp");
+        let stop = CancellationToken::new();
+        let signals = tokio::spawn(stop_on_signal(stop.clone()));
+        let make_shared = Arc::clone(&shared);
+        let make = move || BenchServer::new(Arc::clone(&make_shared), toolset, read_only);
+        mcp::serve_http(listener, opts, make, shared, stop).await;
+        signals.abort();
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+async fn stop_on_signal(stop: CancellationToken) {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+    stop.cancel();
 }

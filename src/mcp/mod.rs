@@ -1,9 +1,10 @@
 //! The MCP surface: the only module that uses rmcp. The handler
 //! (`server`) is independent of the transport; `serve_stdio` wires it to
-//! stdin/stdout. Domain failures become tool results with `isError: true`
+//! stdin/stdout and `http` serves streamable HTTP at `/mcp`. Domain failures become tool results with `isError: true`
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
+mod http;
 mod ops;
 mod params;
 mod server;
@@ -14,6 +15,7 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
+pub use http::{bind as bind_http, serve as serve_http, HttpError, HttpOptions, MAX_BODY_BYTES};
 pub use server::{BenchServer, Shared, Toolset, CATALOG_TOOLS, WRITE_TOOLS};
 
 /// How often the tracker reconciles runs whose runner died.

@@ -2,7 +2,7 @@
 //! output, or a message for the agent (what failed and what to try).
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::params::*;
 use crate::catalog::{normalize, Catalog};
@@ -128,29 +128,19 @@ pub(crate) fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, Strin
     }
 }
 
-/// Waits (bounded) until the run's state differs from `from`; `tick` is
-/// called on every poll (progress notifications).
-pub(crate) async fn wait_for_change(
+/// How often a waiting get_status re-reads the record.
+pub(crate) const POLL: Duration = POLL_EVERY;
+
+/// The run's record after reconciling, and whether its state left `from`.
+pub(crate) fn poll_change(
     jobs: &Jobs,
     run_id: &str,
     from: RunState,
-    wait: Duration,
-    mut tick: impl FnMut(&RunRecord),
 ) -> Result<(RunRecord, bool), String> {
-    let deadline = Instant::now() + wait;
-    loop {
-        let _ = jobs.reconcile();
-        let r = jobs.get(run_id).map_err(|e| e.to_string())?;
-        if r.status != from {
-            return Ok((r, false));
-        }
-        if Instant::now() >= deadline {
-            return Ok((r, true));
-        }
-        tick(&r);
-        tokio::time::sleep(POLL_EVERY.min(deadline.saturating_duration_since(Instant::now())))
-            .await;
-    }
+    let _ = jobs.reconcile();
+    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+    let changed = r.status != from;
+    Ok((r, changed))
 }
 
 pub(crate) fn status(r: &RunRecord, timed_out: bool) -> Status {

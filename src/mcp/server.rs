@@ -28,6 +28,9 @@ pub enum Toolset {
     All,
 }
 
+/// Progress notifications during a waiting get_status are at most this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
+
 /// Tools of the catalog toolset.
 pub const CATALOG_TOOLS: [&str; 2] = ["list_workloads", "get_workload_profile"];
 /// Tools that change something (absent in read-only mode).
@@ -148,32 +151,33 @@ impl BenchServer {
             return Ok(Json(ops::status(&r, false)));
         }
         let token = ctx.meta.get_progress_token();
-        let peer = ctx.peer.clone();
-        let mut notes = Vec::new();
-        let (now, timed_out) = ops::wait_for_change(
-            &self.shared.jobs,
-            &r.run_id,
-            r.status,
-            Duration::from_secs_f64(wait),
-            |rec| {
-                if let (Some(t), Some(p)) = (
-                    &token,
-                    ops::read_progress(std::path::Path::new(&rec.run_dir)),
-                ) {
-                    notes.push(
-                        ProgressNotificationParam::new(t.clone(), notes.len() as f64 + 1.0)
-                            .with_message(format!(
-                                "level {}/{}: {} requests done, {} errors",
-                                p.level, p.levels, p.completed, p.errors
-                            )),
-                    );
-                }
-            },
-        )
-        .await?;
-        for n in notes.into_iter().rev().take(1) {
-            let _ = peer.notify_progress(n).await;
-        }
+        let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait);
+        let mut sent = 0u32;
+        let mut last_note: Option<std::time::Instant> = None;
+        let (now, timed_out) = loop {
+            let (rec, changed) = ops::poll_change(&self.shared.jobs, &r.run_id, r.status)?;
+            let now = std::time::Instant::now();
+            if changed || now >= deadline {
+                break (rec, !changed);
+            }
+            let due = last_note.is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
+            if let (true, Some(t), Some(p)) = (
+                due,
+                &token,
+                ops::read_progress(std::path::Path::new(&rec.run_dir)),
+            ) {
+                last_note = Some(now);
+                sent += 1;
+                let message = format!(
+                    "level {}/{}: {} requests done, {} errors",
+                    p.level, p.levels, p.completed, p.errors
+                );
+                let note = ProgressNotificationParam::new(t.clone(), f64::from(sent))
+                    .with_message(message);
+                let _ = ctx.peer.notify_progress(note).await;
+            }
+            tokio::time::sleep(ops::POLL.min(deadline - now)).await;
+        };
         Ok(Json(ops::status(&now, timed_out)))
     }
 
