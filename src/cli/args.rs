@@ -244,3 +244,36 @@ pub enum ToolsetArg {
     /// Every tool.
     All,
 }
+
+/// `mcc-bench call`.
+#[derive(Debug, Args)]
+pub struct CallArgs {
+    /// Server name in mcp.json (e.g. `mcc-bench`, `workload-picker`).
+    pub server: String,
+    /// Tool to call (omit with --list).
+    pub tool: Option<String>,
+    /// Tool arguments as `key=value` (dotted keys nest; values parse as JSON).
+    pub pairs: Vec<String>,
+    /// Tool arguments as one JSON object (key=value pairs are merged over it).
+    #[arg(long, value_name = "JSON")]
+    pub args: Option<String>,
+    /// List the server's tools instead of calling one.
+    #[arg(long)]
+    pub list: bool,
+    /// mcp.json to read (default: ./mcp.json, ./config/mcp.json, ./.mcp.json,
+    /// then ~/.config/mcc-bench/mcp.json).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    pub format: Format,
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Pretty JSON.
+    Json,
+    /// Aligned text for people.
+    Table,
+}

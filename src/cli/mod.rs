@@ -2,6 +2,7 @@
 //! engine, prints results for people (tables) or programs (`--json`).
 
 mod args;
+mod call;
 mod progress_bar;
 mod resolve;
 mod run;
@@ -15,7 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
-pub use args::{RunArgs, ServeArgs, SimArgs};
+pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -51,8 +52,11 @@ pub enum Command {
     Run(Box<RunArgs>),
     /// Serve the simulated OpenAI-compatible endpoint.
     Sim(SimArgs),
-    /// Serve MCP over stdio: the catalog and benchmark tools for agents.
+    /// Serve MCP (stdio, or streamable HTTP with --http): the catalog and
+    /// benchmark tools for agents.
     Serve(ServeArgs),
+    /// Call a tool of an MCP server listed in mcp.json and print the result.
+    Call(CallArgs),
     /// Execute a recorded run (started by the job layer; not for direct use).
     #[command(hide = true)]
     Runner {
@@ -98,6 +102,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Run(args) => run::run(*args, &catalog),
         Command::Sim(args) => sim_cmd::sim(&args),
         Command::Serve(args) => serve::serve(&args, catalog),
+        Command::Call(args) => call::call(&args),
         Command::Workloads { json } => workloads::list(&catalog, json),
         Command::Runner { run_id } => runner(&run_id),
     }

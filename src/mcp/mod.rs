@@ -4,6 +4,7 @@
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
+pub mod client;
 mod http;
 mod ops;
 mod params;
