@@ -4,16 +4,16 @@
 //!
 //! Layers, each using only those below it:
 //!
-//! - [`mcp`] — the MCP server (tools, schemas, stdio transport); the only
-//!   user of rmcp.
-//! - `cli` — the command line (`run`, `sim`, `workloads`): parses flags into
-//!   a [`domain::RunSpec`], drives an engine, prints tables.
+//! - [`mcp`] — the MCP server (tools, schemas, stdio and streamable HTTP)
+//!   and the `call` client; the only user of rmcp.
+//! - `cli` — the command line (`run`, `sim`, `workloads`, `serve`, `call`,
+//!   the hidden `runner`): parses flags, drives the layers below, prints.
 //! - [`jobs`] — runs that outlive their starter: the state file of run
 //!   records, detached runner processes, reconciliation.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
 //!   generator: prompts → the one load loop → raw records → results.
-//! - [`storage`] — every file a run writes (AIPerf exports, spec, results),
-//!   written atomically.
+//! - [`storage`] — every file a run writes (AIPerf exports, spec, results)
+//!   and the locked state file, written atomically.
 //!
 //! Shared by every layer:
 //!

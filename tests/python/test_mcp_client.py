@@ -1,0 +1,81 @@
+"""The official Python MCP SDK as an independent client of `mcc-bench serve`:
+list the tools, then start -> status -> results, over stdio and over
+streamable HTTP. Prints 'N passed, N failed' and exits non-zero on failure."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+from mcp import Client, StdioServerParameters
+
+BIN = os.path.abspath(sys.argv[1])
+EXPECTED = {"list_workloads", "get_workload_profile", "start_benchmark", "get_status",
+            "fetch_results", "list_benchmarks", "cancel_benchmark", "clean"}
+
+
+async def exercise(client):
+    tools = await client.list_tools()
+    names = {t.name for t in tools.tools}
+    assert names == EXPECTED, names
+    listed = await client.call_tool("list_workloads", {})
+    assert not listed.is_error
+    assert len(listed.structured_content["workloads"]) == 7
+    bad = await client.call_tool("get_workload_profile", {"workload": "nope"})
+    assert bad.is_error
+    started = await client.call_tool("start_benchmark", {
+        "workload": "sample", "endpoint": {"url": "sim"},
+        "overrides": {"request_count": 6, "output_tokens": 8}})
+    assert not started.is_error, started
+    run_id = started.structured_content["run_id"]
+    status = None
+    for _ in range(12):
+        s = await client.call_tool("get_status", {"run_id": run_id, "wait_seconds": 5})
+        status = s.structured_content["status"]
+        if status not in ("queued", "running", "collecting"):
+            break
+    assert status == "completed", status
+    results = await client.call_tool("fetch_results", {"run_id": run_id})
+    level = results.structured_content["levels"][0]
+    assert level["requests"] == 6, level
+    assert level["ttft_ms"]["p50"] > 0
+
+
+async def over_stdio(home):
+    params = StdioServerParameters(command=BIN, args=["serve"], env={**os.environ, "MCC_BENCH_HOME": home})
+    async with Client(params, mode="legacy", read_timeout_seconds=60) as client:
+        await exercise(client)
+
+
+async def over_http(home):
+    server = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0"], stderr=subprocess.PIPE,
+                              stdout=subprocess.DEVNULL, env={**os.environ, "MCC_BENCH_HOME": home}, text=True)
+    try:
+        url = server.stderr.readline().strip().split(" ")[-1]
+        assert url.startswith("http://127.0.0.1:"), url
+        async with Client(url, mode="auto", read_timeout_seconds=60) as client:
+            await exercise(client)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def main():
+    passed = failed = 0
+    for name, case in [("stdio", over_stdio), ("streamable http", over_http)]:
+        with tempfile.TemporaryDirectory() as home:
+            try:
+                asyncio.run(case(home))
+                passed += 1
+                print(f"python mcp client over {name}: ok")
+            except Exception:
+                failed += 1
+                print(f"python mcp client over {name}: FAILED")
+                traceback.print_exc()
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+main()
