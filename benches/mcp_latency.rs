@@ -30,13 +30,19 @@ impl Server {
             .expect("server starts");
         let stdin = child.stdin.take().expect("stdin");
         let stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        Self { child, stdin, stdout, next_id: 1 }
+        Self {
+            child,
+            stdin,
+            stdout,
+            next_id: 1,
+        }
     }
 
     fn request(&mut self, method: &str, params: serde_json::Value) -> serde_json::Value {
         let id = self.next_id;
         self.next_id += 1;
-        let msg = serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
+        let msg =
+            serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
         writeln!(self.stdin, "{msg}").expect("write");
         self.stdin.flush().expect("flush");
         loop {
@@ -55,11 +61,16 @@ impl Server {
             serde_json::json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}),
         );
         assert!(v["result"]["serverInfo"].is_object(), "{v}");
-        writeln!(self.stdin, r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#).expect("write");
+        writeln!(
+            self.stdin,
+            r#"{{"jsonrpc":"2.0","method":"notifications/initialized"}}"#
+        )
+        .expect("write");
     }
 
     fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("status");
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("status");
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -95,7 +106,10 @@ fn main() {
     let mut rtt: Vec<f64> = (0..500)
         .map(|_| {
             let t0 = Instant::now();
-            let v = s.request("tools/call", serde_json::json!({"name": "list_workloads", "arguments": {}}));
+            let v = s.request(
+                "tools/call",
+                serde_json::json!({"name": "list_workloads", "arguments": {}}),
+            );
             assert!(v["result"]["structuredContent"]["workloads"].is_array());
             t0.elapsed().as_secs_f64() * 1e3
         })
@@ -115,8 +129,19 @@ fn main() {
         .collect();
     std::thread::sleep(Duration::from_secs(3)); // let the runners finish before the home goes
     println!("| measurement | value | target |\n|---|---|---|");
-    println!("| cold start → initialize response, p50 / max of 20 | {:.1} ms / {:.1} ms | ≤ 50 ms |", pct(&mut cold, 50.0), pct(&mut cold, 100.0));
-    println!("| list_workloads round trip over stdio, p50 / p99 of 500 | {:.3} ms / {:.3} ms | ≤ 1 ms |", pct(&mut rtt, 50.0), pct(&mut rtt, 99.0));
-    println!("| idle server RSS | {:.1} MiB | ≤ 30 MB |", rss as f64 / 1024.0);
+    println!(
+        "| cold start → initialize response, p50 / max of 20 | {:.1} ms / {:.1} ms | ≤ 50 ms |",
+        pct(&mut cold, 50.0),
+        pct(&mut cold, 100.0)
+    );
+    println!(
+        "| list_workloads round trip over stdio, p50 / p99 of 500 | {:.3} ms / {:.3} ms | ≤ 1 ms |",
+        pct(&mut rtt, 50.0),
+        pct(&mut rtt, 99.0)
+    );
+    println!(
+        "| idle server RSS | {:.1} MiB | ≤ 30 MB |",
+        rss as f64 / 1024.0
+    );
     println!("| start_benchmark return time, p50 / max of 5 | {:.1} ms / {:.1} ms | \"well under a second\" |", pct(&mut start, 50.0), pct(&mut start, 100.0));
 }

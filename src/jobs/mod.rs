@@ -97,7 +97,17 @@ impl Jobs {
             engine_refs: None,
         };
         self.state.update(|doc| doc.runs.push(record.clone()))?;
-        let pid = runner::spawn(&self.exe, &self.home, &record)?;
+        let pid = match runner::spawn(&self.exe, &self.home, &record) {
+            Ok(pid) => pid,
+            Err(e) => {
+                // Never leave a queued record that nothing will run.
+                self.set(&record.run_id, |r| {
+                    r.status = RunState::Failed;
+                    r.failure = Some(e.to_string());
+                })?;
+                return Err(e);
+            }
+        };
         self.set(&record.run_id, |r| {
             if r.runner_pid.is_none() {
                 r.runner_pid = Some(pid);
