@@ -173,6 +173,13 @@ async fn start_wait_fetch_list_and_clean_against_the_simulator() {
     let done = wait_done(&c, &run_id).await;
     assert_eq!(done["status"], "completed", "{done}");
     assert_eq!(done["progress"]["completed"], 8);
+    let live_ttft = done["progress"]["ttft_p50_ms"]
+        .as_f64()
+        .expect("interim TTFT p50");
+    assert!(
+        live_ttft > 10.0 && live_ttft < 60.0,
+        "simulated TTFT is ~20 ms: {live_ttft}"
+    );
     let r = call(&c, "fetch_results", json!({"run_id": run_id})).await;
     let r = ok(&r);
     assert_eq!(r["levels"][0]["level"], "c2");
@@ -407,4 +414,66 @@ async fn a_run_outlives_a_killed_server_and_two_servers_share_one_home() {
     }
     a.cancel().await.expect("close");
     b.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn resources_expose_the_catalog_run_status_and_aiperf_exports() {
+    use rmcp::model::{ReadResourceRequestParams, ResourceContents};
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let s = call(&c, "start_benchmark", small_run("res")).await;
+    let id = ok(&s)["run_id"].as_str().expect("id").to_owned();
+    assert_eq!(wait_done(&c, &id).await["status"], "completed");
+    let uris: Vec<String> = c
+        .list_all_resources()
+        .await
+        .expect("resources/list")
+        .iter()
+        .map(|r| r.uri.clone())
+        .collect();
+    let export = format!("mcc-bench://runs/{id}/profile_export_aiperf.json");
+    for want in [
+        "mcc-bench://catalog".to_owned(),
+        format!("mcc-bench://runs/{id}/status"),
+        export.clone(),
+    ] {
+        assert!(uris.contains(&want), "{want} in {uris:?}");
+    }
+    let text = |uri: String| {
+        let c = &c;
+        async move {
+            let r = c
+                .read_resource(ReadResourceRequestParams::new(uri))
+                .await
+                .expect("resources/read");
+            match &r.contents[0] {
+                ResourceContents::TextResourceContents { text, .. } => {
+                    serde_json::from_str::<Value>(text).expect("json")
+                }
+                other => panic!("text expected: {other:?}"),
+            }
+        }
+    };
+    assert_eq!(
+        text("mcc-bench://catalog".into()).await["workloads"]
+            .as_array()
+            .expect("list")
+            .len(),
+        7
+    );
+    assert_eq!(
+        text(format!("mcc-bench://runs/{id}/status")).await["status"],
+        "completed"
+    );
+    assert_eq!(text(export).await["request_count"]["avg"], 8.0);
+    let missing = c
+        .read_resource(ReadResourceRequestParams::new(
+            "mcc-bench://runs/nope/status",
+        ))
+        .await;
+    assert!(
+        missing.is_err(),
+        "unknown resources are a protocol error (resource not found)"
+    );
+    c.cancel().await.expect("close");
 }

@@ -193,6 +193,7 @@ fn progress_json(p: &Progress) -> String {
         "per_level_seconds": p.per_level_seconds,
         "level_elapsed_s": elapsed,
         "requests_per_s": if elapsed > 0.0 { completed as f64 / elapsed } else { 0.0 },
+        "ttft_p50_ms": p.ttft.p50(),
     })
     .to_string()
 }

@@ -185,6 +185,7 @@ pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
             .get("warming_up")
             .and_then(serde_json::Value::as_bool)
             .unwrap_or(false),
+        ttft_p50_ms: v.get("ttft_p50_ms").and_then(serde_json::Value::as_f64),
     })
 }
 
@@ -361,4 +362,98 @@ pub(crate) fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String> {
         removed: ids,
         deleted_dirs,
     })
+}
+
+/// URI of the catalog resource.
+pub(crate) const CATALOG_URI: &str = "mcc-bench://catalog";
+/// Runs whose resources are listed (newest first).
+const LISTED_RUNS: usize = 50;
+
+/// A resource: URI, name, description.
+pub(crate) struct ResourceInfo {
+    pub(crate) uri: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+}
+
+/// The catalog, each recent run's status and each AIPerf export present.
+pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
+    let mut out = vec![ResourceInfo {
+        uri: CATALOG_URI.into(),
+        name: "workload catalog".into(),
+        description: "Every workload profile with its numbers (JSON).".into(),
+    }];
+    for r in jobs
+        .list()
+        .unwrap_or_default()
+        .into_iter()
+        .take(LISTED_RUNS)
+    {
+        out.push(ResourceInfo {
+            uri: format!("mcc-bench://runs/{}/status", r.run_id),
+            name: format!("{} status", r.run_id),
+            description: format!(
+                "State and progress of run {} ({}).",
+                r.run_id,
+                r.status.as_str()
+            ),
+        });
+        for rel in export_files(Path::new(&r.run_dir)) {
+            out.push(ResourceInfo {
+                uri: format!("mcc-bench://runs/{}/{rel}", r.run_id),
+                name: format!("{} {rel}", r.run_id),
+                description: "AIPerf-format aggregate export of this run (level).".into(),
+            });
+        }
+    }
+    out
+}
+
+/// `profile_export_aiperf.json` files of a run directory, relative to it.
+fn export_files(dir: &Path) -> Vec<String> {
+    const NAME: &str = "profile_export_aiperf.json";
+    let mut files = Vec::new();
+    if dir.join(NAME).is_file() {
+        files.push(NAME.to_owned());
+    }
+    let mut subdirs: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter(|e| e.path().join(NAME).is_file())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    subdirs.sort();
+    files.extend(subdirs.into_iter().map(|d| format!("{d}/{NAME}")));
+    files
+}
+
+/// Reads a resource: its JSON text, or why it cannot be read.
+pub(crate) fn read_resource(catalog: &Catalog, jobs: &Jobs, uri: &str) -> Result<String, String> {
+    if uri == CATALOG_URI {
+        let list: Vec<Workload> = catalog.profiles().map(Workload::from).collect();
+        return serde_json::to_string_pretty(&serde_json::json!({ "workloads": list }))
+            .map_err(|e| e.to_string());
+    }
+    let rest = uri
+        .strip_prefix("mcc-bench://runs/")
+        .ok_or_else(|| format!("unknown resource {uri:?}; resources/list shows what exists"))?;
+    let (run_id, file) = rest
+        .split_once('/')
+        .ok_or_else(|| format!("unknown resource {uri:?}"))?;
+    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+    if file == "status" {
+        return serde_json::to_string_pretty(&status(&r, false)).map_err(|e| e.to_string());
+    }
+    if !export_files(Path::new(&r.run_dir))
+        .iter()
+        .any(|f| f == file)
+    {
+        return Err(format!(
+            "run {run_id} has no {file:?} (yet); resources/list shows what exists"
+        ));
+    }
+    std::fs::read_to_string(Path::new(&r.run_dir).join(file))
+        .map_err(|e| format!("cannot read {file}: {e}"))
 }

@@ -177,6 +177,9 @@ pub(crate) struct ProgressInfo {
     pub(crate) requests_per_s: f64,
     /// True while warmup requests run.
     pub(crate) warming_up: bool,
+    /// Median time to first token so far in this level, ms (approximate:
+    /// within ~5%; the final results are exact).
+    pub(crate) ttft_p50_ms: Option<f64>,
 }
 
 /// State of a run.

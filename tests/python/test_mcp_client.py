@@ -43,19 +43,19 @@ async def exercise(client):
     assert level["ttft_ms"]["p50"] > 0
 
 
-async def over_stdio(home):
+async def over_stdio(home, mode="legacy"):
     params = StdioServerParameters(command=BIN, args=["serve"], env={**os.environ, "MCC_BENCH_HOME": home})
-    async with Client(params, mode="legacy", read_timeout_seconds=60) as client:
+    async with Client(params, mode=mode, read_timeout_seconds=60) as client:
         await exercise(client)
 
 
-async def over_http(home):
+async def over_http(home, mode="auto"):
     server = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0"], stderr=subprocess.PIPE,
                               stdout=subprocess.DEVNULL, env={**os.environ, "MCC_BENCH_HOME": home}, text=True)
     try:
         url = server.stderr.readline().strip().split(" ")[-1]
         assert url.startswith("http://127.0.0.1:"), url
-        async with Client(url, mode="auto", read_timeout_seconds=60) as client:
+        async with Client(url, mode=mode, read_timeout_seconds=60) as client:
             await exercise(client)
     finally:
         server.terminate()
@@ -64,7 +64,13 @@ async def over_http(home):
 
 def main():
     passed = failed = 0
-    for name, case in [("stdio", over_stdio), ("streamable http", over_http)]:
+    cases = [
+        ("stdio, protocol 2025-11-25", over_stdio),
+        ("stdio, protocol 2026-07-28", lambda home: over_stdio(home, "2026-07-28")),
+        ("streamable http (negotiated)", over_http),
+        ("streamable http, protocol 2026-07-28", lambda home: over_http(home, "2026-07-28")),
+    ]
+    for name, case in cases:
         with tempfile.TemporaryDirectory() as home:
             try:
                 asyncio.run(case(home))

@@ -28,6 +28,8 @@ pub struct Progress {
     /// When the current level started. Written once per level by the load
     /// loop; the lock is never held across an await.
     pub level_started: Mutex<Option<Instant>>,
+    /// TTFT of this level's successful streamed requests so far (live view).
+    pub ttft: LiveHistogram,
 }
 
 impl Progress {
@@ -43,6 +45,7 @@ impl Progress {
             per_level_seconds,
             warming_up: std::sync::atomic::AtomicBool::new(false),
             level_started: Mutex::new(None),
+            ttft: LiveHistogram::default(),
         }
     }
 
@@ -53,6 +56,7 @@ impl Progress {
         self.errors.store(0, Relaxed);
         self.level.store(index, Relaxed);
         self.warming_up.store(warmup, Relaxed);
+        self.ttft.clear();
         if let Ok(mut g) = self.level_started.lock() {
             *g = Some(Instant::now());
         }
@@ -73,5 +77,76 @@ impl Progress {
             .ok()
             .and_then(|g| g.map(|t| t.elapsed().as_secs_f64()))
             .unwrap_or(0.0)
+    }
+}
+
+/// Buckets per decade of the live histogram (≈ 4.7% wide each).
+const BUCKETS_PER_DECADE: f64 = 50.0;
+/// Decades covered, from 0.01 ms up to 100 s.
+const DECADES: usize = 7;
+const LOWEST_MS: f64 = 0.01;
+
+/// A lock-free log-bucket histogram for live figures (interim TTFT p50). The
+/// final report never uses it: exact statistics come from the records.
+#[derive(Debug)]
+pub struct LiveHistogram {
+    buckets: Vec<AtomicU64>,
+}
+
+impl Default for LiveHistogram {
+    fn default() -> Self {
+        Self {
+            buckets: (0..=DECADES * BUCKETS_PER_DECADE as usize)
+                .map(|_| AtomicU64::new(0))
+                .collect(),
+        }
+    }
+}
+
+impl LiveHistogram {
+    /// Counts one value (ms).
+    pub fn record(&self, ms: f64) {
+        let i = ((ms.max(LOWEST_MS) / LOWEST_MS).log10() * BUCKETS_PER_DECADE) as usize;
+        self.buckets[i.min(self.buckets.len() - 1)].fetch_add(1, Relaxed);
+    }
+
+    /// Forgets every value.
+    pub fn clear(&self) {
+        self.buckets.iter().for_each(|b| b.store(0, Relaxed));
+    }
+
+    /// Approximate median (the middle of the median's bucket), if any value.
+    pub fn p50(&self) -> Option<f64> {
+        let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Relaxed)).collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let mut seen = 0;
+        let i = counts.iter().position(|&c| {
+            seen += c;
+            seen * 2 >= total
+        })?;
+        Some(LOWEST_MS * 10f64.powf((i as f64 + 0.5) / BUCKETS_PER_DECADE))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LiveHistogram;
+
+    #[test]
+    fn live_median_is_within_a_bucket_of_the_exact_one() {
+        let h = LiveHistogram::default();
+        assert_eq!(h.p50(), None);
+        for v in [10.0, 20.0, 50.0, 51.0, 52.0, 400.0, 9000.0] {
+            h.record(v);
+        }
+        let p50 = h.p50().expect("values");
+        assert!((p50 - 51.0).abs() / 51.0 < 0.05, "{p50}");
+        h.record(0.0);
+        h.record(1e9);
+        h.clear();
+        assert_eq!(h.p50(), None);
     }
 }
