@@ -220,8 +220,9 @@ pub struct ServeArgs {
     /// XDG state directory).
     #[arg(long, value_name = "DIR")]
     pub home: Option<PathBuf>,
-    /// Serve streamable HTTP at http://ADDR/mcp instead of stdio
-    /// (e.g. 127.0.0.1:8765; port 0 picks a free port, printed on stderr).
+    /// Serve HTTP on ADDR instead of stdio: streamable HTTP at /mcp and the
+    /// legacy HTTP+SSE transport at /sse (e.g. 127.0.0.1:8765; port 0 picks
+    /// a free port, printed on stderr).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<std::net::SocketAddr>,
     /// Bearer token HTTP clients must send; required to bind a non-loopback
@@ -232,6 +233,10 @@ pub struct ServeArgs {
     /// repeatable.
     #[arg(long = "allow-origin", value_name = "ORIGIN")]
     pub allow_origin: Vec<String>,
+    /// Seconds between keep-alive comments on idle HTTP event streams, so
+    /// proxies do not cut them.
+    #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub keep_alive: u64,
 }
 
 /// `--toolset`.

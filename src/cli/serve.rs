@@ -42,6 +42,7 @@ pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliE
         addr,
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allow_origin.clone(),
+        keep_alive: std::time::Duration::from_secs(args.keep_alive),
     };
     rt.block_on(async move {
         let listener = mcp::bind_http(&opts)
@@ -51,6 +52,7 @@ pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliE
             .local_addr()
             .map_err(|e| CliError::System(e.to_string()))?;
         eprintln!("mcc-bench MCP server listening on http://{local}/mcp");
+        eprintln!("legacy HTTP+SSE clients: http://{local}/sse");
         let stop = CancellationToken::new();
         let signals = tokio::spawn(stop_on_signal(stop.clone()));
         let make_shared = Arc::clone(&shared);

@@ -29,6 +29,9 @@ pub struct ServerEntry {
     /// HTTP headers (an `Authorization: Bearer …` header is used as the token).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
+    /// Transport named by the entry (`stdio`, `http`, `sse`), when given.
+    #[serde(default, rename = "type")]
+    pub transport: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -145,6 +148,12 @@ async fn connect(
     entry: &ServerEntry,
 ) -> Result<rmcp::service::RunningService<rmcp::RoleClient, ()>, String> {
     if let Some(url) = &entry.url {
+        if entry.transport.as_deref() == Some("sse") || url.trim_end_matches('/').ends_with("/sse")
+        {
+            return Err(format!(
+                "{url} is a legacy HTTP+SSE entry; `mcc-bench call` speaks streamable HTTP: use the server's /mcp URL instead"
+            ));
+        }
         let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
         let bearer = entry
             .headers

@@ -1,7 +1,8 @@
-//! Streamable HTTP at `/mcp`, on hyper. Before rmcp sees a request this
-//! layer enforces the bearer token (401), and rmcp is configured to check
-//! Origin (403) and Host and to bound request bodies. A non-loopback bind
-//! requires a token.
+//! MCP over HTTP, on hyper: streamable HTTP at `/mcp` (rmcp) and the legacy
+//! HTTP+SSE transport at `/sse` + `/message` (`sse`), on one port. Before
+//! either sees a request this layer enforces the bearer token (401); both
+//! check Host and Origin against one `Guard` (403) and bound request bodies.
+//! A non-loopback bind requires a token.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -20,6 +21,8 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::guard::Guard;
+use super::sse::{MakeServer, SseHub};
 use super::{track, BenchServer, Shared};
 
 /// Largest JSON-RPC request body accepted.
@@ -34,6 +37,8 @@ pub struct HttpOptions {
     pub auth_token: Option<String>,
     /// Extra allowed Origins (loopback origins are always allowed).
     pub allowed_origins: Vec<String>,
+    /// Interval of keep-alive comments on idle event streams.
+    pub keep_alive: std::time::Duration,
 }
 
 /// Why the HTTP server could not start.
@@ -52,7 +57,10 @@ pub enum HttpError {
     },
 }
 
-type Body = BoxBody<Bytes, Infallible>;
+/// Response body of every HTTP route.
+pub(super) type Body = BoxBody<Bytes, Infallible>;
+
+type Mcp = StreamableHttpService<BenchServer, LocalSessionManager>;
 
 /// Binds the listener (checking the options first).
 pub async fn bind(opts: &HttpOptions) -> Result<TcpListener, HttpError> {
@@ -70,7 +78,8 @@ pub async fn bind(opts: &HttpOptions) -> Result<TcpListener, HttpError> {
         })
 }
 
-/// Serves until `stop` is cancelled; every connection is tracked and awaited.
+/// Serves until `stop` is cancelled; every connection and legacy session
+/// is tracked and awaited.
 pub async fn serve(
     listener: TcpListener,
     opts: HttpOptions,
@@ -78,42 +87,52 @@ pub async fn serve(
     shared: Arc<Shared>,
     stop: CancellationToken,
 ) {
-    let mut origins = vec![
-        "http://localhost:*".to_owned(),
-        "http://127.0.0.1:*".to_owned(),
-        "http://[::1]:*".to_owned(),
-    ];
-    origins.extend(opts.allowed_origins.iter().cloned());
-    let mut hosts = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        "::1".to_owned(),
-    ];
-    hosts.push(opts.addr.ip().to_string());
+    let guard = Arc::new(Guard::new(opts.addr.ip(), &opts.allowed_origins));
+    let make: MakeServer = Arc::new(make);
     let config = StreamableHttpServerConfig::default()
-        .with_allowed_origins(origins)
+        .with_allowed_origins(guard.origins.clone())
         .enforce_origin_validation()
-        .with_allowed_hosts(hosts)
+        .with_allowed_hosts(guard.hosts.clone())
         .with_max_request_body_bytes(MAX_BODY_BYTES)
+        .with_sse_keep_alive(Some(opts.keep_alive))
         .with_cancellation_token(stop.child_token());
-    let mcp = Arc::new(StreamableHttpService::new(
-        move || Ok(make()),
-        LocalSessionManager::default().into(),
-        config,
-    ));
-    let token = opts
-        .auth_token
-        .filter(|t| !t.is_empty())
-        .map(Arc::<str>::from);
+    let make_mcp = Arc::clone(&make);
+    let routes = Arc::new(Routes {
+        mcp: StreamableHttpService::new(
+            move || Ok(make_mcp()),
+            LocalSessionManager::default().into(),
+            config,
+        ),
+        sse: Arc::new(SseHub::new(
+            make,
+            guard,
+            opts.keep_alive,
+            stop.child_token(),
+        )),
+        token: opts
+            .auth_token
+            .filter(|t| !t.is_empty())
+            .map(Arc::<str>::from),
+    });
     let tracker = tokio::spawn(track(shared, stop.clone()));
+    accept_loop(listener, Arc::clone(&routes), &stop).await;
+    routes.sse.shutdown().await;
+    let _ = tracker.await;
+}
+
+/// Accepts connections until `stop`, then closes the ones still open.
+async fn accept_loop(listener: TcpListener, routes: Arc<Routes>, stop: &CancellationToken) {
     let mut conns = JoinSet::new();
     loop {
         tokio::select! {
             () = stop.cancelled() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    let (mcp, token) = (Arc::clone(&mcp), token.clone());
-                    let svc = service_fn(move |req| route(req, Arc::clone(&mcp), token.clone()));
+                    let routes = Arc::clone(&routes);
+                    let svc = service_fn(move |req| {
+                        let routes = Arc::clone(&routes);
+                        async move { Ok::<_, Infallible>(routes.route(req).await) }
+                    });
                     conns.spawn(async move {
                         let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
                     });
@@ -124,31 +143,45 @@ pub async fn serve(
         }
     }
     conns.shutdown().await;
-    let _ = tracker.await;
 }
 
-async fn route(
-    req: Request<hyper::body::Incoming>,
-    mcp: Arc<StreamableHttpService<BenchServer, LocalSessionManager>>,
+/// What the HTTP server serves.
+struct Routes {
+    mcp: Mcp,
+    sse: Arc<SseHub>,
+    /// Bearer token every request must carry, when set.
     token: Option<Arc<str>>,
-) -> Result<Response<Body>, Infallible> {
-    if req.uri().path() != "/mcp" {
-        return Ok(plain(
-            StatusCode::NOT_FOUND,
-            "not found: the MCP endpoint is /mcp",
-        ));
-    }
-    if let Some(expected) = token {
-        if !bearer_matches(req.headers(), &expected) {
-            let mut r = plain(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-            r.headers_mut().insert(
-                http::header::WWW_AUTHENTICATE,
-                http::HeaderValue::from_static("Bearer"),
+}
+
+impl Routes {
+    async fn route(&self, req: Request<hyper::body::Incoming>) -> Response<Body> {
+        let path = req.uri().path();
+        if !matches!(path, "/mcp" | "/sse" | "/message") {
+            return text(
+                StatusCode::NOT_FOUND,
+                "not found: MCP is served at /mcp (streamable HTTP) and /sse (legacy HTTP+SSE)"
+                    .into(),
             );
-            return Ok(r);
+        }
+        if let Some(expected) = &self.token {
+            if !bearer_matches(req.headers(), expected) {
+                let mut r = text(
+                    StatusCode::UNAUTHORIZED,
+                    "missing or wrong bearer token".into(),
+                );
+                r.headers_mut().insert(
+                    http::header::WWW_AUTHENTICATE,
+                    http::HeaderValue::from_static("Bearer"),
+                );
+                return r;
+            }
+        }
+        if path == "/mcp" {
+            self.mcp.handle(req).await
+        } else {
+            self.sse.handle(req).await
         }
     }
-    Ok(mcp.handle(req).await)
 }
 
 /// Constant-time comparison of the presented bearer token.
@@ -164,9 +197,14 @@ fn bearer_matches(headers: &http::HeaderMap, expected: &str) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn plain(status: StatusCode, text: &'static str) -> Response<Body> {
-    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())).boxed());
+/// A plain-text response.
+pub(super) fn text(status: StatusCode, body: String) -> Response<Body> {
+    let mut r = Response::new(Full::new(Bytes::from(body)).boxed());
     *r.status_mut() = status;
+    r.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     r
 }
 

@@ -1,14 +1,18 @@
 //! The MCP surface: the only module that uses rmcp. The handler
 //! (`server`) is independent of the transport; `serve_stdio` wires it to
-//! stdin/stdout and `http` serves streamable HTTP at `/mcp`. Domain failures become tool results with `isError: true`
+//! stdin/stdout and `http` serves streamable HTTP at `/mcp` and the legacy
+//! HTTP+SSE transport at `/sse` (`sse`). Domain failures become tool results with `isError: true`
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
 pub mod client;
+mod guard;
 mod http;
 mod ops;
 mod params;
+mod prompts;
 mod server;
+mod sse;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,6 +8,7 @@ use crate::domain::WorkloadProfile;
 
 /// No arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 pub(crate) struct Empty {}
 
 /// A workload profile with its numbers.
@@ -70,6 +71,7 @@ pub(crate) struct WorkloadList {
 
 /// Which profile.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 pub(crate) struct WorkloadName {
     /// Profile name, e.g. `multi_turn_chat` or `multi-turn-chat`.
     pub(crate) workload: String,
@@ -77,6 +79,7 @@ pub(crate) struct WorkloadName {
 
 /// The endpoint to measure.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Endpoint {
     /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8000/v1`, or `sim`
@@ -90,6 +93,7 @@ pub(crate) struct Endpoint {
 
 /// Values that replace the workload's.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunOverrides {
     /// Requests in flight (closed loop).
@@ -114,6 +118,7 @@ pub(crate) struct RunOverrides {
 
 /// `start_benchmark` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StartArgs {
     /// Catalog workload (see list_workloads). Without one: concurrency 10,
@@ -147,6 +152,7 @@ pub(crate) struct Started {
 
 /// `get_status` arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StatusArgs {
     /// The run; the most recent one when omitted.
@@ -211,6 +217,7 @@ pub(crate) struct Status {
 
 /// `fetch_results` arguments.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ResultsArgs {
     /// The run.
@@ -284,6 +291,7 @@ pub(crate) struct Results {
 
 /// `list_benchmarks` arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListArgs {
     /// Only runs in this state.
@@ -324,6 +332,7 @@ pub(crate) struct RunList {
 
 /// Which run.
 #[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RunId {
     /// The run.
@@ -332,6 +341,7 @@ pub(crate) struct RunId {
 
 /// `clean` arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CleanArgs {
     /// Remove this run.
@@ -365,4 +375,43 @@ pub(crate) struct Cancelled {
     pub(crate) status: String,
     /// What happens next.
     pub(crate) message: String,
+}
+
+/// Optional input fields become plain optional (absent = not set) instead
+/// of nullable (`"type": ["string", "null"]`), so every property has one
+/// `type`: clients that map tool schemas onto single-type dialects (such as
+/// function-declaration formats) accept them. `null` is still accepted.
+fn portable(schema: &mut schemars::Schema) {
+    let Some(props) = schema
+        .get_mut("properties")
+        .and_then(serde_json::Value::as_object_mut)
+    else {
+        return;
+    };
+    for prop in props.values_mut() {
+        if let Some(obj) = prop.as_object_mut() {
+            drop_null_branch(obj);
+        }
+    }
+}
+
+fn drop_null_branch(obj: &mut serde_json::Map<String, serde_json::Value>) {
+    use serde_json::Value;
+    let is_null = |v: &Value| v == "null" || v.get("type").is_some_and(|t| t == "null");
+    if let Some(Value::Array(types)) = obj.get("type") {
+        let rest: Vec<Value> = types.iter().filter(|t| !is_null(t)).cloned().collect();
+        if let [single] = rest.as_slice() {
+            obj.insert("type".into(), single.clone());
+        }
+    }
+    if let Some(Value::Array(branches)) = obj.get("anyOf") {
+        let rest: Vec<Value> = branches.iter().filter(|b| !is_null(b)).cloned().collect();
+        if let [Value::Object(inner)] = rest.as_slice() {
+            let inner = inner.clone();
+            obj.remove("anyOf");
+            for (k, v) in inner {
+                obj.entry(k).or_insert(v);
+            }
+        }
+    }
 }

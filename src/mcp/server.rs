@@ -8,15 +8,17 @@ use std::time::Duration;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    Implementation, ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ServerCapabilities, ServerConfig,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
+    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument,
+    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
 
 use super::ops;
 use super::params::*;
+use super::prompts::{self, PROMPTS};
 use crate::catalog::Catalog;
 use crate::jobs::Jobs;
 
@@ -237,6 +239,27 @@ impl BenchServer {
     }
 }
 
+impl BenchServer {
+    /// Prompts drive start_benchmark, so they exist only where it does.
+    fn offers_prompts(&self) -> bool {
+        self.tool_router.has_route("start_benchmark")
+    }
+}
+
+/// The protocol entry of one prompt.
+fn prompt_entry(def: &prompts::PromptDef) -> Prompt {
+    let args = def
+        .args
+        .iter()
+        .map(|a| {
+            PromptArgument::new(a.name)
+                .with_description(a.description)
+                .with_required(a.required)
+        })
+        .collect();
+    Prompt::new(def.name, Some(def.description), Some(args)).with_title(def.title)
+}
+
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for BenchServer {
     async fn list_resources(
@@ -261,13 +284,55 @@ impl ServerHandler for BenchServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let text = ops::read_resource(&self.shared.catalog, &self.shared.jobs, &request.uri)
-            .map_err(|e| ErrorData::resource_not_found(e, None))?;
+            .map_err(|e| {
+                ErrorData::resource_not_found(e, Some(serde_json::json!({ "uri": request.uri })))
+            })?;
         let contents = ResourceContents::text(text, request.uri).with_mime_type("application/json");
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let listed = if self.offers_prompts() {
+            PROMPTS.iter().map(prompt_entry).collect()
+        } else {
+            Vec::new()
+        };
+        Ok(ListPromptsResult::with_all_items(listed))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        if !self.offers_prompts() {
+            return Err(ErrorData::invalid_params(
+                "this server offers no prompts (catalog toolset or read-only mode)",
+                None,
+            ));
+        }
+        let text = prompts::render(&request.name, request.arguments.as_ref())
+            .map_err(|e| ErrorData::invalid_params(e.to_string(), None))?;
+        let def = PROMPTS.iter().find(|p| p.name == request.name);
+        let mut result = GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]);
+        result.description = def.map(|d| d.description.to_owned());
+        Ok(result.into())
+    }
+
     fn get_info(&self) -> ServerConfig {
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().enable_resources().build())
+        let caps = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources();
+        let caps = if self.offers_prompts() {
+            caps.enable_prompts().build()
+        } else {
+            caps.build()
+        };
+        ServerConfig::new(caps)
             .with_server_info(Implementation::new("mcc-bench", env!("CARGO_PKG_VERSION")).with_title("mcc-bench"))
             .with_instructions(
                 "Benchmark LLM inference endpoints. list_workloads shows the traffic profiles; start_benchmark \

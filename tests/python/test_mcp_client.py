@@ -1,6 +1,6 @@
 """The official Python MCP SDK as an independent client of `mcc-bench serve`:
-list the tools, then start -> status -> results, over stdio and over
-streamable HTTP. Prints 'N passed, N failed' and exits non-zero on failure."""
+list the tools, then start -> status -> results, over stdio, streamable
+HTTP and the legacy HTTP+SSE transport. Prints 'N passed, N failed' and exits non-zero on failure."""
 
 import asyncio
 import os
@@ -10,6 +10,9 @@ import tempfile
 import traceback
 
 from mcp import Client, StdioServerParameters
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 BIN = os.path.abspath(sys.argv[1])
 EXPECTED = {"list_workloads", "get_workload_profile", "start_benchmark", "get_status",
@@ -49,13 +52,20 @@ async def over_stdio(home, mode="legacy"):
         await exercise(client)
 
 
-async def over_http(home, mode="auto"):
-    server = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0"], stderr=subprocess.PIPE,
-                              stdout=subprocess.DEVNULL, env={**os.environ, "MCC_BENCH_HOME": home}, text=True)
+async def over_http(home, mode="auto", legacy_sse=False):
+    token = "py-client-token"
+    server = subprocess.Popen([BIN, "serve", "--http", "127.0.0.1:0", "--auth-token", token],
+                              stderr=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                              env={**os.environ, "MCC_BENCH_HOME": home}, text=True)
     try:
         url = server.stderr.readline().strip().split(" ")[-1]
         assert url.startswith("http://127.0.0.1:"), url
-        async with Client(url, mode=mode, read_timeout_seconds=60) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        if legacy_sse:
+            target = sse_client(url.removesuffix("/mcp") + "/sse", headers=headers)
+        else:
+            target = streamable_http_client(url, http_client=create_mcp_http_client(headers=headers))
+        async with Client(target, mode=mode, read_timeout_seconds=60) as client:
             await exercise(client)
     finally:
         server.terminate()
@@ -69,6 +79,7 @@ def main():
         ("stdio, protocol 2026-07-28", lambda home: over_stdio(home, "2026-07-28")),
         ("streamable http (negotiated)", over_http),
         ("streamable http, protocol 2026-07-28", lambda home: over_http(home, "2026-07-28")),
+        ("legacy http+sse (protocol 2024-11-05 transport)", lambda home: over_http(home, "legacy", True)),
     ]
     for name, case in cases:
         with tempfile.TemporaryDirectory() as home:

@@ -1,0 +1,89 @@
+//! MCP prompts through a real client over stdio: listed with their
+//! arguments, rendered with the caller's values, precise errors, and absent
+//! where the tools they drive are absent.
+
+use std::path::Path;
+
+use rmcp::model::GetPromptRequestParams;
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::json;
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+
+async fn connect(home: &Path, extra: &[&str]) -> RunningService<RoleClient, ()> {
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let home = home.to_path_buf();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("serve").args(&extra).env("MCC_BENCH_HOME", &home);
+    }))
+    .expect("server starts");
+    ().serve(transport).await.expect("initialize handshake")
+}
+
+fn request(name: &str, args: serde_json::Value) -> GetPromptRequestParams {
+    let mut p = GetPromptRequestParams::new(name);
+    p.arguments = args.as_object().cloned();
+    p
+}
+
+#[tokio::test]
+async fn prompts_are_listed_and_rendered_with_arguments() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let listed = c.list_all_prompts().await.expect("prompts/list");
+    let names: Vec<&str> = listed.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["benchmark_endpoint", "find_max_concurrency"]);
+    let url = listed[0]
+        .arguments
+        .as_ref()
+        .and_then(|a| a.iter().find(|a| a.name == "url"))
+        .expect("url argument");
+    assert_eq!(url.required, Some(true));
+
+    let got = c
+        .get_prompt(request(
+            "find_max_concurrency",
+            json!({"url": "http://127.0.0.1:8000/v1", "workload": "rag_document_qa", "ttft_p99_ms": "300"}),
+        ))
+        .await
+        .expect("prompts/get");
+    let text = &got.messages[0]
+        .content
+        .as_text()
+        .expect("a text message")
+        .text;
+    assert!(text.contains("http://127.0.0.1:8000/v1"), "{text}");
+    assert!(
+        text.contains("within 300 ms") && text.contains("`rag_document_qa`"),
+        "{text}"
+    );
+
+    let missing = c
+        .get_prompt(request("benchmark_endpoint", json!({})))
+        .await
+        .expect_err("url is required");
+    assert!(
+        missing.to_string().contains("needs the argument \"url\""),
+        "{missing}"
+    );
+    let unknown = c
+        .get_prompt(request("nope", json!({})))
+        .await
+        .expect_err("unknown prompt");
+    assert!(unknown.to_string().contains("prompts/list"), "{unknown}");
+    c.cancel().await.expect("close");
+}
+
+#[tokio::test]
+async fn read_only_and_catalog_servers_offer_no_prompts() {
+    let home = tempfile::tempdir().expect("home");
+    for mode in [["--read-only"], ["--toolset=catalog"]] {
+        let c = connect(home.path(), &mode).await;
+        let info = c.peer_info().expect("server info");
+        assert!(info.capabilities.prompts.is_none(), "{mode:?}");
+        assert!(c.list_all_prompts().await.expect("list").is_empty());
+        c.cancel().await.expect("close");
+    }
+}
