@@ -22,6 +22,8 @@
 //!   validity certificate and key indicators.
 //! - [`catalog`] — the workload catalog (built-in + user).
 //! - [`plan`] — profile + overrides → run spec, shared by CLI and MCP.
+//! - [`project`] — ml-container-creator project files (`do/config`,
+//!   `do/ic`, `do/adapters`, the bootstrap profile), read as they are.
 //! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
@@ -34,6 +36,7 @@ pub mod jobs;
 pub mod mcp;
 pub mod metrics;
 pub mod plan;
+pub mod project;
 pub mod rng;
 pub mod sim;
 pub mod storage;

@@ -1,12 +1,14 @@
 //! Domain types shared by every layer: workload profiles, the resolved run
 //! specification, per-request records and run results. No I/O lives here.
 
+mod cloud;
 mod profile;
 mod record;
 mod result;
 mod run;
 mod spec;
 
+pub use cloud::{CloudJob, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use profile::WorkloadProfile;
 pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{

@@ -48,6 +48,11 @@ pub struct Validity {
     pub client_bound: bool,
     /// Why `client_bound` is set (empty otherwise).
     pub reasons: Vec<String>,
+    /// Set when another client produced the figures (a SageMaker benchmark
+    /// job runs AIPerf in the cloud): this certificate's client checks do
+    /// not apply and its client fields are zero.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measured_by: Option<String>,
 }
 
 /// Failed requests of one kind, grouped like AIPerf's `error_summary`.

@@ -1,7 +1,9 @@
-//! Benchmark engines. `local` is the embedded load generator; it never
+//! Benchmark engines. `local` is the embedded load generator; `sagemaker`
+//! drives SageMaker AI benchmark jobs. Neither
 //! imports the MCP or job layers.
 
 pub mod local;
+pub mod sagemaker;
 
 use thiserror::Error;
 

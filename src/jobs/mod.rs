@@ -3,8 +3,11 @@
 //! process (`mcc-bench runner RUN_ID`, in its own process group) that writes
 //! progress and results into the directory and updates the record. Any
 //! process sharing `$MCC_BENCH_HOME` can report on any run; `reconcile`
-//! marks runs whose runner died as `interrupted`, keeping partial results.
+//! marks local runs whose runner died as `interrupted`, keeping partial
+//! results, and starts a new runner for SageMaker runs, which resumes
+//! following their cloud jobs.
 
+mod cloud;
 mod runner;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +17,7 @@ use thiserror::Error;
 use crate::domain::{RunRecord, RunSpec, RunState};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
+pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
 pub use runner::{run_runner, RUNNER_COMMAND};
 
 /// Job-layer failures.
@@ -28,6 +32,9 @@ pub enum JobError {
     /// The runner process could not be started.
     #[error("cannot start the runner process: {0}")]
     Spawn(String),
+    /// A cloud (SageMaker / S3) step failed.
+    #[error("{0}")]
+    Cloud(String),
 }
 
 /// The home of all runs: `$MCC_BENCH_HOME`, else `$XDG_STATE_HOME/mcc-bench`,
@@ -68,8 +75,38 @@ impl Jobs {
         &self.state
     }
 
-    /// Records a new run and starts its runner; returns the record.
-    pub fn start(&self, mut spec: RunSpec, label: Option<String>) -> Result<RunRecord, JobError> {
+    /// Records a new local run and starts its runner; returns the record.
+    pub fn start(&self, spec: RunSpec, label: Option<String>) -> Result<RunRecord, JobError> {
+        let target = if spec.endpoint.simulated {
+            "sim".to_owned()
+        } else {
+            spec.endpoint.url.clone()
+        };
+        self.launch(spec, label, "local", target, None)
+    }
+
+    /// Records a new SageMaker run (one benchmark job per level, names fixed
+    /// now) and starts its runner; returns the record.
+    pub fn start_sagemaker(
+        &self,
+        spec: RunSpec,
+        plan: crate::domain::SageMakerPlan,
+        label: Option<String>,
+    ) -> Result<RunRecord, JobError> {
+        let target = plan.target.uri();
+        let refs = initial_refs(&spec, plan)?;
+        let refs = serde_json::to_value(refs).map_err(|e| JobError::Cloud(e.to_string()))?;
+        self.launch(spec, label, SAGEMAKER, target, Some(refs))
+    }
+
+    fn launch(
+        &self,
+        mut spec: RunSpec,
+        label: Option<String>,
+        engine: &str,
+        target: String,
+        engine_refs: Option<serde_json::Value>,
+    ) -> Result<RunRecord, JobError> {
         let run_dir = self.home.join("runs").join(&spec.run_id);
         std::fs::create_dir_all(&run_dir).map_err(|source| StorageError::Write {
             path: run_dir.display().to_string(),
@@ -80,12 +117,8 @@ impl Jobs {
             run_id: spec.run_id.clone(),
             label,
             workload: spec.workload.clone(),
-            engine: "local".to_owned(),
-            target: if spec.endpoint.simulated {
-                "sim".to_owned()
-            } else {
-                spec.endpoint.url.clone()
-            },
+            engine: engine.to_owned(),
+            target,
             status: RunState::Queued,
             created_at: Anchor::now().rfc3339(std::time::Instant::now()),
             started_at: None,
@@ -94,7 +127,7 @@ impl Jobs {
             run_dir: run_dir.display().to_string(),
             failure: None,
             spec,
-            engine_refs: None,
+            engine_refs,
         };
         self.state.update(|doc| doc.runs.push(record.clone()))?;
         let pid = match runner::spawn(&self.exe, &self.home, &record) {
@@ -158,16 +191,21 @@ impl Jobs {
         Ok(record)
     }
 
-    /// Marks active runs whose runner is gone as `interrupted`; returns them.
+    /// Marks active local runs whose runner is gone as `interrupted` and
+    /// starts a new runner for such SageMaker runs (their jobs go on in the
+    /// cloud); returns the runs it changed.
     pub fn reconcile(&self) -> Result<Vec<String>, JobError> {
         let now = Anchor::now().rfc3339(std::time::Instant::now());
-        Ok(self.state.update(|doc| {
+        let (mut changed, resume) = self.state.update(|doc| {
             let mut changed = Vec::new();
+            let mut resume = Vec::new();
             for r in doc.runs.iter_mut().filter(|r| r.status.is_active()) {
                 let alive = r
                     .runner_pid
                     .is_some_and(|pid| runner::is_our_runner(pid, &r.run_id));
-                if !alive && r.runner_pid.is_some() {
+                if !alive && r.runner_pid.is_some() && r.engine == SAGEMAKER {
+                    resume.push(r.clone());
+                } else if !alive && r.runner_pid.is_some() {
                     r.status = RunState::Interrupted;
                     r.finished_at = Some(now.clone());
                     r.failure = Some(
@@ -177,7 +215,16 @@ impl Jobs {
                     changed.push(r.run_id.clone());
                 }
             }
-            changed
-        })?)
+            (changed, resume)
+        })?;
+        // A runner that finds another live runner for its run exits at once,
+        // so two servers resuming the same run start one follower.
+        for r in resume {
+            match runner::spawn(&self.exe, &self.home, &r) {
+                Ok(_) => changed.push(r.run_id),
+                Err(e) => tracing::warn!("cannot resume run {}: {e}", r.run_id),
+            }
+        }
+        Ok(changed)
     }
 }

@@ -1,6 +1,8 @@
 //! The runner: a detached `mcc-bench runner RUN_ID` process that executes one
-//! run with the local engine, streams progress into the run directory and
-//! keeps the run's record up to date.
+//! run — the local engine, or the SageMaker flow following cloud jobs —
+//! streams progress into the run directory and keeps the run's record up to
+//! date. At most one runner works on a run: a runner that finds another
+//! live one for its run exits without touching it.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -61,14 +63,27 @@ pub(super) fn is_our_runner(pid: u32, run_id: &str) -> bool {
 /// Entry point of `mcc-bench runner RUN_ID`: executes the run to its end.
 pub fn run_runner(jobs: &Jobs, run_id: &str) -> Result<RunState, JobError> {
     let now = || Anchor::now().rfc3339(std::time::Instant::now());
+    let me = std::process::id();
+    let mut other: Option<RunState> = None;
     let record = jobs.set(run_id, |r| {
+        if let Some(pid) = r.runner_pid.filter(|p| *p != me) {
+            if is_our_runner(pid, &r.run_id) {
+                other = Some(r.status);
+                return;
+            }
+        }
         r.status = RunState::Running;
-        r.started_at = Some(now());
-        r.runner_pid = Some(std::process::id());
+        if r.started_at.is_none() {
+            r.started_at = Some(now());
+        }
+        r.runner_pid = Some(me);
     })?;
-    let (state, failure) = match execute(&record) {
-        Ok(status) => match status {
-            RunStatus::Completed => (RunState::Completed, None),
+    if let Some(state) = other {
+        return Ok(state);
+    }
+    let (state, failure) = match execute(jobs, &record) {
+        Ok((status, note)) => match status {
+            RunStatus::Completed => (RunState::Completed, note),
             RunStatus::Cancelled => (
                 RunState::Cancelled,
                 Some("cancelled on request; partial results kept".to_owned()),
@@ -88,12 +103,29 @@ pub fn run_runner(jobs: &Jobs, run_id: &str) -> Result<RunState, JobError> {
     Ok(state)
 }
 
-/// Runs the engine with signal handling and a progress writer.
-fn execute(record: &RunRecord) -> Result<RunStatus, String> {
+/// Runs the run's engine with signal handling.
+fn execute(jobs: &Jobs, record: &RunRecord) -> Result<(RunStatus, Option<String>), String> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let stop = CancellationToken::new();
+    let signals = rt.spawn(stop_on_signal(stop.clone()));
+    let outcome = if record.engine == super::SAGEMAKER {
+        super::cloud::execute(jobs, record, &rt, &stop)
+    } else {
+        execute_local(record, &rt, stop).map(|s| (s, None))
+    };
+    signals.abort();
+    outcome
+}
+
+/// The local engine with a progress writer (and the simulator for `sim`).
+fn execute_local(
+    record: &RunRecord,
+    rt: &tokio::runtime::Runtime,
+    stop: CancellationToken,
+) -> Result<RunStatus, String> {
     let mut spec = record.spec.clone();
     spec.endpoint.api_key = std::env::var("OPENAI_API_KEY")
         .ok()
@@ -111,8 +143,6 @@ fn execute(record: &RunRecord) -> Result<RunStatus, String> {
     } else {
         None
     };
-    let stop = CancellationToken::new();
-    let signals = rt.spawn(stop_on_signal(stop.clone()));
     let progress = Arc::new(match spec.stop {
         StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
         StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
@@ -128,7 +158,6 @@ fn execute(record: &RunRecord) -> Result<RunStatus, String> {
     };
     let outcome = local::run(&spec, &ctx);
     writer.finish();
-    signals.abort();
     outcome.map(|r| r.status).map_err(|e| e.to_string())
 }
 

@@ -5,6 +5,7 @@
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
+mod cleanup;
 pub mod client;
 mod guard;
 mod http;
@@ -13,6 +14,7 @@ mod params;
 mod prompts;
 mod server;
 mod sse;
+mod start;
 
 use std::sync::Arc;
 use std::time::Duration;

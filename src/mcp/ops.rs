@@ -6,112 +6,14 @@ use std::time::Duration;
 
 use super::params::*;
 use crate::catalog::{normalize, Catalog};
-use crate::domain::{ApiKind, EndpointSpec, RunRecord, RunState};
+use crate::domain::{RunRecord, RunState};
 use crate::jobs::Jobs;
 use crate::metrics::Stats;
-use crate::plan::{self, Overrides};
 use crate::storage::RESULTS_JSON;
 
 /// Longest server-side wait of get_status (clients time out calls at ~60 s).
 pub(crate) const MAX_WAIT_S: f64 = 50.0;
 const POLL_EVERY: Duration = Duration::from_millis(200);
-
-pub(crate) fn start(catalog: &Catalog, jobs: &Jobs, a: StartArgs) -> Result<Started, String> {
-    let profile = a
-        .workload
-        .as_deref()
-        .map(|w| catalog.get(w).map_err(|e| e.to_string()))
-        .transpose()?;
-    let simulated = a.endpoint.url.trim().eq_ignore_ascii_case("sim");
-    let target = if simulated {
-        "sim".to_owned()
-    } else {
-        a.endpoint.url.trim().to_owned()
-    };
-    let workload = profile.map(|p| p.name.clone());
-    if !a.force {
-        if let Some(r) = jobs
-            .list()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .find(|r| r.status.is_active() && r.target == target && r.workload == workload)
-        {
-            return Ok(Started {
-                run_id: r.run_id,
-                status: r.status.as_str().into(),
-                reused: true,
-                run_dir: r.run_dir,
-            });
-        }
-    }
-    let endpoint = EndpointSpec {
-        url: target,
-        api: match a.endpoint.api.as_deref() {
-            None | Some("chat") => ApiKind::Chat,
-            Some("completions") => ApiKind::Completions,
-            Some(other) => {
-                return Err(format!(
-                    "endpoint.api {other:?} is not supported; use \"chat\" or \"completions\""
-                ))
-            }
-        },
-        model: a.endpoint.model,
-        api_key: None,
-        extra_body: Default::default(),
-        simulated,
-    };
-    let run_id = new_run_id(workload.as_deref());
-    let spec = plan::build(
-        run_id,
-        profile,
-        endpoint,
-        &overrides(a.overrides.unwrap_or_default()),
-    )
-    .map_err(|e| format!("invalid overrides: {e}"))?;
-    let record = jobs.start(spec, a.label).map_err(|e| e.to_string())?;
-    Ok(Started {
-        run_id: record.run_id,
-        status: record.status.as_str().into(),
-        reused: false,
-        run_dir: record.run_dir,
-    })
-}
-
-fn overrides(o: RunOverrides) -> Overrides {
-    let mut concurrency = o.concurrency_levels.unwrap_or_default();
-    if let Some(c) = o.concurrency {
-        concurrency = vec![c];
-    }
-    Overrides {
-        concurrency,
-        request_rate: o.request_rate.into_iter().collect(),
-        request_count: o.request_count,
-        duration_s: o.duration_s,
-        input_tokens: o.input_tokens,
-        output_tokens: o.output_tokens,
-        streaming: o.streaming,
-        warmup_requests: o.warmup_requests.unwrap_or(0),
-        ..Overrides::none()
-    }
-}
-
-/// `<workload>-<UTC time>-<random>`: unique even for runs started in the
-/// same second by different servers.
-fn new_run_id(workload: Option<&str>) -> String {
-    let salt = crate::rng::Rng::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ u64::from(std::process::id()) << 32,
-    )
-    .next_u64();
-    format!(
-        "{}-{}-{:06x}",
-        workload.map_or_else(|| "custom".to_owned(), normalize),
-        crate::wallclock::compact_utc_now(),
-        salt & 0xFF_FFFF
-    )
-}
 
 /// The record of `run_id`, or of the newest run.
 pub(crate) fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, String> {
@@ -318,49 +220,6 @@ pub(crate) fn cancel(jobs: &Jobs, run_id: &str) -> Result<Cancelled, String> {
         run_id: run_id.to_owned(),
         status: r.status.as_str().into(),
         message: "dispatch stops now; requests in flight get the grace period, then partial results are written and the run becomes cancelled".into(),
-    })
-}
-
-pub(crate) fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String> {
-    let targets: Vec<RunRecord> = match (&a.run_id, a.finished) {
-        (Some(id), _) => vec![jobs.get(id).map_err(|e| e.to_string())?],
-        (None, true) => jobs
-            .list()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .filter(|r| !r.status.is_active())
-            .collect(),
-        (None, false) => {
-            return Err(
-                "say what to clean: run_id, or finished: true for every finished run".into(),
-            )
-        }
-    };
-    if let Some(active) = targets.iter().find(|r| r.status.is_active() && !a.force) {
-        return Err(format!(
-            "run {} is {}; cancel it first, or pass force: true",
-            active.run_id,
-            active.status.as_str()
-        ));
-    }
-    for r in targets.iter().filter(|r| r.status.is_active()) {
-        let _ = jobs.cancel(&r.run_id);
-    }
-    let ids: Vec<String> = targets.iter().map(|r| r.run_id.clone()).collect();
-    jobs.state()
-        .update(|doc| doc.runs.retain(|r| !ids.contains(&r.run_id)))
-        .map_err(|e| e.to_string())?;
-    let mut deleted_dirs = Vec::new();
-    if a.delete_local_artifacts {
-        for r in &targets {
-            if std::fs::remove_dir_all(&r.run_dir).is_ok() {
-                deleted_dirs.push(r.run_dir.clone());
-            }
-        }
-    }
-    Ok(Cleaned {
-        removed: ids,
-        deleted_dirs,
     })
 }
 

@@ -78,7 +78,7 @@ pub(crate) struct WorkloadName {
 }
 
 /// The endpoint to measure.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Endpoint {
@@ -124,8 +124,21 @@ pub(crate) struct StartArgs {
     /// Catalog workload (see list_workloads). Without one: concurrency 10,
     /// 550 input / 150 output tokens, streaming, 100 requests.
     pub(crate) workload: Option<String>,
-    /// The endpoint to measure.
-    pub(crate) endpoint: Endpoint,
+    /// The endpoint to measure with the local engine (omit for a SageMaker
+    /// project's endpoint).
+    pub(crate) endpoint: Option<Endpoint>,
+    /// `local` (this machine sends the load) or `sagemaker` (a SageMaker AI
+    /// benchmark job runs AIPerf next to the endpoint). Default: `local`
+    /// when endpoint.url is given, else `sagemaker` when the project has an
+    /// endpoint.
+    pub(crate) engine: Option<String>,
+    /// ml-container-creator project directory (holding do/config); default:
+    /// the server's working directory.
+    pub(crate) project_dir: Option<String>,
+    /// Inference component of the project (do/ic/<ic>.conf) to benchmark.
+    pub(crate) ic: Option<String>,
+    /// Adapter of the project (do/adapters/<adapter>.conf) to benchmark.
+    pub(crate) adapter: Option<String>,
     /// Values replacing the workload's.
     pub(crate) overrides: Option<RunOverrides>,
     /// Free-form label to find the run later.
@@ -358,12 +371,16 @@ pub(crate) struct CleanArgs {
 }
 
 /// What clean did.
-#[derive(Debug, Serialize, JsonSchema)]
+#[derive(Debug, Default, Serialize, JsonSchema)]
 pub(crate) struct Cleaned {
     /// Runs removed from the history.
     pub(crate) removed: Vec<String>,
     /// Directories deleted.
     pub(crate) deleted_dirs: Vec<String>,
+    /// SageMaker benchmark jobs and workload configs deleted.
+    pub(crate) cloud_deleted: Vec<String>,
+    /// What could not be done, and what to do about it.
+    pub(crate) warnings: Vec<String>,
 }
 
 /// Outcome of a cancellation request.

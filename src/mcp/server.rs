@@ -16,9 +16,9 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
 
-use super::ops;
 use super::params::*;
 use super::prompts::{self, PROMPTS};
+use super::{cleanup, ops, start};
 use crate::catalog::Catalog;
 use crate::jobs::Jobs;
 
@@ -133,7 +133,7 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<StartArgs>,
     ) -> Result<Json<Started>, String> {
-        ops::start(&self.shared.catalog, &self.shared.jobs, a).map(Json)
+        start::start(&self.shared.catalog, &self.shared.jobs, a).map(Json)
     }
 
     #[tool(
@@ -235,7 +235,7 @@ impl BenchServer {
         )
     )]
     async fn clean(&self, Parameters(a): Parameters<CleanArgs>) -> Result<Json<Cleaned>, String> {
-        ops::clean(&self.shared.jobs, &a).map(Json)
+        cleanup::clean(&self.shared.jobs, &a).await.map(Json)
     }
 }
 

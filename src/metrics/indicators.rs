@@ -126,6 +126,7 @@ mod tests {
                 runtime_lag_p99_ms: 0.0,
                 client_bound: false,
                 reasons: vec![],
+                measured_by: None,
             },
             errors: vec![],
             token_counts: TokenCountCheck {

@@ -72,6 +72,7 @@ pub fn validity(records: &[RequestRecord], level: &LoadLevel, load: &ClientLoad)
         runtime_lag_p99_ms: percentile_sorted(&lag, 99.0).unwrap_or(0.0),
         client_bound: false,
         reasons: Vec::new(),
+        measured_by: None,
     };
     let limit = lateness_limit(level, records);
     v.reasons = reasons(&v, level, records.len(), limit);

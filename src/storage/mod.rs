@@ -1,6 +1,7 @@
 //! Storage: every file a run writes. Each file is written to a temporary
 //! name, synced and renamed into place, so a reader never sees half a file.
 
+mod aiperf_import;
 mod aiperf_json;
 mod atomic;
 mod jsonl;
@@ -13,6 +14,7 @@ use thiserror::Error;
 use crate::domain::{LevelResult, RequestRecord, RunResult, RunSpec};
 use crate::metrics::TokenPolicy;
 use crate::wallclock::Anchor;
+pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
 pub use atomic::write_atomic;
 pub use state::{StateDoc, StateFile, STATE_SCHEMA_VERSION};

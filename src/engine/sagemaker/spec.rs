@@ -1,0 +1,81 @@
+//! From a run spec to SageMaker requests: the inline AIPerf workload spec of
+//! each level, and the fixed job and config names of every level.
+
+use serde_json::{json, Value};
+
+use crate::domain::{CloudJob, LoadLevel, RunSpec, SageMakerPlan, StopCondition};
+use crate::project::resource_name;
+
+/// Why a run spec cannot run as SageMaker benchmark jobs.
+#[derive(Debug, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct Unsupported(pub String);
+
+/// Concurrency of every level, or why the spec does not fit the service.
+pub fn concurrencies(spec: &RunSpec) -> Result<Vec<u32>, Unsupported> {
+    if let StopCondition::Duration { .. } = spec.stop {
+        return Err(Unsupported(
+            "SageMaker benchmark jobs stop by request count; use request_count instead of duration_s".into(),
+        ));
+    }
+    spec.levels
+        .iter()
+        .map(|l| match l {
+            LoadLevel::Concurrency { concurrency } => Ok(*concurrency),
+            LoadLevel::Rate { .. } => Err(Unsupported(
+                "SageMaker benchmark jobs run at a fixed concurrency; use concurrency or concurrency_levels instead of request_rate".into(),
+            )),
+        })
+        .collect()
+}
+
+/// The jobs of a run: one per level, names fixed up front so a resumed
+/// runner finds them.
+pub fn plan_jobs(plan: &SageMakerPlan, levels: &[u32]) -> Vec<CloudJob> {
+    levels
+        .iter()
+        .map(|c| CloudJob {
+            concurrency: *c,
+            config_name: resource_name(
+                &plan.project,
+                &format!("benchmark-config-{}-c{c}", plan.stamp),
+            ),
+            job_name: resource_name(&plan.project, &format!("benchmark-{}-c{c}", plan.stamp)),
+            status: None,
+            failure: None,
+            downloaded: false,
+        })
+        .collect()
+}
+
+/// The inline workload spec (`WorkloadSpec.Inline`) of one level.
+pub fn workload_spec(spec: &RunSpec, plan: &SageMakerPlan, concurrency: u32) -> String {
+    let count = match spec.stop {
+        StopCondition::Requests { count } => count,
+        StopCondition::Duration { .. } => 100,
+    };
+    let p = &spec.prompts;
+    let mut doc = json!({
+        "benchmark": {"type": "aiperf"},
+        "parameters": {
+            "concurrency": concurrency,
+            "streaming": spec.streaming,
+            "tokenizer": plan.tokenizer,
+            "prompt_input_tokens_mean": p.input_tokens_mean,
+            "prompt_input_tokens_stddev": p.input_tokens_stddev,
+            "output_tokens_mean": p.output_tokens_mean,
+            "output_tokens_stddev": p.output_tokens_stddev,
+            "request_count": count,
+        },
+        "tooling": {"api_standard": "openai"},
+    });
+    if let (Some(arn), Value::Object(root)) = (&plan.hf_token_arn, &mut doc) {
+        root.insert("secrets".into(), json!({"hf_token": arn}));
+    }
+    doc.to_string()
+}
+
+/// `s3://{bucket}/{project}/`, where the service writes.
+pub fn output_uri(plan: &SageMakerPlan) -> String {
+    format!("s3://{}/{}/", plan.output_bucket, plan.project)
+}

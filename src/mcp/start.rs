@@ -1,0 +1,202 @@
+//! `start_benchmark`: picks the engine (local or SageMaker), reuses an
+//! active run for the same target and workload unless forced, and records
+//! the new run.
+
+use std::path::Path;
+
+use super::params::*;
+use crate::catalog::{normalize, Catalog};
+use crate::domain::{ApiKind, EndpointSpec, WorkloadProfile};
+use crate::jobs::Jobs;
+use crate::plan::{self, Overrides};
+
+pub(crate) fn start(catalog: &Catalog, jobs: &Jobs, a: StartArgs) -> Result<Started, String> {
+    let profile = a
+        .workload
+        .as_deref()
+        .map(|w| catalog.get(w).map_err(|e| e.to_string()))
+        .transpose()?;
+    match engine_of(&a)? {
+        Engine::Local(endpoint) => start_local(jobs, profile, endpoint, a),
+        Engine::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
+    }
+}
+
+enum Engine {
+    Local(Endpoint),
+    SageMaker(std::path::PathBuf),
+}
+
+/// The engine asked for, or the default: local with endpoint.url, else
+/// SageMaker when the project names an endpoint.
+fn engine_of(a: &StartArgs) -> Result<Engine, String> {
+    let dir = match &a.project_dir {
+        Some(d) => std::path::PathBuf::from(d),
+        None => std::env::current_dir()
+            .map_err(|e| format!("cannot read the working directory: {e}"))?,
+    };
+    match (a.engine.as_deref(), &a.endpoint) {
+        (Some("local") | None, Some(e)) => Ok(Engine::Local(e.clone())),
+        (Some("local"), None) => Err("engine local needs endpoint.url (an OpenAI-compatible base URL, or `sim`)".into()),
+        (Some("sagemaker"), _) => Ok(Engine::SageMaker(dir)),
+        (None, None) if crate::project::Project::has_endpoint(&dir) => Ok(Engine::SageMaker(dir)),
+        (None, None) => Err(format!(
+            "say what to benchmark: endpoint.url (local engine, e.g. `sim`), or project_dir of an ml-container-creator project with ENDPOINT_NAME in do/config (SageMaker engine); {} has none",
+            dir.display()
+        )),
+        (Some(other), _) => Err(format!("engine {other:?} is not known; use \"local\" or \"sagemaker\"")),
+    }
+}
+
+/// An active run for the same target and workload, unless `force`.
+fn reusable(
+    jobs: &Jobs,
+    target: &str,
+    workload: &Option<String>,
+    force: bool,
+) -> Result<Option<Started>, String> {
+    if force {
+        return Ok(None);
+    }
+    Ok(jobs
+        .list()
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .find(|r| r.status.is_active() && r.target == target && &r.workload == workload)
+        .map(|r| Started {
+            run_id: r.run_id,
+            status: r.status.as_str().into(),
+            reused: true,
+            run_dir: r.run_dir,
+        }))
+}
+
+fn start_sagemaker(
+    jobs: &Jobs,
+    profile: Option<&WorkloadProfile>,
+    dir: &Path,
+    a: StartArgs,
+) -> Result<Started, String> {
+    use crate::project::{Bootstrap, Project};
+    let project = Project::load(dir).map_err(|e| e.to_string())?;
+    let bootstrap = Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let sm = project
+        .sagemaker_plan(&bootstrap, a.ic.as_deref(), a.adapter.as_deref(), &stamp)
+        .map_err(|e| e.to_string())?;
+    let target = sm.target.uri();
+    let workload = profile.map(|p| p.name.clone());
+    if let Some(r) = reusable(jobs, &target, &workload, a.force)? {
+        return Ok(r);
+    }
+    let endpoint = EndpointSpec {
+        url: target,
+        api: ApiKind::Chat,
+        model: Some(sm.tokenizer.clone()),
+        api_key: None,
+        extra_body: Default::default(),
+        simulated: false,
+    };
+    let run_id = new_run_id(workload.as_deref());
+    let spec = plan::build(
+        run_id,
+        profile,
+        endpoint,
+        &overrides(a.overrides.unwrap_or_default()),
+    )
+    .map_err(|e| format!("invalid overrides: {e}"))?;
+    let record = jobs
+        .start_sagemaker(spec, sm, a.label)
+        .map_err(|e| e.to_string())?;
+    Ok(Started {
+        run_id: record.run_id,
+        status: record.status.as_str().into(),
+        reused: false,
+        run_dir: record.run_dir,
+    })
+}
+
+fn start_local(
+    jobs: &Jobs,
+    profile: Option<&WorkloadProfile>,
+    ep: Endpoint,
+    a: StartArgs,
+) -> Result<Started, String> {
+    let simulated = ep.url.trim().eq_ignore_ascii_case("sim");
+    let target = if simulated {
+        "sim".to_owned()
+    } else {
+        ep.url.trim().to_owned()
+    };
+    let workload = profile.map(|p| p.name.clone());
+    if let Some(r) = reusable(jobs, &target, &workload, a.force)? {
+        return Ok(r);
+    }
+    let endpoint = EndpointSpec {
+        url: target,
+        api: match ep.api.as_deref() {
+            None | Some("chat") => ApiKind::Chat,
+            Some("completions") => ApiKind::Completions,
+            Some(other) => {
+                return Err(format!(
+                    "endpoint.api {other:?} is not supported; use \"chat\" or \"completions\""
+                ))
+            }
+        },
+        model: ep.model,
+        api_key: None,
+        extra_body: Default::default(),
+        simulated,
+    };
+    let run_id = new_run_id(workload.as_deref());
+    let spec = plan::build(
+        run_id,
+        profile,
+        endpoint,
+        &overrides(a.overrides.unwrap_or_default()),
+    )
+    .map_err(|e| format!("invalid overrides: {e}"))?;
+    let record = jobs.start(spec, a.label).map_err(|e| e.to_string())?;
+    Ok(Started {
+        run_id: record.run_id,
+        status: record.status.as_str().into(),
+        reused: false,
+        run_dir: record.run_dir,
+    })
+}
+
+fn overrides(o: RunOverrides) -> Overrides {
+    let mut concurrency = o.concurrency_levels.unwrap_or_default();
+    if let Some(c) = o.concurrency {
+        concurrency = vec![c];
+    }
+    Overrides {
+        concurrency,
+        request_rate: o.request_rate.into_iter().collect(),
+        request_count: o.request_count,
+        duration_s: o.duration_s,
+        input_tokens: o.input_tokens,
+        output_tokens: o.output_tokens,
+        streaming: o.streaming,
+        warmup_requests: o.warmup_requests.unwrap_or(0),
+        ..Overrides::none()
+    }
+}
+
+/// `<workload>-<UTC time>-<random>`: unique even for runs started in the
+/// same second by different servers.
+fn new_run_id(workload: Option<&str>) -> String {
+    let salt = crate::rng::Rng::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 32,
+    )
+    .next_u64();
+    format!(
+        "{}-{}-{:06x}",
+        workload.map_or_else(|| "custom".to_owned(), normalize),
+        crate::wallclock::compact_utc_now(),
+        salt & 0xFF_FFFF
+    )
+}
