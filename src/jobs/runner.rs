@@ -29,7 +29,11 @@ const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 pub(super) fn spawn(exe: &Path, home: &Path, record: &RunRecord) -> Result<u32, JobError> {
     use std::os::unix::process::CommandExt;
     let log_path = Path::new(&record.run_dir).join("runner.log");
-    let log = std::fs::File::create(&log_path)
+    // Appended to: a resumed SageMaker run keeps its earlier runners' logs.
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
         .map_err(|e| JobError::Spawn(format!("{}: {e}", log_path.display())))?;
     let mut child = Command::new(exe)
         .arg(RUNNER_COMMAND)

@@ -80,12 +80,16 @@ fn start_sagemaker(
     use crate::project::{Bootstrap, Project};
     let project = Project::load(dir).map_err(|e| e.to_string())?;
     let bootstrap = Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
-    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    let workload = profile.map(|p| p.name.clone());
+    let run_id = new_run_id(workload.as_deref());
+    // UTC time plus the run id's random tail: runs started in the same
+    // second never share a job name.
+    let salt = &run_id[run_id.len().saturating_sub(4)..];
+    let stamp = format!("{}-{salt}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     let sm = project
         .sagemaker_plan(&bootstrap, a.ic.as_deref(), a.adapter.as_deref(), &stamp)
         .map_err(|e| e.to_string())?;
     let target = sm.target.uri();
-    let workload = profile.map(|p| p.name.clone());
     if let Some(r) = reusable(jobs, &target, &workload, a.force)? {
         return Ok(r);
     }
@@ -97,7 +101,6 @@ fn start_sagemaker(
         extra_body: Default::default(),
         simulated: false,
     };
-    let run_id = new_run_id(workload.as_deref());
     let spec = plan::build(
         run_id,
         profile,

@@ -124,7 +124,7 @@ fn the_bootstrap_profile_supplies_role_bucket_and_token() {
     .expect("write");
     let b = Bootstrap::load(&file).expect("bootstrap");
     let plan = p
-        .sagemaker_plan(&b, None, None, "20261128-101500")
+        .sagemaker_plan(&b, None, None, "20261128-101500-ab12")
         .expect("plan");
     assert_eq!(plan.project, "Qwen3_Test");
     assert_eq!(plan.output_bucket, "bench-b");
