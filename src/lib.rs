@@ -11,7 +11,9 @@
 //! - [`jobs`] — runs that outlive their starter: the state file of run
 //!   records, detached runner processes, reconciliation.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
-//!   generator: prompts → the one load loop → raw records → results.
+//!   generator: prompts → the one load loop → raw records → results;
+//!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
+//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker::aws`).
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results)
 //!   and the locked state file, written atomically.
 //!
