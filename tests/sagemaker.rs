@@ -343,3 +343,59 @@ async fn project_errors_name_the_key_and_file() {
     assert!(format!("{:?}", r.content).contains("not an ml-container-creator project"));
     c.cancel().await.expect("close");
 }
+
+/// The runner pid recorded for `run_id` in the state file.
+fn runner_pid(w: &World, run_id: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(w.home.path().join("state/state.json")).ok()?;
+    let doc: Value = serde_json::from_str(&text).ok()?;
+    doc["runs"]
+        .as_array()?
+        .iter()
+        .find(|r| r["run_id"] == run_id)?["runner_pid"]
+        .as_i64()
+        .and_then(|p| i32::try_from(p).ok())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_killed_runner_is_replaced_and_resumes_without_creating_again() {
+    let w = world();
+    control(&w.emulator, json!({"job_delay_seconds": 4}));
+    let c = connect(&w).await;
+    let id = start(&c, &w, json!({"request_count": 4})).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while emulator_state(&w.emulator)["jobs"]
+        .as_object()
+        .map_or(0, |j| j.len())
+        < 1
+    {
+        assert!(Instant::now() < deadline, "job never created");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let first = runner_pid(&w, &id).expect("runner pid");
+    let killed = Command::new("kill")
+        .args(["-KILL", &first.to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let s = wait_done(&c, &id).await;
+    assert_eq!(s["status"], "completed", "{s}");
+    assert_ne!(
+        runner_pid(&w, &id),
+        Some(first),
+        "a new runner finished the run"
+    );
+    let calls = emulator_state(&w.emulator)["calls"].clone();
+    let creates = calls
+        .as_array()
+        .expect("calls")
+        .iter()
+        .filter(|c| *c == "CreateAIBenchmarkJob")
+        .count();
+    assert_eq!(
+        creates, 1,
+        "the resumed runner must not create the job again: {calls}"
+    );
+    let r = content(&call(&c, "fetch_results", json!({"run_id": id})).await);
+    assert_eq!(r["levels"][0]["requests"], 4, "{r}");
+    c.cancel().await.expect("close");
+}

@@ -122,8 +122,8 @@ pub async fn clean_leftovers(
         .filter_map(refs_of)
         .flat_map(|r| r.jobs.into_iter().flat_map(|j| [j.job_name, j.config_name]))
         .collect();
-    let prefix = crate::project::resource_name(project, "x");
-    let prefix = prefix.trim_end_matches("-x");
+    let named = crate::project::resource_name(project, "x");
+    let prefix = named.strip_suffix("-x").unwrap_or(&named);
     let api = AwsCloud::from_env(region).await;
     sagemaker::clean_leftovers(&api, prefix, &keep)
         .await

@@ -172,7 +172,11 @@ async fn stop_job<A: CloudApi>(
     persist: &(dyn Fn(&SageMakerRefs) + Sync),
 ) -> Result<(), SageMakerError> {
     let name = refs.jobs[i].job_name.clone();
-    api.stop_job(&name).await?;
+    // The job may have ended between the last poll and this call; its
+    // status, read next, is what counts.
+    if let Err(e) = api.stop_job(&name).await {
+        tracing::warn!("stopping {name}: {e}");
+    }
     let deadline = tokio::time::Instant::now() + STOP_WAIT;
     loop {
         let info = api.describe_job(&name).await?;
