@@ -397,5 +397,27 @@ async fn a_killed_runner_is_replaced_and_resumes_without_creating_again() {
     );
     let r = content(&call(&c, "fetch_results", json!({"run_id": id})).await);
     assert_eq!(r["levels"][0]["requests"], 4, "{r}");
+
+    // The shell view of the same run: state, its cloud job, the results table.
+    let out = Command::new(BIN)
+        .args(["status", &id, "--home"])
+        .arg(w.home.path().join("state"))
+        .output()
+        .expect("status runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains(&format!("run {id}  completed")), "{text}");
+    assert!(
+        text.contains("qwen-test-benchmark-") && text.contains("Completed"),
+        "{text}"
+    );
+    let empty = tempfile::tempdir().expect("empty home");
+    let out = Command::new(BIN)
+        .args(["status", "--home"])
+        .arg(empty.path())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no runs under"));
     c.cancel().await.expect("close");
 }

@@ -282,3 +282,19 @@ pub enum Format {
     /// Aligned text for people.
     Table,
 }
+
+/// `mcc-bench status`.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The run (default: the newest).
+    pub run_id: Option<String>,
+    /// Wait up to this many seconds for an active run to end.
+    #[arg(long, default_value_t = 0.0, value_name = "SECONDS")]
+    pub wait: f64,
+    /// Print the record and results as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where runs live (default: $MCC_BENCH_HOME, else the XDG state directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<std::path::PathBuf>,
+}

@@ -8,6 +8,7 @@ mod resolve;
 mod run;
 mod serve;
 mod sim_cmd;
+mod status;
 mod table;
 mod workloads;
 
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
-pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs};
+pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs, StatusArgs};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -57,6 +58,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Call a tool of an MCP server listed in mcp.json and print the result.
     Call(CallArgs),
+    /// Where a recorded run stands (the newest by default), with its
+    /// results once it has them.
+    Status(StatusArgs),
     /// Execute a recorded run (started by the job layer; not for direct use).
     #[command(hide = true)]
     Runner {
@@ -103,6 +107,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Sim(args) => sim_cmd::sim(&args),
         Command::Serve(args) => serve::serve(&args, catalog),
         Command::Call(args) => call::call(&args),
+        Command::Status(args) => status::status(&args),
         Command::Workloads { json } => workloads::list(&catalog, json),
         Command::Runner { run_id } => runner(&run_id),
     }
