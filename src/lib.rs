@@ -6,14 +6,16 @@
 //!
 //! - [`mcp`] — the MCP server (tools, schemas, stdio and streamable HTTP)
 //!   and the `call` client; the only user of rmcp.
-//! - `cli` — the command line (`run`, `sim`, `workloads`, `serve`, `call`,
+//! - `cli` — the command line (`run`, `status`, `sim`, `workloads`, `serve`, `call`,
 //!   the hidden `runner`): parses flags, drives the layers below, prints.
 //! - [`jobs`] — runs that outlive their starter: the state file of run
 //!   records, detached runner processes, reconciliation.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
 //!   generator: prompts → the one load loop → raw records → results;
 //!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
-//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker::aws`).
+//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker::aws`
+//!   and, for the runtime API, `engine::sagemaker::runtime`, which the
+//!   local engine reaches through the [`engine::invoke`] trait).
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results)
 //!   and the locked state file, written atomically.
 //!

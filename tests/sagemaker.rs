@@ -6,9 +6,9 @@
 //! does. Needs the Python environment of scripts/python-env, passed in
 //! MCC_BENCH_PY (scripts/test sets it).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod emulator;
+
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use rmcp::model::{CallToolRequestParams, CallToolResult};
@@ -17,159 +17,13 @@ use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
-const BUCKET: &str = "bench-results";
-
-fn python() -> PathBuf {
-    let py = std::env::var_os("MCC_BENCH_PY").expect(
-        "MCC_BENCH_PY must name the python of scripts/python-env (run the tests with scripts/test)",
-    );
-    PathBuf::from(py)
-}
-
-/// A child process killed on drop, with the URL it printed.
-struct Service {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
-}
-
-fn start_moto() -> Service {
-    let port = free_port();
-    let moto = python().with_file_name("moto_server");
-    let child = Command::new(moto)
-        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("moto_server starts (installed by scripts/python-env)");
-    let url = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http("GET", &url, "/moto-api/", "").is_none() {
-        assert!(Instant::now() < deadline, "moto did not answer within 30 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let made = Command::new(python())
-        .args(["-c", &format!(
-            "import boto3; boto3.client('s3', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing').create_bucket(Bucket='{BUCKET}')"
-        )])
-        .status()
-        .expect("boto3");
-    assert!(made.success(), "bucket created");
-    Service { child, url }
-}
-
-fn start_emulator(s3: &str) -> Service {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emulator/sagemaker_emulator.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .args([BIN, s3, "qwen-ep"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("emulator starts");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("emulator address");
-    let url = line.trim().rsplit(' ').next().expect("url").to_owned();
-    Service { child, url }
-}
-
-/// A raw HTTP/1.0 request; the body of the reply, or None if unreachable.
-fn http(method: &str, base: &str, path: &str, body: &str) -> Option<String> {
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).ok()?;
-    let req = format!(
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-    s.write_all(req.as_bytes()).ok()?;
-    let mut out = String::new();
-    s.read_to_string(&mut out).ok()?;
-    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned())
-}
-
-fn control(emulator: &Service, settings: Value) {
-    http("POST", &emulator.url, "/_control", &settings.to_string()).expect("control");
-}
-
-fn emulator_state(emulator: &Service) -> Value {
-    let body = http("GET", &emulator.url, "/_calls", "").expect("state");
-    serde_json::from_str(&body).expect("json")
-}
-
-struct World {
-    _moto: Service,
-    emulator: Service,
-    home: tempfile::TempDir,
-    project: tempfile::TempDir,
-}
-
-fn world() -> World {
-    let moto = start_moto();
-    let emulator = start_emulator(&moto.url);
-    let home = tempfile::tempdir().expect("home");
-    let profile = home.path().join(".ml-container-creator");
-    std::fs::create_dir_all(&profile).expect("mkdir");
-    std::fs::write(
-        profile.join("config.json"),
-        json!({"benchmarkS3Bucket": BUCKET, "roleArn": "arn:aws:iam::123456789012:role/bench"})
-            .to_string(),
-    )
-    .expect("profile");
-    let project = tempfile::tempdir().expect("project");
-    std::fs::create_dir_all(project.path().join("do/ic")).expect("mkdir");
-    std::fs::write(
-        project.path().join("do/config"),
-        "#!/bin/bash\nexport PROJECT_NAME=\"qwen-test\"\nexport ENDPOINT_NAME=\"qwen-ep\"\n\
-         export MODEL_NAME=\"s3://models/Qwen/Qwen3-0.6B/\"\nexport HF_MODEL_ID=\"Qwen/Qwen3-0.6B\"\n\
-         export AWS_REGION=\"us-east-1\"\n",
-    )
-    .expect("config");
-    std::fs::write(
-        project.path().join("do/ic/main.conf"),
-        "IC_DEPLOYED_NAME='qwen-ic-main'\n",
-    )
-    .expect("ic");
-    World {
-        _moto: moto,
-        emulator,
-        home,
-        project,
-    }
-}
+use emulator::{control, emulator_state, world, World, BIN};
 
 async fn connect(w: &World) -> RunningService<RoleClient, ()> {
-    let (home, sm, s3) = (
-        w.home.path().to_owned(),
-        w.emulator.url.clone(),
-        w._moto.url.clone(),
-    );
+    let env = w.aws_env();
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
         cmd.arg("serve")
-            .env("HOME", &home)
-            .env("MCC_BENCH_HOME", home.join("state"))
-            .env("AWS_ENDPOINT_URL_SAGEMAKER", &sm)
-            .env("AWS_ENDPOINT_URL_S3", &s3)
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("MCC_BENCH_POLL_MAX_S", "0.3")
+            .envs(env)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL");
     }))
@@ -344,16 +198,84 @@ async fn project_errors_name_the_key_and_file() {
     c.cancel().await.expect("close");
 }
 
-/// The runner pid recorded for `run_id` in the state file.
-fn runner_pid(w: &World, run_id: &str) -> Option<i32> {
+#[tokio::test(flavor = "multi_thread")]
+async fn clean_finds_leftovers_by_prefix_and_names_missing_permissions() {
+    let w = world();
+    let c = connect(&w).await;
+    let id = start(&c, &w, json!({"request_count": 2})).await;
+    assert_eq!(wait_done(&c, &id).await["status"], "completed");
+    // Resources this server never recorded: ml-container-creator's own
+    // (`<project>-benchmark-<time>`), a running one, and another project's
+    // whose name merely contains ours.
+    emulator::seed(
+        &w.emulator,
+        json!({
+            "jobs": {"qwen-test-benchmark-20260101-000000": "Completed",
+                     "qwen-test-benchmark-20260102-000000": "InProgress",
+                     "my-qwen-test-benchmark-20260101-000000": "Completed"},
+            "configs": ["qwen-test-benchmark-config-20260101-000000",
+                        "my-qwen-test-benchmark-config-20260101-000000"]}),
+    );
+
+    // A missing permission: the run is kept and the warning names the fix.
+    control(
+        &w.emulator,
+        json!({"fail_ops": {"DeleteAIBenchmarkJob": "AccessDeniedException"}}),
+    );
+    let cleaned = content(&call(&c, "clean", json!({"run_id": id})).await);
+    let warning = cleaned["warnings"][0].as_str().unwrap_or_default();
+    assert!(
+        warning.contains(&format!("kept run {id}"))
+            && warning.contains("DeleteAIBenchmarkJob")
+            && warning.contains("grant sagemaker:DeleteAIBenchmarkJob"),
+        "{cleaned}"
+    );
+    assert_eq!(cleaned["removed"], json!([]), "{cleaned}");
+
+    control(&w.emulator, json!({"fail_ops": {}}));
+    let cleaned = content(&call(&c, "clean", json!({"finished": true})).await);
+    assert_eq!(cleaned["removed"], json!([id]), "{cleaned}");
+    assert_eq!(cleaned["warnings"], json!([]), "{cleaned}");
+    let state = emulator_state(&w.emulator);
+    let mut jobs: Vec<&String> = state["jobs"].as_object().expect("jobs").keys().collect();
+    jobs.sort();
+    assert_eq!(
+        jobs,
+        [
+            "my-qwen-test-benchmark-20260101-000000",
+            "qwen-test-benchmark-20260102-000000"
+        ],
+        "finished leftovers of this project go; running ones and other projects' stay"
+    );
+    assert_eq!(
+        state["configs"],
+        json!(["my-qwen-test-benchmark-config-20260101-000000"]),
+        "{state}"
+    );
+    c.cancel().await.expect("close");
+}
+
+/// The record of `run_id` in the state file.
+fn record(w: &World, run_id: &str) -> Option<Value> {
     let text = std::fs::read_to_string(w.home.path().join("state/state.json")).ok()?;
     let doc: Value = serde_json::from_str(&text).ok()?;
     doc["runs"]
         .as_array()?
         .iter()
-        .find(|r| r["run_id"] == run_id)?["runner_pid"]
+        .find(|r| r["run_id"] == run_id)
+        .cloned()
+}
+
+/// The runner pid recorded for `run_id`.
+fn runner_pid(w: &World, run_id: &str) -> Option<i32> {
+    record(w, run_id)?["runner_pid"]
         .as_i64()
         .and_then(|p| i32::try_from(p).ok())
+}
+
+/// True once the run record shows its first job as created.
+fn job_recorded(w: &World, run_id: &str) -> bool {
+    record(w, run_id).is_some_and(|r| !r["engine_refs"]["jobs"][0]["status"].is_null())
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -362,14 +284,13 @@ async fn a_killed_runner_is_replaced_and_resumes_without_creating_again() {
     control(&w.emulator, json!({"job_delay_seconds": 4}));
     let c = connect(&w).await;
     let id = start(&c, &w, json!({"request_count": 4})).await;
+    // Killed once the job is created *and recorded*: the new runner must
+    // only poll. (Killed between the two, it would ask to create the same
+    // names again and accept "already exists"; that path makes no second job.)
     let deadline = Instant::now() + Duration::from_secs(30);
-    while emulator_state(&w.emulator)["jobs"]
-        .as_object()
-        .map_or(0, |j| j.len())
-        < 1
-    {
-        assert!(Instant::now() < deadline, "job never created");
-        std::thread::sleep(Duration::from_millis(100));
+    while !job_recorded(&w, &id) {
+        assert!(Instant::now() < deadline, "job never recorded");
+        std::thread::sleep(Duration::from_millis(50));
     }
     let first = runner_pid(&w, &id).expect("runner pid");
     let killed = Command::new("kill")
@@ -394,6 +315,12 @@ async fn a_killed_runner_is_replaced_and_resumes_without_creating_again() {
     assert_eq!(
         creates, 1,
         "the resumed runner must not create the job again: {calls}"
+    );
+    assert_eq!(
+        emulator_state(&w.emulator)["jobs"]
+            .as_object()
+            .map(|j| j.len()),
+        Some(1)
     );
     let r = content(&call(&c, "fetch_results", json!({"run_id": id})).await);
     assert_eq!(r["levels"][0]["requests"], 4, "{r}");

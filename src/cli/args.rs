@@ -12,9 +12,26 @@ pub struct RunArgs {
     /// one: concurrency 10, 550 input / 150 output tokens, streaming, 100 requests.
     #[arg(long, short = 'w', env = "MCC_BENCH_WORKLOAD")]
     pub workload: Option<String>,
-    /// Endpoint base URL (`http://HOST:PORT/v1`) or `sim` for the built-in simulator.
+    /// Endpoint base URL (`http://HOST:PORT/v1`), `sim` for the built-in
+    /// simulator, or `sagemaker://ENDPOINT[/INFERENCE_COMPONENT]` for a
+    /// SageMaker endpoint through its runtime API.
     #[arg(long, short = 'e', env = "MCC_BENCH_ENDPOINT")]
-    pub endpoint: String,
+    pub endpoint: Option<String>,
+    /// `local` (this machine sends the load; the default with --endpoint)
+    /// or `sagemaker` (a SageMaker AI benchmark job runs it next to the
+    /// project's endpoint; the default with --project and no --endpoint).
+    #[arg(long, value_enum)]
+    pub engine: Option<EngineArg>,
+    /// ml-container-creator project directory (holding do/config).
+    /// Default: the working directory.
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Inference component of the project (do/ic/NAME.conf).
+    #[arg(long, conflicts_with = "adapter")]
+    pub ic: Option<String>,
+    /// Adapter of the project (do/adapters/NAME.conf).
+    #[arg(long)]
+    pub adapter: Option<String>,
     /// API to call.
     #[arg(long, value_enum, default_value_t = Api::Chat)]
     pub api: Api,
@@ -104,6 +121,15 @@ pub struct RunArgs {
     /// Simulator knobs (with `--endpoint sim`).
     #[command(flatten)]
     pub sim: RunSimArgs,
+}
+
+/// Which engine runs the benchmark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineArg {
+    /// The embedded load generator on this machine.
+    Local,
+    /// SageMaker AI benchmark jobs (AIPerf, next to the endpoint).
+    Sagemaker,
 }
 
 /// Knobs of the in-process simulator used by `run --endpoint sim`.

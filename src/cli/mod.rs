@@ -3,6 +3,7 @@
 
 mod args;
 mod call;
+mod cloud_run;
 mod progress_bar;
 mod resolve;
 mod run;

@@ -7,11 +7,13 @@ use crate::catalog::Catalog;
 use crate::domain::{ApiKind, ArrivalPattern, EndpointSpec, RunSpec, TokenCountSource};
 use crate::plan::{self, Overrides};
 
-/// Resolves the run specification.
+/// Resolves the run specification for the endpoint at `url` (`--endpoint`,
+/// or the one the project names).
 pub(crate) fn resolve(
     args: &RunArgs,
     catalog: &Catalog,
     run_id: String,
+    url: &str,
 ) -> Result<RunSpec, CliError> {
     let profile = match &args.workload {
         Some(name) => Some(
@@ -21,12 +23,12 @@ pub(crate) fn resolve(
         ),
         None => None,
     };
-    let simulated = args.endpoint.trim().eq_ignore_ascii_case("sim");
+    let simulated = url.trim().eq_ignore_ascii_case("sim");
     let endpoint = EndpointSpec {
         url: if simulated {
             "sim".to_owned()
         } else {
-            args.endpoint.trim().to_owned()
+            url.trim().to_owned()
         },
         api: match args.api {
             Api::Chat => ApiKind::Chat,
@@ -90,7 +92,8 @@ mod tests {
         let crate::cli::Command::Run(args) = cli.command else {
             panic!("run")
         };
-        resolve(&args, &Catalog::builtin(), "id".into())
+        let url = args.endpoint.clone().unwrap_or_default();
+        resolve(&args, &Catalog::builtin(), "id".into(), &url)
     }
 
     #[test]

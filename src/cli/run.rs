@@ -1,5 +1,6 @@
-//! `mcc-bench run`: resolve the spec, start the simulator if asked, run the
-//! local engine with Ctrl+C handling and a progress line, print the result.
+//! `mcc-bench run`: pick the engine; for the local one, resolve the spec,
+//! start the simulator if asked, run with Ctrl+C handling and a progress
+//! line, print the result. The SageMaker engine is `cloud_run`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::args::RunArgs;
+use super::args::{EngineArg, RunArgs};
 use super::progress_bar::ProgressBar;
 use super::resolve::resolve;
 use super::{exit, table, CliError};
@@ -20,11 +21,52 @@ use crate::wallclock::compact_utc_now;
 
 /// Runs a benchmark from the command line.
 pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
+    match engine_of(&args)? {
+        Engine::Local(url) => run_local(&args, catalog, &url),
+        Engine::SageMaker(dir) => super::cloud_run::run(&args, catalog, &dir),
+    }
+}
+
+enum Engine {
+    /// The local engine against this URL.
+    Local(String),
+    /// SageMaker benchmark jobs for the project in this directory.
+    SageMaker(PathBuf),
+}
+
+/// `--engine`, or the default: local with `--endpoint`, else SageMaker
+/// when the project (`--project`, else the working directory) has an
+/// endpoint. Local without `--endpoint` drives the project's endpoint
+/// through the SageMaker runtime API.
+fn engine_of(args: &RunArgs) -> Result<Engine, CliError> {
+    let dir = args.project.clone().unwrap_or_else(|| PathBuf::from("."));
+    let endpoint = args.endpoint.as_deref().filter(|e| !e.trim().is_empty());
+    let project_err = |e: crate::project::ProjectError| CliError::Input(e.to_string());
+    match (args.engine, endpoint) {
+        (Some(EngineArg::Local) | None, Some(url)) => Ok(Engine::Local(url.to_owned())),
+        (Some(EngineArg::Sagemaker), Some(_)) => Err(CliError::Input(
+            "--endpoint is for the local engine; the SageMaker engine benchmarks the project's endpoint (--project DIR, --ic or --adapter)".into(),
+        )),
+        (Some(EngineArg::Sagemaker), None) => Ok(Engine::SageMaker(dir)),
+        (Some(EngineArg::Local), None) => {
+            crate::project::runtime_url(&dir, args.ic.as_deref(), args.adapter.as_deref())
+                .map(Engine::Local)
+                .map_err(project_err)
+        }
+        (None, None) if crate::project::Project::has_endpoint(&dir) => Ok(Engine::SageMaker(dir)),
+        (None, None) => Err(CliError::Input(format!(
+            "say what to benchmark: --endpoint URL (or `sim`, the built-in simulator), or --project DIR of an ml-container-creator project with ENDPOINT_NAME in do/config ({} has none)",
+            dir.display()
+        ))),
+    }
+}
+
+fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, CliError> {
     let name = args
         .workload
         .as_deref()
         .map_or_else(|| "custom".to_owned(), normalize);
-    let mut spec = resolve(&args, catalog, format!("{name}-{}", compact_utc_now()))?;
+    let mut spec = resolve(args, catalog, format!("{name}-{}", compact_utc_now()), url)?;
     let output_dir = args
         .output_dir
         .clone()
@@ -34,7 +76,7 @@ pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError
         .thread_name("mcc-bench-io")
         .build()
         .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
-    let sim = start_sim(&args, &mut spec)?;
+    let sim = start_sim(args, &mut spec)?;
     let stop = CancellationToken::new();
     let signals = rt.spawn(watch_signals(stop.clone(), spec.grace_period_s));
     let progress = Arc::new(progress_for(&spec));
@@ -121,7 +163,7 @@ async fn watch_signals(stop: CancellationToken, grace_s: f64) {
     stop.cancel();
 }
 
-fn print_result(result: &RunResult, json: bool) -> Result<(), CliError> {
+pub(super) fn print_result(result: &RunResult, json: bool) -> Result<(), CliError> {
     let text = if json {
         serde_json::to_string_pretty(result)
             .map_err(|e| CliError::System(format!("cannot serialise the result: {e}")))?
@@ -143,7 +185,7 @@ fn print_result(result: &RunResult, json: bool) -> Result<(), CliError> {
     Ok(())
 }
 
-fn exit_code(result: &RunResult) -> u8 {
+pub(super) fn exit_code(result: &RunResult) -> u8 {
     match result.status {
         RunStatus::Completed => exit::OK,
         RunStatus::Cancelled => exit::INTERRUPTED,

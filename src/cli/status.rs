@@ -55,13 +55,13 @@ fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, CliError> {
     }
 }
 
-fn read_result(r: &RunRecord) -> Option<RunResult> {
+pub(super) fn read_result(r: &RunRecord) -> Option<RunResult> {
     let text = std::fs::read_to_string(std::path::Path::new(&r.run_dir).join(RESULTS_JSON)).ok()?;
     serde_json::from_str(&text).ok()
 }
 
 /// The run's state in a few lines, with its cloud jobs when it has any.
-fn describe(r: &RunRecord) -> String {
+pub(super) fn describe(r: &RunRecord) -> String {
     let mut s = format!(
         "run {}  {}  target {}  engine {}\n",
         r.run_id,

@@ -77,3 +77,89 @@ pub struct SageMakerRefs {
     /// filled once a job exists, so a resumed runner never creates twice.
     pub jobs: Vec<CloudJob>,
 }
+
+/// A SageMaker endpoint driven directly by the local engine through the
+/// runtime API (`sagemaker://endpoint[/component]` as the endpoint URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuntimeTarget {
+    /// SageMaker endpoint name.
+    pub endpoint: String,
+    /// Inference component, sent as `X-Amzn-SageMaker-Inference-Component`.
+    pub inference_component: Option<String>,
+}
+
+impl RuntimeTarget {
+    /// `None` when `url` is not a `sagemaker://` URL; otherwise the target,
+    /// or a message saying what is wrong with it.
+    pub fn parse(url: &str) -> Option<Result<Self, String>> {
+        let rest = url.trim().strip_prefix("sagemaker://")?;
+        let mut parts = rest.trim_end_matches('/').split('/');
+        let endpoint = parts.next().unwrap_or_default().to_owned();
+        let inference_component = parts.next().map(str::to_owned);
+        let bad = |why: String| {
+            Some(Err(format!(
+                "endpoint {url:?} {why}; expected sagemaker://ENDPOINT or sagemaker://ENDPOINT/INFERENCE_COMPONENT"
+            )))
+        };
+        if parts.next().is_some() {
+            return bad("has more than two path parts".into());
+        }
+        for name in std::iter::once(&endpoint).chain(&inference_component) {
+            if !is_resource_name(name) {
+                return bad(format!(
+                    "names {name:?}, which is not a SageMaker resource name (1–63 letters, digits and hyphens, starting with a letter or digit)"
+                ));
+            }
+        }
+        Some(Ok(Self {
+            endpoint,
+            inference_component,
+        }))
+    }
+
+    /// The URL form, for labels and messages.
+    pub fn uri(&self) -> String {
+        match &self.inference_component {
+            Some(ic) => format!("sagemaker://{}/{ic}", self.endpoint),
+            None => format!("sagemaker://{}", self.endpoint),
+        }
+    }
+}
+
+/// SageMaker's name pattern: `[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`.
+fn is_resource_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    (1..=63).contains(&b.len())
+        && b[0].is_ascii_alphanumeric()
+        && b[b.len() - 1].is_ascii_alphanumeric()
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RuntimeTarget;
+
+    #[test]
+    fn runtime_urls_parse_or_explain() {
+        assert!(RuntimeTarget::parse("http://h:1/v1").is_none());
+        let t = RuntimeTarget::parse("sagemaker://ep-1/ic-a")
+            .expect("ours")
+            .expect("valid");
+        assert_eq!(t.endpoint, "ep-1");
+        assert_eq!(t.inference_component.as_deref(), Some("ic-a"));
+        assert_eq!(t.uri(), "sagemaker://ep-1/ic-a");
+        let t = RuntimeTarget::parse("sagemaker://ep/")
+            .expect("ours")
+            .expect("valid");
+        assert_eq!(t.inference_component, None);
+        for bad in [
+            "sagemaker://",
+            "sagemaker://a/b/c",
+            "sagemaker://ep_1",
+            "sagemaker://-ep",
+        ] {
+            let e = RuntimeTarget::parse(bad).expect("ours").expect_err(bad);
+            assert!(e.contains("expected sagemaker://ENDPOINT"), "{e}");
+        }
+    }
+}

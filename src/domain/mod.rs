@@ -8,7 +8,7 @@ mod result;
 mod run;
 mod spec;
 
-pub use cloud::{CloudJob, SageMakerPlan, SageMakerRefs, SageMakerTarget};
+pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use profile::WorkloadProfile;
 pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{

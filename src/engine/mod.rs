@@ -2,6 +2,7 @@
 //! drives SageMaker AI benchmark jobs. Neither
 //! imports the MCP or job layers.
 
+pub mod invoke;
 pub mod local;
 pub mod sagemaker;
 

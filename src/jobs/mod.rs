@@ -228,3 +228,21 @@ impl Jobs {
         Ok(changed)
     }
 }
+
+/// `<workload>-<UTC time>-<random>`: unique even for runs started in the
+/// same second by different servers.
+pub fn new_run_id(workload: Option<&str>) -> String {
+    let salt = crate::rng::Rng::new(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64)
+            ^ u64::from(std::process::id()) << 32,
+    )
+    .next_u64();
+    format!(
+        "{}-{}-{:06x}",
+        workload.map_or_else(|| "custom".to_owned(), crate::catalog::normalize),
+        crate::wallclock::compact_utc_now(),
+        salt & 0xFF_FFFF
+    )
+}

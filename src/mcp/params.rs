@@ -82,8 +82,11 @@ pub(crate) struct WorkloadName {
 #[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Endpoint {
-    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8000/v1`, or `sim`
-    /// for the built-in simulated endpoint.
+    /// OpenAI-compatible base URL, e.g. `http://127.0.0.1:8000/v1`; `sim`
+    /// for the built-in simulated endpoint; or
+    /// `sagemaker://ENDPOINT[/INFERENCE_COMPONENT]` to send the load
+    /// through the SageMaker runtime API (AWS credentials from the
+    /// environment).
     pub(crate) url: String,
     /// Model name; discovered from `{url}/models` when omitted.
     pub(crate) model: Option<String>,
@@ -130,7 +133,8 @@ pub(crate) struct StartArgs {
     /// `local` (this machine sends the load) or `sagemaker` (a SageMaker AI
     /// benchmark job runs AIPerf next to the endpoint). Default: `local`
     /// when endpoint.url is given, else `sagemaker` when the project has an
-    /// endpoint.
+    /// endpoint. `local` without endpoint.url drives the project's endpoint
+    /// from this machine through the SageMaker runtime API.
     pub(crate) engine: Option<String>,
     /// ml-container-creator project directory (holding do/config); default:
     /// the server's working directory.

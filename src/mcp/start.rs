@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use super::params::*;
-use crate::catalog::{normalize, Catalog};
+use crate::catalog::Catalog;
 use crate::domain::{ApiKind, EndpointSpec, WorkloadProfile};
-use crate::jobs::Jobs;
+use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, Overrides};
 
 pub(crate) fn start(catalog: &Catalog, jobs: &Jobs, a: StartArgs) -> Result<Started, String> {
@@ -37,7 +37,15 @@ fn engine_of(a: &StartArgs) -> Result<Engine, String> {
     };
     match (a.engine.as_deref(), &a.endpoint) {
         (Some("local") | None, Some(e)) => Ok(Engine::Local(e.clone())),
-        (Some("local"), None) => Err("engine local needs endpoint.url (an OpenAI-compatible base URL, or `sim`)".into()),
+        (Some("local"), None) if crate::project::Project::has_endpoint(&dir) => {
+            let url = crate::project::runtime_url(&dir, a.ic.as_deref(), a.adapter.as_deref())
+                .map_err(|e| e.to_string())?;
+            Ok(Engine::Local(Endpoint { url, model: None, api: None }))
+        }
+        (Some("local"), None) => Err(format!(
+            "engine local needs endpoint.url (an OpenAI-compatible base URL, `sim`, or sagemaker://ENDPOINT), or project_dir of a project with ENDPOINT_NAME in do/config; {} has none",
+            dir.display()
+        )),
         (Some("sagemaker"), _) => Ok(Engine::SageMaker(dir)),
         (None, None) if crate::project::Project::has_endpoint(&dir) => Ok(Engine::SageMaker(dir)),
         (None, None) => Err(format!(
@@ -77,17 +85,10 @@ fn start_sagemaker(
     dir: &Path,
     a: StartArgs,
 ) -> Result<Started, String> {
-    use crate::project::{Bootstrap, Project};
-    let project = Project::load(dir).map_err(|e| e.to_string())?;
-    let bootstrap = Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
     let workload = profile.map(|p| p.name.clone());
     let run_id = new_run_id(workload.as_deref());
-    // UTC time plus the run id's random tail: runs started in the same
-    // second never share a job name.
     let salt = &run_id[run_id.len().saturating_sub(4)..];
-    let stamp = format!("{}-{salt}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-    let sm = project
-        .sagemaker_plan(&bootstrap, a.ic.as_deref(), a.adapter.as_deref(), &stamp)
+    let sm = crate::project::plan_run(dir, a.ic.as_deref(), a.adapter.as_deref(), salt)
         .map_err(|e| e.to_string())?;
     let target = sm.target.uri();
     if let Some(r) = reusable(jobs, &target, &workload, a.force)? {
@@ -184,22 +185,4 @@ fn overrides(o: RunOverrides) -> Overrides {
         warmup_requests: o.warmup_requests.unwrap_or(0),
         ..Overrides::none()
     }
-}
-
-/// `<workload>-<UTC time>-<random>`: unique even for runs started in the
-/// same second by different servers.
-fn new_run_id(workload: Option<&str>) -> String {
-    let salt = crate::rng::Rng::new(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64)
-            ^ u64::from(std::process::id()) << 32,
-    )
-    .next_u64();
-    format!(
-        "{}-{}-{:06x}",
-        workload.map_or_else(|| "custom".to_owned(), normalize),
-        crate::wallclock::compact_utc_now(),
-        salt & 0xFF_FFFF
-    )
 }

@@ -243,6 +243,31 @@ fn required(vars: &ShellVars, key: &str, hint: &str) -> Result<String, ProjectEr
         })
 }
 
+/// The plan of a new SageMaker run from the project in `dir` and the
+/// bootstrap profile. Names carry the UTC time and `salt` (part of the run
+/// id), so runs started in the same second never share a job name.
+pub fn plan_run(
+    dir: &Path,
+    ic: Option<&str>,
+    adapter: Option<&str>,
+    salt: &str,
+) -> Result<SageMakerPlan, ProjectError> {
+    let project = Project::load(dir)?;
+    let bootstrap = Bootstrap::load(&Bootstrap::default_path())?;
+    let stamp = format!("{}-{salt}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    project.sagemaker_plan(&bootstrap, ic, adapter, &stamp)
+}
+
+/// The project's endpoint as a local-engine target through the SageMaker
+/// runtime API: `sagemaker://endpoint[/component]`.
+pub fn runtime_url(
+    dir: &Path,
+    ic: Option<&str>,
+    adapter: Option<&str>,
+) -> Result<String, ProjectError> {
+    Ok(Project::load(dir)?.resolve_target(ic, adapter)?.uri())
+}
+
 /// A SageMaker resource name: lower case (DeleteAIWorkloadConfig lowercases
 /// names), `[a-z0-9-]`, no leading/trailing or doubled hyphens, at most 63
 /// characters with `suffix` always kept whole.

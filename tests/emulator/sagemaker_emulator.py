@@ -8,7 +8,17 @@ exports are packed as output.tar.gz and uploaded, under a service-style
 `bmk-prod-<job>-<hash>/` sub-prefix, to the S3 server (moto) given on the
 command line. Behaviour switches for failure tests are set with
 POST /_control (JSON): fail_jobs (reason), lose_output, stop_seconds,
-job_delay_seconds.
+job_delay_seconds, fail_ops ({operation: error code}, answered as that AWS
+error), model_error (an HTTP status the model answers invocations with),
+stream_error (a ModelStreamError after the first payload part). POST
+/_seed adds jobs and configs made by someone else, for the cleanup tests.
+
+It also serves the SageMaker runtime (REST-JSON, as the SDK calls it):
+POST /endpoints/<name>/invocations and /invocations-response-stream. The
+body goes to a `mcc-bench sim` started here; a streamed reply comes back
+as a real AWS event stream (binary frames with CRCs), each simulator read
+split in two PayloadParts so that lines span parts, as they do in the
+service.
 
 Usage: sagemaker_emulator.py MCC_BENCH_BIN S3_ENDPOINT_URL ENDPOINT_NAME...
 Prints "listening on http://127.0.0.1:PORT" once ready.
@@ -26,6 +36,13 @@ import tempfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import ctypes
+import http.client
+import signal
+import socket
+import struct
+import zlib
 
 import boto3
 
@@ -49,6 +66,8 @@ class State:
         self.control = {"fail_jobs": None, "lose_output": False, "stop_seconds": 0.0,
                         "job_delay_seconds": 0.0}
         self.calls = []
+        self.control.update({"fail_ops": {}, "model_error": None, "stream_error": False})
+        self.sim = start_sim(binary)
 
     def arn(self, kind, name):
         return f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name}"
@@ -217,6 +236,19 @@ OPS = {"DescribeEndpoint": describe_endpoint,
        "DeleteAIBenchmarkJob": delete_job}
 
 
+def seed(st, doc):
+    """Resources made by someone else (an earlier tool, another project):
+    {"jobs": {name: status}, "configs": [name]}."""
+    with st.lock:
+        for name in doc.get("configs", []):
+            st.configs[name] = {"spec": {}, "inline": "{}", "created": time.time()}
+        for name, status in doc.get("jobs", {}).items():
+            st.jobs[name] = {"name": name, "status": status, "config": "", "target": {},
+                             "output": "", "role": "", "created": time.time(), "proc": None,
+                             "failure": None, "stop": threading.Event()}
+    return {"jobs": sorted(st.jobs), "configs": sorted(st.configs)}
+
+
 # ---- the job itself -----------------------------------------------------------
 
 def execute(st, job):
@@ -267,19 +299,71 @@ def upload(st, job, out_dir):
     s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
 
 
+# ---- the runtime: invocations, event streams ---------------------------------------
+
+def die_with_parent():
+    """The simulator is killed when the emulator dies (PR_SET_PDEATHSIG)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+
+
+def start_sim(binary):
+    """A simulator for the runtime routes: TTFT 20 ms, ITL 2 ms."""
+    proc = subprocess.Popen([binary, "sim", "--port", "0", "--ttft-ms", "20", "--itl-ms", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=die_with_parent)
+    line = proc.stdout.readline()
+    host_port = line.strip().rsplit("//", 1)[-1].split("/")[0]
+    host, port = host_port.rsplit(":", 1)
+    return {"proc": proc, "host": host, "port": int(port)}
+
+
+def frame(headers, payload):
+    """One event-stream message: prelude, prelude CRC, headers, payload, CRC."""
+    hdr = b"".join(bytes([len(k)]) + k.encode() + b"\x07" + struct.pack(">H", len(v)) + v.encode()
+                   for k, v in headers.items())
+    total = 12 + len(hdr) + len(payload) + 4
+    prelude = struct.pack(">II", total, len(hdr))
+    msg = prelude + struct.pack(">I", zlib.crc32(prelude)) + hdr + payload
+    return msg + struct.pack(">I", zlib.crc32(msg))
+
+
+def payload_part(data):
+    return frame({":event-type": "PayloadPart", ":content-type": "application/octet-stream",
+                  ":message-type": "event"}, data)
+
+
+def stream_failure(message):
+    body = json.dumps({"Message": message, "ErrorCode": "StreamBroken"}).encode()
+    return frame({":exception-type": "ModelStreamError", ":content-type": "application/json",
+                  ":message-type": "exception"}, body)
+
+
+def sim_request(st, body, stream):
+    doc = json.loads(body)
+    doc["stream"] = stream
+    conn = http.client.HTTPConnection(st.sim["host"], st.sim["port"], timeout=120)
+    conn.request("POST", "/v1/chat/completions", json.dumps(doc),
+                 {"Content-Type": "application/json"})
+    return conn, conn.getresponse()
+
+
 # ---- HTTP ------------------------------------------------------------------------
 
 def make_handler(st):
     class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
         def log_message(self, *_):
             pass
 
-        def reply(self, status, doc):
+        def reply(self, status, doc, error_type=None):
             data = json.dumps(doc).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(data)))
             self.send_header("x-amzn-RequestId", "emulator")
+            if error_type:
+                self.send_header("x-amzn-ErrorType", error_type)
             self.end_headers()
             self.wfile.write(data)
 
@@ -287,7 +371,11 @@ def make_handler(st):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path == "/_control":
                 st.control.update(json.loads(body or b"{}"))
-                return self.reply(200, st.control)
+                return self.reply(200, {k: v for k, v in st.control.items()})
+            if self.path == "/_seed":
+                return self.reply(200, seed(st, json.loads(body or b"{}")))
+            if self.path.startswith("/endpoints/"):
+                return self.invoke(body)
             target = self.headers.get("X-Amz-Target", "")
             op = target.removeprefix("SageMaker.")
             if op not in OPS:
@@ -295,10 +383,79 @@ def make_handler(st):
             try:
                 with st.lock:
                     st.calls.append(op)
+                    injected = st.control["fail_ops"].get(op)
+                    if injected:
+                        raise Fault(injected, f"injected {injected} for {op}")
                     doc = OPS[op](st, json.loads(body or b"{}"))
                 self.reply(200, doc)
             except Fault as f:
                 self.reply(400, {"__type": f.kind, "message": f.message})
+
+        def invoke(self, body):
+            parts = self.path.split("/")
+            name, action = parts[2], parts[3] if len(parts) > 3 else ""
+            op = {"invocations": "InvokeEndpoint",
+                  "invocations-response-stream": "InvokeEndpointWithResponseStream"}.get(action)
+            ic = self.headers.get("X-Amzn-SageMaker-Inference-Component")
+            with st.lock:
+                st.calls.append(f"{op}:{name}:{ic or ''}")
+                injected = st.control["fail_ops"].get(op)
+            if op is None:
+                return self.reply(404, {"message": f"no route {self.path}"})
+            if injected:
+                return self.reply(400, {"message": f"injected {injected} for {op}"}, injected)
+            if st.endpoints.get(name) != "InService":
+                return self.reply(400, {"message": f"Endpoint {name} of account {ACCOUNT} not found."},
+                                  "ValidationError")
+            status = st.control["model_error"]
+            if status:
+                return self.reply(424, {"message": "Received client error from primary container",
+                                        "OriginalStatusCode": status,
+                                        "OriginalMessage": '{"error": "injected model failure"}'},
+                                  "ModelError")
+            if op == "InvokeEndpoint":
+                return self.invoke_whole(body)
+            self.invoke_stream(body)
+
+        def invoke_whole(self, body):
+            conn, resp = sim_request(st, body, False)
+            data = resp.read()
+            conn.close()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def invoke_stream(self, body):
+            # Small frames go out at once, not held back by Nagle's algorithm.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            conn, resp = sim_request(st, body, True)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+            self.send_header("X-Amzn-SageMaker-Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            sent = 0
+            while True:
+                data = resp.read1(65536)
+                if not data:
+                    break
+                half = max(1, len(data) // 2)
+                for piece in (data[:half], data[half:]):
+                    if piece:
+                        self.chunk(payload_part(piece))
+                sent += 1
+                if st.control["stream_error"] and sent == 1:
+                    self.chunk(stream_failure("injected: the model's connection was reset"))
+                    break
+            conn.close()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+        def chunk(self, data):
+            self.wfile.write(b"%x\r\n" % len(data) + data + b"\r\n")
+            self.wfile.flush()
 
         def do_GET(self):
             if self.path == "/_calls":

@@ -1,4 +1,4 @@
-//! The HTTP side of a request. Each load lane owns one keep-alive HTTP/1.1
+//! The transport side of a request. Each load lane owns one keep-alive HTTP/1.1
 //! connection and drives it in its own task: the bytes of a response are read
 //! and stamped by the same task that sent the request, with no hand-off to a
 //! connection task in between. Every read is stamped the moment it returns,
@@ -21,8 +21,10 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use tower_service::Service;
 
 use super::response::{err, http_error, whole_body, Outcome, StreamReader};
+use super::runtime;
 use super::tokenizer::ClientTokenizer;
 use crate::domain::{ErrorKind, RequestError};
+use crate::engine::invoke::ModelInvoker;
 use crate::engine::EngineError;
 
 /// Largest non-streamed body read; beyond it the response is malformed.
@@ -100,12 +102,27 @@ async fn drive<F: Future>(driver: &mut Driver, fut: F) -> F::Output {
 /// Where and how requests are sent; shared by every lane of a run.
 #[derive(Debug)]
 pub(crate) struct Target {
-    pub(crate) connector: Connector,
-    pub(crate) uri: Uri,
-    pub(crate) auth: Option<HeaderValue>,
+    pub(crate) route: Route,
     pub(crate) streaming: bool,
     pub(crate) timeout: Duration,
     pub(crate) tokenizer: Arc<ClientTokenizer>,
+}
+
+/// How a request reaches the model.
+#[derive(Debug)]
+pub(crate) enum Route {
+    /// Over the lane's own HTTP connection.
+    Http(HttpRoute),
+    /// Through a runtime API (SageMaker's), which pools its own connections.
+    Runtime(Arc<dyn ModelInvoker>),
+}
+
+/// An OpenAI-compatible HTTP endpoint.
+#[derive(Debug)]
+pub(crate) struct HttpRoute {
+    pub(crate) connector: Connector,
+    pub(crate) uri: Uri,
+    pub(crate) auth: Option<HeaderValue>,
 }
 
 /// The raw observation of one exchange.
@@ -120,9 +137,9 @@ pub(crate) struct Exchange {
 }
 
 impl Target {
-    /// Sends one request on the lane's connection (opening one if needed) and
-    /// observes its response to the end. The connection is kept for the next
-    /// request only when this exchange ended cleanly.
+    /// Sends one request (on the lane's connection for HTTP, opening one if
+    /// needed) and observes its response to the end. An HTTP connection is
+    /// kept for the next request only when this exchange ended cleanly.
     pub(crate) async fn exchange(
         &self,
         slot: &mut Option<Conn>,
@@ -130,28 +147,60 @@ impl Target {
         request_id: &str,
         max_tokens: u32,
     ) -> Exchange {
-        let req = self.request(body, request_id);
-        let send = Instant::now();
-        let deadline = tokio::time::Instant::from_std(send + self.timeout);
-        match tokio::time::timeout_at(deadline, self.exchange_on(slot, req, send, max_tokens)).await
-        {
-            Ok(ex) => ex,
-            Err(_) => {
-                *slot = None;
-                let msg = format!(
-                    "no complete response within the {:.0} s per-request timeout",
-                    self.timeout.as_secs_f64()
-                );
-                failed(send, None, None, err(ErrorKind::Timeout, None, msg))
+        let (send, done) = match &self.route {
+            Route::Http(http) => {
+                let req = http.request(body, request_id);
+                let send = Instant::now();
+                let ex = http.exchange_on(slot, req, send, self.streaming, max_tokens);
+                (send, self.within_timeout(send, ex).await)
             }
-        }
+            Route::Runtime(invoker) => {
+                let send = Instant::now();
+                let ex = runtime::exchange(
+                    invoker.as_ref(),
+                    body,
+                    request_id,
+                    self.streaming,
+                    max_tokens,
+                    send,
+                );
+                (send, self.within_timeout(send, ex).await)
+            }
+        };
+        let Some(mut ex) = done else {
+            *slot = None;
+            let msg = format!(
+                "no complete response within the {:.0} s per-request timeout",
+                self.timeout.as_secs_f64()
+            );
+            return failed(send, None, None, err(ErrorKind::Timeout, None, msg));
+        };
+        ex.output_tokens_client = ex
+            .outcome
+            .error
+            .is_none()
+            .then(|| self.tokenizer.count(&ex.outcome.text));
+        ex
     }
 
+    /// `fut`'s output, or `None` once the per-request timeout has passed.
+    async fn within_timeout<F: Future<Output = Exchange>>(
+        &self,
+        send: Instant,
+        fut: F,
+    ) -> Option<Exchange> {
+        let deadline = tokio::time::Instant::from_std(send + self.timeout);
+        tokio::time::timeout_at(deadline, fut).await.ok()
+    }
+}
+
+impl HttpRoute {
     async fn exchange_on(
         &self,
         slot: &mut Option<Conn>,
         req: Request<Full<Bytes>>,
         send: Instant,
+        streaming: bool,
         max_tokens: u32,
     ) -> Exchange {
         let mut conn = match self.ready(slot.take()).await {
@@ -180,7 +229,7 @@ impl Target {
                 end,
                 clean,
             )
-        } else if self.streaming && is_sse {
+        } else if streaming && is_sse {
             read_stream(&mut conn.driver, &mut body, max_tokens).await
         } else {
             match read_all(&mut conn.driver, &mut body).await {
@@ -198,17 +247,13 @@ impl Target {
         if clean && !conn.driver.done {
             *slot = Some(conn);
         }
-        let output_tokens_client = outcome
-            .error
-            .is_none()
-            .then(|| self.tokenizer.count(&outcome.text));
         Exchange {
             send,
             head: Some(head),
             end,
             status: Some(status),
             outcome,
-            output_tokens_client,
+            output_tokens_client: None,
         }
     }
 

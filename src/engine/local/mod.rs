@@ -13,6 +13,7 @@ mod openai;
 mod progress;
 pub mod prompts;
 mod response;
+mod runtime;
 mod schedule;
 mod sse;
 pub mod tokenizer;
@@ -26,15 +27,15 @@ use http::header::HeaderValue;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use self::client::{build_client, build_connector, Target};
+use self::client::{build_client, build_connector, HttpRoute, Route, Target};
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
 pub use self::progress::Progress;
 use self::prompts::PromptFactory;
 use self::tokenizer::ClientTokenizer;
-use super::EngineError;
+use super::{sagemaker, EngineError};
 use crate::domain::{
     BenchmarkPhase, LevelResult, LoadLevel, RequestRecord, RunResult, RunSpec, RunStatus,
-    StopCondition,
+    RuntimeTarget, StopCondition,
 };
 use crate::metrics::{self, ClientLoad, TokenPolicy};
 use crate::rng::Rng;
@@ -98,17 +99,10 @@ fn prepare<'a>(
     ctx: &'a RunContext,
     anchor: Anchor,
 ) -> Result<(Runner<'a>, String), EngineError> {
-    let uri = request_uri(spec)?;
     let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
-    let auth = auth_header(spec)?;
-    let connector = build_connector()?;
-    let client = build_client(connector.clone());
-    let model = ctx.handle.block_on(discover::resolve_model(
-        &client,
-        &spec.endpoint,
-        auth.as_ref(),
-    ))?;
-    let requests = prepare_requests(spec, &tokenizer, &model);
+    let (route, model) = connect(spec, ctx)?;
+    let requests = prepare_requests(spec, &tokenizer, model.as_deref());
+    let model = model.unwrap_or_else(|| spec.endpoint.url.clone());
     let policy = TokenPolicy {
         source: spec.token_count,
         exact_client_tokenizer: tokenizer.is_exact(),
@@ -116,9 +110,7 @@ fn prepare<'a>(
     let tokenizer_name = tokenizer.name().to_owned();
     let timeout = Duration::from_secs_f64(spec.request_timeout_s);
     let target = Arc::new(Target {
-        connector,
-        uri,
-        auth,
+        route,
         streaming: spec.streaming,
         timeout,
         tokenizer,
@@ -144,6 +136,34 @@ fn prepare<'a>(
     ))
 }
 
+/// The route to the model and the model name to put in request bodies. A
+/// `sagemaker://` endpoint goes through the SageMaker runtime API and names
+/// a model only when one was given (the container serves one); an HTTP
+/// endpoint's model is discovered from `/models` when not given.
+fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), EngineError> {
+    if let Some(target) = RuntimeTarget::parse(&spec.endpoint.url) {
+        let target = target.map_err(EngineError::InvalidSpec)?;
+        let invoker = ctx.handle.block_on(sagemaker::runtime::connect(target));
+        let model = spec.endpoint.model.clone().filter(|m| !m.is_empty());
+        return Ok((Route::Runtime(invoker), model));
+    }
+    let uri = request_uri(spec)?;
+    let auth = auth_header(spec)?;
+    let connector = build_connector()?;
+    let client = build_client(connector.clone());
+    let model = ctx.handle.block_on(discover::resolve_model(
+        &client,
+        &spec.endpoint,
+        auth.as_ref(),
+    ))?;
+    let route = Route::Http(HttpRoute {
+        connector,
+        uri,
+        auth,
+    });
+    Ok((route, Some(model)))
+}
+
 /// The request URL, checked: http or https with a host.
 fn request_uri(spec: &RunSpec) -> Result<http::Uri, EngineError> {
     let url = spec.endpoint.request_url();
@@ -159,7 +179,9 @@ fn request_uri(spec: &RunSpec) -> Result<http::Uri, EngineError> {
     match uri.scheme_str() {
         Some("http" | "https") if uri.host().is_some_and(|h| !h.is_empty()) => Ok(uri),
         Some("http" | "https") => Err(bad("has no host")),
-        _ => Err(bad("must start with http:// or https://")),
+        _ => Err(bad(
+            "must start with http:// or https:// (or sagemaker:// for a SageMaker endpoint)",
+        )),
     }
 }
 
@@ -224,7 +246,7 @@ fn auth_header(spec: &RunSpec) -> Result<Option<HeaderValue>, EngineError> {
 fn prepare_requests(
     spec: &RunSpec,
     tokenizer: &ClientTokenizer,
-    model: &str,
+    model: Option<&str>,
 ) -> Vec<PreparedRequest> {
     let needed = match spec.stop {
         StopCondition::Requests { count } => u64::from(spec.warmup_requests)

@@ -221,13 +221,15 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
 /// Builds the JSON body of one request.
 pub(crate) fn request_body(
     api: ApiKind,
-    model: &str,
+    model: Option<&str>,
     prompt: &Prompt,
     streaming: bool,
     extra: &Map<String, Value>,
 ) -> Bytes {
     let mut body = Map::new();
-    body.insert("model".into(), json!(model));
+    if let Some(model) = model {
+        body.insert("model".into(), json!(model));
+    }
     match api {
         ApiKind::Chat => {
             let mut messages = Vec::with_capacity(2);
@@ -352,7 +354,7 @@ mod tests {
         let mut extra = Map::new();
         extra.insert("ignore_eos".into(), json!(true));
         let chat: Value =
-            serde_json::from_slice(&request_body(ApiKind::Chat, "m", &p, true, &extra))
+            serde_json::from_slice(&request_body(ApiKind::Chat, Some("m"), &p, true, &extra))
                 .expect("json");
         assert_eq!(chat["max_tokens"], 9);
         assert_eq!(chat["stream_options"]["include_usage"], true);
@@ -361,13 +363,15 @@ mod tests {
         assert_eq!(chat["messages"][1]["content"], "hello");
         let comp: Value = serde_json::from_slice(&request_body(
             ApiKind::Completions,
-            "m",
+            None,
             &p,
             false,
             &Map::new(),
         ))
         .expect("json");
         assert_eq!(comp["prompt"], "sys hello");
+        assert_eq!(chat["model"], "m");
+        assert!(comp.get("model").is_none(), "no model given, none sent");
         assert!(comp.get("stream_options").is_none());
     }
 }

@@ -57,6 +57,13 @@ impl StreamReader {
         self.out.error.is_some()
     }
 
+    /// Marks the stream failed (a transport-level error mid-stream).
+    pub(crate) fn fail(&mut self, e: RequestError) {
+        if self.out.error.is_none() {
+            self.out.error = Some(e);
+        }
+    }
+
     /// Feeds one read that arrived at `at`.
     pub(crate) fn on_bytes(&mut self, bytes: &[u8], at: Instant) {
         let Self {

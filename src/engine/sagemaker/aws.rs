@@ -29,11 +29,7 @@ pub struct AwsCloud {
 impl AwsCloud {
     /// Clients for `region` (else the default chain's region).
     pub async fn from_env(region: Option<&str>) -> Self {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(r) = region {
-            loader = loader.region(Region::new(r.to_owned()));
-        }
-        let conf = loader.load().await;
+        let conf = load_config(region).await;
         let custom_s3 = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
             .iter()
             .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
@@ -45,6 +41,16 @@ impl AwsCloud {
             s3: aws_sdk_s3::Client::from_conf(s3),
         }
     }
+}
+
+/// The shared SDK configuration: the default chain, with `region` first
+/// when given.
+pub(super) async fn load_config(region: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(r) = region {
+        loader = loader.region(Region::new(r.to_owned()));
+    }
+    loader.load().await
 }
 
 /// Maps an SDK failure to a `CloudError` naming the operation.

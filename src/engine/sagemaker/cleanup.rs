@@ -26,18 +26,18 @@ pub async fn clean_run<A: CloudApi>(
 
 /// Deletes the project's finished jobs named `<project>-benchmark-…` and its
 /// workload configs `<project>-benchmark-config-…`, except `keep` (names
-/// of active runs).
+/// of active runs). The service lists by substring, so names are checked to
+/// *start* with the prefix: `my-qwen-benchmark-…` is not `qwen`'s.
 pub async fn clean_leftovers<A: CloudApi>(
     api: &A,
     project_prefix: &str,
     keep: &[String],
 ) -> Result<Vec<String>, SageMakerError> {
     let mut deleted = Vec::new();
-    let jobs = api
-        .list_jobs(&format!("{project_prefix}-benchmark-"))
-        .await?;
+    let job_prefix = format!("{project_prefix}-benchmark-");
+    let jobs = api.list_jobs(&job_prefix).await?;
     let mut busy_configs = Vec::new();
-    for job in jobs {
+    for job in jobs.into_iter().filter(|j| j.name.starts_with(&job_prefix)) {
         let active = matches!(job.status.as_str(), "InProgress" | "Stopping");
         if active || keep.contains(&job.name) {
             busy_configs.push(job.name.replacen("-benchmark-", "-benchmark-config-", 1));
@@ -47,11 +47,10 @@ pub async fn clean_leftovers<A: CloudApi>(
             deleted.push(format!("job {}", job.name));
         }
     }
-    for config in api
-        .list_workload_configs(&format!("{project_prefix}-benchmark-config-"))
-        .await?
-    {
-        if busy_configs.contains(&config) || keep.contains(&config) {
+    let config_prefix = format!("{project_prefix}-benchmark-config-");
+    for config in api.list_workload_configs(&config_prefix).await? {
+        let ours = config.starts_with(&config_prefix);
+        if !ours || busy_configs.contains(&config) || keep.contains(&config) {
             continue;
         }
         if gone_ok(api.delete_workload_config(&config).await)? {

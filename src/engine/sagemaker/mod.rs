@@ -8,12 +8,15 @@
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
 //! - `fetch` — download, unpack and import a job's output.
 //! - `cleanup` — delete a run's jobs and configs, or leftovers by prefix.
+//! - `runtime` — the SageMaker runtime API as a local-engine route
+//!   (`sagemaker://endpoint/component`), the only user of its SDK crate.
 
 pub mod api;
 pub mod aws;
 mod cleanup;
 mod fetch;
 pub mod flow;
+pub mod runtime;
 pub mod spec;
 
 pub use api::{CloudApi, CloudError, CloudErrorKind};
