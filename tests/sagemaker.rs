@@ -82,6 +82,19 @@ async fn sagemaker_runs_through_the_mcp_tools() {
     let s = wait_done(&c, &id).await;
     assert_eq!(s["status"], "completed", "{s}");
     assert_eq!(s["target"], "sagemaker://qwen-ep/qwen-ic-main");
+    assert_eq!(s["engine"], "sagemaker");
+    let levels: Vec<(u64, &str)> = s["cloud_jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["concurrency"].as_u64().unwrap_or(0),
+                j["status"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(levels, [(1, "Completed"), (2, "Completed")], "{s}");
     let r = content(&call(&c, "fetch_results", json!({"run_id": id})).await);
     let levels = r["levels"].as_array().expect("levels");
     assert_eq!(levels.len(), 2, "{r}");
@@ -113,6 +126,13 @@ async fn sagemaker_runs_through_the_mcp_tools() {
             .as_str()
             .expect("reason")
             .contains("no ml.g5 capacity"),
+        "{s}"
+    );
+    assert_eq!(s["cloud_jobs"][0]["status"], "Failed", "{s}");
+    assert!(
+        s["cloud_jobs"][0]["failure_reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no ml.g5 capacity")),
         "{s}"
     );
 

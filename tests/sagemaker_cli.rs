@@ -73,6 +73,34 @@ fn run_follows_a_sagemaker_run_to_its_results() {
         "{}",
         text(&out.stderr)
     );
+    // An endpoint that is not InService, and throttling that outlasts the
+    // SDK's retries: the run fails with the operation and what to do.
+    let failure = |w: &emulator::World| {
+        let out = w
+            .command(&["run", "--project", &project, "--request-count", "2"])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    control(&w.emulator, json!({"endpoint_status": "Updating"}));
+    let err = failure(&w);
+    assert!(err.contains("qwen-ep") && err.contains("Updating"), "{err}");
+    control(
+        &w.emulator,
+        json!({"endpoint_status": "InService", "fail_ops": {"DescribeEndpoint": "ThrottlingException"}}),
+    );
+    let err = failure(&w);
+    assert!(
+        err.contains("DescribeEndpoint failed: ThrottlingException")
+            && err.contains("throttled after retries"),
+        "{err}"
+    );
+    let calls = emulator_state(&w.emulator)["calls"].to_string();
+    assert!(
+        calls.matches("DescribeEndpoint").count() >= 3,
+        "the SDK retried before giving up: {calls}"
+    );
 }
 
 #[test]

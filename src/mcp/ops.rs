@@ -54,11 +54,28 @@ pub(crate) fn status(r: &RunRecord, timed_out: bool) -> Status {
         timed_out,
         workload: r.workload.clone(),
         target: r.target.clone(),
+        engine: r.engine.clone(),
+        cloud_jobs: cloud_jobs(r),
         label: r.label.clone(),
         created_at: r.created_at.clone(),
         started_at: r.started_at.clone(),
         finished_at: r.finished_at.clone(),
     }
+}
+
+/// A SageMaker run's jobs as the record last saw them.
+fn cloud_jobs(r: &RunRecord) -> Vec<CloudJobStatus> {
+    crate::jobs::refs_of(r)
+        .map(|refs| refs.jobs)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|j| CloudJobStatus {
+            concurrency: j.concurrency,
+            job_name: j.job_name,
+            status: j.status,
+            failure_reason: j.failure,
+        })
+        .collect()
 }
 
 pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {

@@ -205,6 +205,20 @@ pub(crate) struct ProgressInfo {
     pub(crate) ttft_p50_ms: Option<f64>,
 }
 
+/// One SageMaker benchmark job of a run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CloudJobStatus {
+    /// Concurrency of its level.
+    pub(crate) concurrency: u32,
+    /// `AIBenchmarkJobName`.
+    pub(crate) job_name: String,
+    /// Last status seen (`InProgress`, `Completed`, `Failed`, `Stopping`,
+    /// `Stopped`); absent before the job is created.
+    pub(crate) status: Option<String>,
+    /// The service's `FailureReason`, when the job failed.
+    pub(crate) failure_reason: Option<String>,
+}
+
 /// State of a run.
 #[derive(Debug, Serialize, JsonSchema)]
 pub(crate) struct Status {
@@ -220,8 +234,13 @@ pub(crate) struct Status {
     pub(crate) timed_out: bool,
     /// Workload, target and label.
     pub(crate) workload: Option<String>,
-    /// Endpoint URL or `sim`.
+    /// Endpoint URL, `sim`, or `sagemaker://endpoint[/component]`.
     pub(crate) target: String,
+    /// `local` or `sagemaker`.
+    pub(crate) engine: String,
+    /// SageMaker runs: one benchmark job per concurrency level and where
+    /// each stands (empty for local runs, whose `progress` is live).
+    pub(crate) cloud_jobs: Vec<CloudJobStatus>,
     /// Label given at start.
     pub(crate) label: Option<String>,
     /// RFC 3339 times.

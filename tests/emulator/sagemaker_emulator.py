@@ -11,7 +11,8 @@ POST /_control (JSON): fail_jobs (reason), lose_output, stop_seconds,
 job_delay_seconds, fail_ops ({operation: error code}, answered as that AWS
 error), model_error (an HTTP status the model answers invocations with),
 stream_error (a ModelStreamError after the first payload part). POST
-/_seed adds jobs and configs made by someone else, for the cleanup tests.
+/_seed adds jobs and configs made by someone else, for the cleanup tests;
+endpoint_status in /_control sets every endpoint's status.
 
 It also serves the SageMaker runtime (REST-JSON, as the SDK calls it):
 POST /endpoints/<name>/invocations and /invocations-response-stream. The
@@ -370,7 +371,11 @@ def make_handler(st):
         def do_POST(self):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             if self.path == "/_control":
-                st.control.update(json.loads(body or b"{}"))
+                doc = json.loads(body or b"{}")
+                status = doc.pop("endpoint_status", None)
+                if status:
+                    st.endpoints = {e: status for e in st.endpoints}
+                st.control.update(doc)
                 return self.reply(200, {k: v for k, v in st.control.items()})
             if self.path == "/_seed":
                 return self.reply(200, seed(st, json.loads(body or b"{}")))
