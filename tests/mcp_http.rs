@@ -94,7 +94,7 @@ async fn a_real_client_runs_start_status_results_over_http() {
             .await
             .expect("initialize");
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 8);
+    assert_eq!(tools.len(), 9);
     let call = |name: &str, args: Value| {
         let Value::Object(map) = args else {
             unreachable!("object")

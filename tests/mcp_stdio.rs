@@ -84,6 +84,7 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
             "get_workload_profile",
             "list_benchmarks",
             "list_workloads",
+            "stage_model",
             "start_benchmark"
         ]
     );
@@ -105,7 +106,13 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
             t.name
         );
         let a = t.annotations.as_ref().expect("annotations");
-        let writes = ["start_benchmark", "cancel_benchmark", "clean"].contains(&t.name.as_ref());
+        let writes = [
+            "start_benchmark",
+            "stage_model",
+            "cancel_benchmark",
+            "clean",
+        ]
+        .contains(&t.name.as_ref());
         assert_eq!(a.read_only_hint, Some(!writes), "{}", t.name);
         assert!(
             t.description.as_ref().is_some_and(|d| d.len() > 20),
@@ -347,9 +354,13 @@ async fn toolsets_and_read_only_mode() {
         .map(|t| t.name.to_string())
         .collect();
     assert_eq!(names.len(), 5);
-    assert!(!names
-        .iter()
-        .any(|n| ["start_benchmark", "cancel_benchmark", "clean"].contains(&n.as_str())));
+    assert!(!names.iter().any(|n| [
+        "start_benchmark",
+        "stage_model",
+        "cancel_benchmark",
+        "clean"
+    ]
+    .contains(&n.as_str())));
     ro.cancel().await.expect("close");
 }
 

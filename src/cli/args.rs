@@ -324,3 +324,31 @@ pub struct StatusArgs {
     #[arg(long, value_name = "DIR")]
     pub home: Option<std::path::PathBuf>,
 }
+
+/// `mcc-bench stage`.
+#[derive(Debug, Args)]
+pub struct StageArgs {
+    /// Hugging Face model id (`org/name`); default: the project's HF_MODEL_ID.
+    #[arg(long)]
+    pub model_id: Option<String>,
+    /// Take the weights from this folder (it must hold config.json); without
+    /// it: the local Hugging Face cache, else the Hub (HF_ENDPOINT, HF_TOKEN).
+    #[arg(long)]
+    pub local_dir: Option<std::path::PathBuf>,
+    /// Destination bucket; default: the bootstrap profile's modelsS3Bucket.
+    #[arg(long)]
+    pub bucket: Option<String>,
+    /// Hub revision (branch, tag or commit).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Upload every file even when it is already there.
+    #[arg(long)]
+    pub force: bool,
+    /// ml-container-creator project (defaults, and STAGED_MODEL_PATH is
+    /// recorded in its do/config); default: the working directory.
+    #[arg(long)]
+    pub project: Option<std::path::PathBuf>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -9,6 +9,7 @@ mod resolve;
 mod run;
 mod serve;
 mod sim_cmd;
+mod stage;
 mod status;
 mod table;
 mod workloads;
@@ -18,7 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
-pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs, StatusArgs};
+pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs, StageArgs, StatusArgs};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -62,6 +63,10 @@ pub enum Command {
     /// Where a recorded run stands (the newest by default), with its
     /// results once it has them.
     Status(StatusArgs),
+    /// Put a model's weights into S3 (s3://BUCKET/models/ORG/NAME/) from a
+    /// folder, the local Hugging Face cache or the Hub; only what is missing
+    /// or changed is uploaded.
+    Stage(StageArgs),
     /// Execute a recorded run (started by the job layer; not for direct use).
     #[command(hide = true)]
     Runner {
@@ -109,6 +114,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Serve(args) => serve::serve(&args, catalog),
         Command::Call(args) => call::call(&args),
         Command::Status(args) => status::status(&args),
+        Command::Stage(args) => stage::stage(&args),
         Command::Workloads { json } => workloads::list(&catalog, json),
         Command::Runner { run_id } => runner(&run_id),
     }

@@ -1,5 +1,6 @@
 //! Domain types shared by every layer: workload profiles, the resolved run
-//! specification, per-request records and run results. No I/O lives here.
+//! specification, per-request records, run results and model staging. No
+//! I/O lives here.
 
 mod cloud;
 mod profile;
@@ -7,6 +8,7 @@ mod record;
 mod result;
 mod run;
 mod spec;
+mod stage;
 
 pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use profile::WorkloadProfile;
@@ -19,3 +21,4 @@ pub use spec::{
     ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition,
     TokenCountSource,
 };
+pub use stage::{StageOutcome, StagePlan, StageReport, StageSource};

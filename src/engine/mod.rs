@@ -1,10 +1,11 @@
 //! Benchmark engines. `local` is the embedded load generator; `sagemaker`
-//! drives SageMaker AI benchmark jobs. Neither
-//! imports the MCP or job layers.
+//! drives SageMaker AI benchmark jobs; `stage` puts model weights into S3.
+//! None imports the MCP or job layers.
 
 pub mod invoke;
 pub mod local;
 pub mod sagemaker;
+pub mod stage;
 
 use thiserror::Error;
 

@@ -9,6 +9,7 @@
 
 mod cloud;
 mod runner;
+mod stage;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,9 @@ use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
 pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
 pub use runner::{run_runner, RUNNER_COMMAND};
+pub use stage::{
+    plan_stage, stage_plan_of, StageRequest, STAGE, STAGE_PROGRESS_JSON, STAGE_RESULT_JSON,
+};
 
 /// Job-layer failures.
 #[derive(Debug, Error)]
@@ -193,7 +197,8 @@ impl Jobs {
 
     /// Marks active local runs whose runner is gone as `interrupted` and
     /// starts a new runner for such SageMaker runs (their jobs go on in the
-    /// cloud); returns the runs it changed.
+    /// cloud) and staging runs (a new runner uploads only what is missing);
+    /// returns the runs it changed.
     pub fn reconcile(&self) -> Result<Vec<String>, JobError> {
         let now = Anchor::now().rfc3339(std::time::Instant::now());
         let (mut changed, resume) = self.state.update(|doc| {
@@ -203,7 +208,8 @@ impl Jobs {
                 let alive = r
                     .runner_pid
                     .is_some_and(|pid| runner::is_our_runner(pid, &r.run_id));
-                if !alive && r.runner_pid.is_some() && r.engine == SAGEMAKER {
+                let resumable = r.engine == SAGEMAKER || r.engine == STAGE;
+                if !alive && r.runner_pid.is_some() && resumable {
                     resume.push(r.clone());
                 } else if !alive && r.runner_pid.is_some() {
                     r.status = RunState::Interrupted;

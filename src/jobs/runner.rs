@@ -117,6 +117,8 @@ fn execute(jobs: &Jobs, record: &RunRecord) -> Result<(RunStatus, Option<String>
     let signals = rt.spawn(stop_on_signal(stop.clone()));
     let outcome = if record.engine == super::SAGEMAKER {
         super::cloud::execute(jobs, record, &rt, &stop)
+    } else if record.engine == super::STAGE {
+        super::stage::execute(record, &rt, &stop)
     } else {
         execute_local(record, &rt, stop).map(|s| (s, None))
     };

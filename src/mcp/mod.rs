@@ -14,6 +14,7 @@ mod params;
 mod prompts;
 mod server;
 mod sse;
+mod stage;
 mod start;
 
 use std::sync::Arc;

@@ -56,6 +56,7 @@ pub(crate) fn status(r: &RunRecord, timed_out: bool) -> Status {
         target: r.target.clone(),
         engine: r.engine.clone(),
         cloud_jobs: cloud_jobs(r),
+        staging: super::stage::staging(r),
         label: r.label.clone(),
         created_at: r.created_at.clone(),
         started_at: r.started_at.clone(),

@@ -236,11 +236,13 @@ pub(crate) struct Status {
     pub(crate) workload: Option<String>,
     /// Endpoint URL, `sim`, or `sagemaker://endpoint[/component]`.
     pub(crate) target: String,
-    /// `local` or `sagemaker`.
+    /// `local`, `sagemaker` or `stage`.
     pub(crate) engine: String,
     /// SageMaker runs: one benchmark job per concurrency level and where
     /// each stands (empty for local runs, whose `progress` is live).
     pub(crate) cloud_jobs: Vec<CloudJobStatus>,
+    /// Staging runs (stage_model): files and bytes done, then the report.
+    pub(crate) staging: Option<super::stage::Staging>,
     /// Label given at start.
     pub(crate) label: Option<String>,
     /// RFC 3339 times.
@@ -421,7 +423,7 @@ pub(crate) struct Cancelled {
 /// of nullable (`"type": ["string", "null"]`), so every property has one
 /// `type`: clients that map tool schemas onto single-type dialects (such as
 /// function-declaration formats) accept them. `null` is still accepted.
-fn portable(schema: &mut schemars::Schema) {
+pub(crate) fn portable(schema: &mut schemars::Schema) {
     let Some(props) = schema
         .get_mut("properties")
         .and_then(serde_json::Value::as_object_mut)

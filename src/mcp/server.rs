@@ -18,7 +18,7 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerH
 
 use super::params::*;
 use super::prompts::{self, PROMPTS};
-use super::{cleanup, ops, start};
+use super::{cleanup, ops, stage, start};
 use crate::catalog::Catalog;
 use crate::jobs::Jobs;
 
@@ -40,7 +40,12 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Tools of the catalog toolset.
 pub const CATALOG_TOOLS: [&str; 2] = ["list_workloads", "get_workload_profile"];
 /// Tools that change something (absent in read-only mode).
-pub const WRITE_TOOLS: [&str; 3] = ["start_benchmark", "cancel_benchmark", "clean"];
+pub const WRITE_TOOLS: [&str; 4] = [
+    "start_benchmark",
+    "stage_model",
+    "cancel_benchmark",
+    "clean",
+];
 
 /// Shared by every session; the HTTP transport builds one handler per
 /// session, so all state lives here, behind an `Arc`.
@@ -134,6 +139,22 @@ impl BenchServer {
         Parameters(a): Parameters<StartArgs>,
     ) -> Result<Json<Started>, String> {
         start::start(&self.shared.catalog, &self.shared.jobs, a).map(Json)
+    }
+
+    #[tool(
+        description = "Put a model's weights into S3 at s3://{bucket}/models/{org}/{name}/ — from local_dir, the local Hugging Face cache, or the Hub — so deploys and benchmarks start in seconds. Returns a run_id at once; follow with get_status (files and bytes done, throughput, then the report) and stop with cancel_benchmark. Idempotent: when config.json and every file are already there with the same content the run ends already_staged without uploading; a run cut short is finished by starting it again (only missing or changed files go up). Records STAGED_MODEL_PATH in the project's do/config.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = true
+        )
+    )]
+    async fn stage_model(
+        &self,
+        Parameters(a): Parameters<stage::StageArgs>,
+    ) -> Result<Json<stage::StageStarted>, String> {
+        stage::start(&self.shared.jobs, a).map(Json)
     }
 
     #[tool(

@@ -5,11 +5,13 @@
 //! error naming the key and the file it was expected in.
 
 mod bootstrap;
+mod config_edit;
 mod shell;
 
 use std::path::{Path, PathBuf};
 
 pub use bootstrap::Bootstrap;
+pub use config_edit::set_config_var;
 pub use shell::{ShellError, ShellVars};
 
 use crate::domain::{SageMakerPlan, SageMakerTarget};
@@ -256,6 +258,20 @@ pub fn plan_run(
     let bootstrap = Bootstrap::load(&Bootstrap::default_path())?;
     let stamp = format!("{}-{salt}", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
     project.sagemaker_plan(&bootstrap, ic, adapter, &stamp)
+}
+
+/// The bucket models are staged into: the bootstrap profile's
+/// `modelsS3Bucket`, else `coreS3Bucket`.
+pub fn models_bucket(bootstrap: &Bootstrap) -> Result<String, ProjectError> {
+    bootstrap
+        .get("modelsS3Bucket")
+        .or_else(|| bootstrap.get("coreS3Bucket"))
+        .ok_or_else(|| ProjectError::MissingKey {
+            key: "modelsS3Bucket".into(),
+            file: bootstrap.path.clone(),
+            hint: "run `ml-container-creator bootstrap`, add the key to that file, or pass bucket"
+                .into(),
+        })
 }
 
 /// The project's endpoint as a local-engine target through the SageMaker

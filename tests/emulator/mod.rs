@@ -70,17 +70,22 @@ pub fn start_moto() -> Service {
 
 pub fn start_emulator(s3: &str) -> Service {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/emulator/sagemaker_emulator.py");
+    start_script(&script, &[BIN, s3, "qwen-ep"])
+}
+
+/// A Python test server that prints "listening on URL" once ready.
+pub fn start_script(script: &Path, args: &[&str]) -> Service {
     let mut child = Command::new(python())
         .arg(script)
-        .args([BIN, s3, "qwen-ep"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("emulator starts");
+        .expect("test server starts");
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("stdout"))
         .read_line(&mut line)
-        .expect("emulator address");
+        .expect("test server address");
     let url = line.trim().rsplit(' ').next().expect("url").to_owned();
     Service { child, url }
 }

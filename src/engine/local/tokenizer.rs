@@ -148,7 +148,8 @@ fn resolve(spec: &str) -> Option<PathBuf> {
         .find_map(|hub| cached_tokenizer(&hub, spec))
 }
 
-fn hf_cache_dirs() -> Vec<PathBuf> {
+/// The local Hugging Face hub caches, most specific first.
+pub(crate) fn hf_cache_dirs() -> Vec<PathBuf> {
     let env = |k: &str| {
         std::env::var_os(k)
             .filter(|v| !v.is_empty())

@@ -1,5 +1,5 @@
-//! `CloudApi` over the AWS SDK: the only module that imports
-//! `aws-config`, `aws-sdk-sagemaker` and `aws-sdk-s3`. Credentials and
+//! `CloudApi` over the AWS SDK: with `aws_s3` and `runtime`, the only
+//! modules that import `aws-config`, `aws-sdk-sagemaker` and `aws-sdk-s3`. Credentials and
 //! region come from the default chain (`AWS_PROFILE`, `AWS_REGION`, …);
 //! `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are honoured by the
 //! SDK, and S3 switches to path-style addressing when an endpoint is set.
@@ -23,7 +23,7 @@ use super::api::{
 #[derive(Debug, Clone)]
 pub struct AwsCloud {
     sm: aws_sdk_sagemaker::Client,
-    s3: aws_sdk_s3::Client,
+    pub(super) s3: aws_sdk_s3::Client,
 }
 
 impl AwsCloud {
@@ -54,7 +54,7 @@ pub(super) async fn load_config(region: Option<&str>) -> aws_config::SdkConfig {
 }
 
 /// Maps an SDK failure to a `CloudError` naming the operation.
-fn fail<E>(operation: &str, e: E) -> CloudError
+pub(super) fn fail<E>(operation: &str, e: E) -> CloudError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {

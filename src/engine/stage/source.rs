@@ -1,0 +1,181 @@
+//! Where a model's files come from: a local folder as given, a snapshot in
+//! the local Hugging Face cache (offline), or the Hub (`HF_ENDPOINT`, token
+//! `HF_TOKEN`), downloaded file by file into a folder first. A download
+//! that was cut off resumes: files already there with the Hub's size are
+//! kept.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering::Relaxed;
+
+use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
+use tokio_util::sync::CancellationToken;
+
+use super::{StageError, StageProgress};
+
+/// The Hub when `HF_ENDPOINT` is not set.
+pub const DEFAULT_HUB: &str = "https://huggingface.co";
+
+/// The snapshot of `model_id` in the local HF cache: `revision` (a commit,
+/// or a branch/tag name under `refs/`), else what `refs/main` points at.
+pub fn hf_cache_snapshot(model_id: &str, revision: Option<&str>) -> Option<PathBuf> {
+    let dirs = crate::engine::local::tokenizer::hf_cache_dirs();
+    dirs.iter().find_map(|hub| {
+        let repo = hub.join(format!("models--{}", model_id.replace('/', "--")));
+        let rev = revision.unwrap_or("main");
+        let commit = std::fs::read_to_string(repo.join("refs").join(rev))
+            .map(|c| c.trim().to_owned())
+            .unwrap_or_else(|_| rev.to_owned());
+        let snap = repo.join("snapshots").join(commit);
+        snap.join("config.json").is_file().then_some(snap)
+    })
+}
+
+/// The Hub's description of a revision: its files and their sizes.
+#[derive(Debug, Deserialize)]
+struct ModelInfo {
+    #[serde(default)]
+    siblings: Vec<Sibling>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Sibling {
+    rfilename: String,
+    size: Option<u64>,
+}
+
+/// Downloads `model_id` at `revision` from the Hub at `endpoint` into
+/// `dest`, skipping `*.lock` and `.gitattributes`.
+pub async fn download_from_hub(
+    endpoint: &str,
+    model_id: &str,
+    revision: Option<&str>,
+    dest: &Path,
+    progress: &StageProgress,
+    stop: &CancellationToken,
+) -> Result<(), StageError> {
+    let client = reqwest::Client::new();
+    let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty());
+    let rev = revision.unwrap_or("main");
+    let base = endpoint.trim_end_matches('/');
+    let info_url = format!("{base}/api/models/{model_id}/revision/{rev}?blobs=true");
+    let info: ModelInfo = get(&client, &info_url, token.as_deref(), model_id)
+        .await?
+        .json()
+        .await
+        .map_err(|e| StageError::Source(format!("{info_url}: unreadable model info: {e}")))?;
+    let files: Vec<Sibling> = info
+        .siblings
+        .into_iter()
+        .filter(|s| !s.rfilename.ends_with(".lock") && s.rfilename != ".gitattributes")
+        .collect();
+    for f in &files {
+        if stop.is_cancelled() {
+            return Err(StageError::Cancelled);
+        }
+        let target = safe_join(dest, &f.rfilename)?;
+        let have = std::fs::metadata(&target).map(|m| m.len()).ok();
+        if have.is_some() && have == f.size {
+            continue;
+        }
+        let url = format!("{base}/{model_id}/resolve/{rev}/{}", f.rfilename);
+        fetch(
+            &client,
+            &url,
+            token.as_deref(),
+            model_id,
+            &target,
+            progress,
+            stop,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A write failure, with the fix when the disk is full.
+fn disk_error(path: &Path, e: &std::io::Error) -> StageError {
+    let hint = if e.kind() == std::io::ErrorKind::StorageFull {
+        "; the disk is full: free space under MCC_BENCH_HOME, or stage with mode processing_job (the download then runs in SageMaker)"
+    } else {
+        ""
+    };
+    StageError::Source(format!("{}: {e}{hint}", path.display()))
+}
+
+/// `dest/rel`, refusing names that would leave `dest`.
+fn safe_join(dest: &Path, rel: &str) -> Result<PathBuf, StageError> {
+    let bad = rel
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..");
+    if bad || rel.starts_with('/') {
+        return Err(StageError::Source(format!(
+            "the Hub listed a file named {rel:?}, which is not a plain relative path"
+        )));
+    }
+    Ok(dest.join(rel))
+}
+
+async fn get(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    model_id: &str,
+) -> Result<reqwest::Response, StageError> {
+    let mut req = client.get(url);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| {
+        StageError::Source(format!("{url}: {e}; check HF_ENDPOINT and the network"))
+    })?;
+    let status = resp.status().as_u16();
+    match status {
+        200..=299 => Ok(resp),
+        401 | 403 if token.is_none() => Err(StageError::Source(format!(
+            "{model_id} is gated or private (HTTP {status}); accept its licence on the Hub and set HF_TOKEN"
+        ))),
+        401 | 403 => Err(StageError::Source(format!(
+            "{model_id}: the Hub refused HF_TOKEN (HTTP {status}); check the token and that it has access to this model"
+        ))),
+        404 => Err(StageError::Source(format!(
+            "{model_id} was not found on the Hub (HTTP 404 for {url}); check the model id and revision"
+        ))),
+        _ => Err(StageError::Source(format!("{url}: HTTP {status}"))),
+    }
+}
+
+/// Streams one file to `target` (via a `.part` file renamed at the end).
+async fn fetch(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    model_id: &str,
+    target: &Path,
+    progress: &StageProgress,
+    stop: &CancellationToken,
+) -> Result<(), StageError> {
+    let io = |e: std::io::Error| disk_error(target, &e);
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(io)?;
+    }
+    let mut part = target.as_os_str().to_owned();
+    part.push(".part");
+    let part = PathBuf::from(part);
+    let mut resp = get(client, url, token, model_id).await?;
+    let mut file = tokio::fs::File::create(&part).await.map_err(io)?;
+    loop {
+        let chunk = tokio::select! {
+            c = resp.chunk() => c.map_err(|e| StageError::Source(format!("{url}: download cut: {e}")))?,
+            () = stop.cancelled() => return Err(StageError::Cancelled),
+        };
+        let Some(chunk) = chunk else { break };
+        file.write_all(&chunk).await.map_err(io)?;
+        progress
+            .bytes_downloaded
+            .fetch_add(chunk.len() as u64, Relaxed);
+    }
+    file.flush().await.map_err(io)?;
+    drop(file);
+    tokio::fs::rename(&part, target).await.map_err(io)
+}

@@ -1,0 +1,129 @@
+//! `stage_model`: put a model's weights into S3 as a tracked run, and the
+//! staging part of `get_status` (live counters, then the report).
+
+use std::path::{Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::params::portable;
+use crate::domain::{RunRecord, StageReport};
+use crate::jobs::{self, Jobs, StageRequest};
+
+/// `stage_model` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct StageArgs {
+    /// Hugging Face model id (`org/name`); names the destination
+    /// `s3://{bucket}/models/{org}/{name}/`. Default: the project's
+    /// HF_MODEL_ID.
+    pub(crate) model_id: Option<String>,
+    /// Take the weights from this folder (it must hold config.json).
+    /// Without it: the local Hugging Face cache, else the Hub (HF_ENDPOINT,
+    /// HF_TOKEN).
+    pub(crate) local_dir: Option<String>,
+    /// Destination bucket. Default: the bootstrap profile's modelsS3Bucket.
+    pub(crate) bucket: Option<String>,
+    /// Hub revision (branch, tag or commit) to pin.
+    pub(crate) revision: Option<String>,
+    /// Upload every file even when it is already there.
+    #[serde(default)]
+    pub(crate) force: bool,
+    /// `local` (this machine downloads and uploads; the only mode offered
+    /// so far).
+    pub(crate) mode: Option<String>,
+    /// ml-container-creator project (holding do/config): defaults come from
+    /// it, and STAGED_MODEL_PATH is recorded in it afterwards. Default: the
+    /// server's working directory when it is a project.
+    pub(crate) project_dir: Option<String>,
+}
+
+/// A started staging run.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct StageStarted {
+    /// Handle for get_status and cancel_benchmark.
+    pub(crate) run_id: String,
+    /// Current state.
+    pub(crate) status: String,
+    /// Where the model goes.
+    pub(crate) s3_uri: String,
+    /// `folder`, `hf_cache` or `hub`.
+    pub(crate) source: String,
+}
+
+/// Where a staging run stands (in get_status).
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct Staging {
+    /// Destination.
+    pub(crate) s3_uri: String,
+    /// Files uploaded or found already there, of `files_total`.
+    pub(crate) files_done: u64,
+    /// Files of the model.
+    pub(crate) files_total: u64,
+    /// Bytes uploaded or found already there, of `bytes_total`.
+    pub(crate) bytes_done: u64,
+    /// Bytes of the model.
+    pub(crate) bytes_total: u64,
+    /// Bytes downloaded from the Hub so far.
+    pub(crate) bytes_downloaded: u64,
+    /// Upload throughput so far, MiB/s.
+    pub(crate) mib_per_s: f64,
+    /// The report, once the run has finished.
+    pub(crate) result: Option<serde_json::Value>,
+}
+
+pub(crate) fn start(jobs: &Jobs, a: StageArgs) -> Result<StageStarted, String> {
+    if let Some(m) = a.mode.as_deref().filter(|m| *m != "local") {
+        return Err(format!(
+            "mode {m:?} is not available: only \"local\" (this machine downloads and uploads) is implemented; processing_job is not yet"
+        ));
+    }
+    let req = StageRequest {
+        model_id: a.model_id,
+        local_dir: a.local_dir.map(PathBuf::from),
+        bucket: a.bucket,
+        revision: a.revision,
+        force: a.force,
+        project_dir: a.project_dir.map(PathBuf::from),
+    };
+    let plan = jobs::plan_stage(&req)?;
+    let source = match &plan.source {
+        crate::domain::StageSource::Folder { .. } => "folder",
+        crate::domain::StageSource::HfCache { .. } => "hf_cache",
+        crate::domain::StageSource::Hub { .. } => "hub",
+    };
+    let record = jobs.start_stage(plan, None).map_err(|e| e.to_string())?;
+    Ok(StageStarted {
+        run_id: record.run_id,
+        status: record.status.as_str().into(),
+        s3_uri: record.target,
+        source: source.into(),
+    })
+}
+
+/// The staging view of a run, when it is a staging run.
+pub(crate) fn staging(r: &RunRecord) -> Option<Staging> {
+    let plan = jobs::stage_plan_of(r)?;
+    let dir = Path::new(&r.run_dir);
+    let read = |name: &str| -> Option<serde_json::Value> {
+        serde_json::from_slice(&std::fs::read(dir.join(name)).ok()?).ok()
+    };
+    let p = read(jobs::STAGE_PROGRESS_JSON).unwrap_or_default();
+    let n = |k: &str| p.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+    let result = read(jobs::STAGE_RESULT_JSON)
+        .filter(|v| serde_json::from_value::<StageReport>(v.clone()).is_ok());
+    Some(Staging {
+        s3_uri: plan.s3_uri(),
+        files_done: n("files_done"),
+        files_total: n("files_total"),
+        bytes_done: n("bytes_done"),
+        bytes_total: n("bytes_total"),
+        bytes_downloaded: n("bytes_downloaded"),
+        mib_per_s: p
+            .get("mib_per_s")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.0),
+        result,
+    })
+}
