@@ -436,10 +436,135 @@ async fn stage_model_is_a_tracked_run_over_mcp() {
 
     let refused = call(
         "stage_model",
-        json!({"local_dir": model, "model_id": "o/m", "mode": "processing_job"}),
+        json!({"local_dir": model, "model_id": "o/m", "mode": "remote"}),
     )
     .await
     .expect("call");
     assert_eq!(refused.is_error, Some(true));
+    assert!(
+        format!("{refused:?}").contains("processing_job"),
+        "the message lists the modes"
+    );
     c.cancel().await.expect("close");
+}
+
+/// Every processing job moto knows, described.
+fn processing_jobs(s: &Stage) -> Value {
+    let script = format!(
+        "import boto3, json\n\
+         sm = boto3.client('sagemaker', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+         names = [j['ProcessingJobName'] for j in sm.list_processing_jobs()['ProcessingJobSummaries']]\n\
+         print(json.dumps([sm.describe_processing_job(ProcessingJobName=n) for n in names], default=str))",
+        s.moto.url
+    );
+    let out = Command::new(python())
+        .args(["-c", &script])
+        .output()
+        .expect("boto3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+fn put_object(s: &Stage, key: &str) {
+    let script = format!(
+        "import boto3\n\
+         boto3.client('s3', endpoint_url='{}', region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing').put_object(Bucket='{BUCKET}', Key='{key}', Body=b'{{}}')",
+        s.moto.url
+    );
+    assert!(Command::new(python())
+        .args(["-c", &script])
+        .status()
+        .expect("boto3")
+        .success());
+}
+
+#[test]
+fn processing_job_mode_submits_the_job_and_checks_its_output() {
+    let s = setup();
+    std::fs::write(
+        s.home.path().join(".ml-container-creator/config.json"),
+        json!({"modelsS3Bucket": BUCKET, "roleArn": "arn:aws:iam::123456789012:role/stage",
+               "secrets": {"hfToken": "arn:aws:secretsmanager:us-east-1:123456789012:secret:hf"}})
+        .to_string(),
+    )
+    .expect("profile");
+    let project = s.project_arg();
+    let run = |extra: &[&str]| {
+        let out = s
+            .command(&[
+                "stage",
+                "--json",
+                "--project",
+                &project,
+                "--mode",
+                "processing-job",
+            ])
+            .args(extra)
+            .env("AWS_ENDPOINT_URL_SAGEMAKER", &s.moto.url)
+            .env("MCC_BENCH_POLL_MAX_S", "0.2")
+            .output()
+            .expect("runs");
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code(),
+            report,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // moto completes jobs at once without running them: no config.json
+    // appears, and the run says so.
+    let (code, _, err) = run(&[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("completed but") && err.contains("config.json is not there"),
+        "{err}"
+    );
+    let jobs = processing_jobs(&s);
+    let job = &jobs[0];
+    let name = job["ProcessingJobName"].as_str().expect("name");
+    assert!(
+        name.starts_with("mlcc-stage-tiny-") && name.len() <= 63,
+        "{name}"
+    );
+    // moto describes a job without its resources or environment; those are
+    // checked in the unit tests of engine::stage::processing.
+    assert_eq!(job["RoleArn"], "arn:aws:iam::123456789012:role/stage");
+    assert_eq!(job["StoppingCondition"]["MaxRuntimeInSeconds"], 86400);
+    assert_eq!(
+        job["AppSpecification"]["ImageUri"],
+        "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.1.0-cpu-py310-ubuntu20.04-sagemaker"
+    );
+    let command = job["AppSpecification"]["ContainerEntrypoint"][2]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        command.contains(&format!("s3://{BUCKET}/staging-jobs/{name}/entrypoint.sh")),
+        "{command}"
+    );
+    let entry = s.objects(&format!("staging-jobs/{name}/"));
+    assert!(
+        entry
+            .get(format!("staging-jobs/{name}/entrypoint.sh"))
+            .is_some(),
+        "{entry}"
+    );
+
+    // With config.json there: already staged, no new job.
+    put_object(&s, &format!("{PREFIX}config.json"));
+    let (code, r, err) = run(&[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r["outcome"], "already_staged");
+    assert_eq!(processing_jobs(&s).as_array().map(Vec::len), Some(1));
+    // force: a new job, whose output is checked, and do/config is updated.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, r, err) = run(&["--force", "--instance-type", "ml.m5.4xlarge"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(r["outcome"], "staged", "{r}");
+    assert!(r["config_updated"].is_string(), "{r}");
+    let jobs = processing_jobs(&s);
+    assert_eq!(jobs.as_array().map(Vec::len), Some(2));
 }

@@ -348,7 +348,29 @@ pub struct StageArgs {
     /// recorded in its do/config); default: the working directory.
     #[arg(long)]
     pub project: Option<std::path::PathBuf>,
+    /// `local` (this machine downloads and uploads) or `processing-job`
+    /// (a SageMaker Processing Job does, for models larger than the disk).
+    #[arg(long, value_enum, default_value_t = StageMode::Local)]
+    pub mode: StageMode,
+    /// Processing job instance type (ml.m5.xlarge).
+    #[arg(long)]
+    pub instance_type: Option<String>,
+    /// Processing job volume, GB (2048).
+    #[arg(long)]
+    pub volume_gb: Option<i32>,
+    /// Processing job image (ml-container-creator's PyTorch CPU image).
+    #[arg(long)]
+    pub image: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Where staging work happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StageMode {
+    /// This machine.
+    Local,
+    /// A SageMaker Processing Job.
+    ProcessingJob,
 }

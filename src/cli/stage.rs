@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use super::args::StageArgs;
+use super::args::{StageArgs, StageMode};
 use super::{exit, CliError};
 use crate::domain::{RunRecord, RunState, StageOutcome, StageReport};
 use crate::jobs::{
@@ -26,6 +26,10 @@ pub(crate) fn stage(args: &StageArgs) -> Result<ExitCode, CliError> {
         revision: args.revision.clone(),
         force: args.force,
         project_dir: args.project.clone(),
+        processing_job: args.mode == StageMode::ProcessingJob,
+        instance_type: args.instance_type.clone(),
+        volume_gb: args.volume_gb,
+        image: args.image.clone(),
     };
     let plan = plan_stage(&req).map_err(CliError::Input)?;
     let exe = std::env::current_exe()

@@ -21,4 +21,4 @@ pub use spec::{
     ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition,
     TokenCountSource,
 };
-pub use stage::{StageOutcome, StagePlan, StageReport, StageSource};
+pub use stage::{ProcessingSpec, StageOutcome, StagePlan, StageReport, StageSource};

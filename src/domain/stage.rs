@@ -26,6 +26,23 @@ pub enum StageSource {
     },
 }
 
+/// How the processing job is set up.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessingSpec {
+    /// Job name (≤ 63 characters), fixed when the run is recorded.
+    pub job_name: String,
+    /// Container image.
+    pub image: String,
+    /// Instance type.
+    pub instance_type: String,
+    /// EBS volume, GB.
+    pub volume_gb: i32,
+    /// Role the job runs as (`roleArn`).
+    pub role_arn: String,
+    /// Secrets Manager ARN of the Hugging Face token, when configured.
+    pub hf_token_arn: Option<String>,
+}
+
 /// Everything a staging run needs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StagePlan {
@@ -46,6 +63,10 @@ pub struct StagePlan {
     /// The ml-container-creator project whose `do/config` gets
     /// `STAGED_MODEL_PATH` afterwards.
     pub project_dir: Option<String>,
+    /// Set when a SageMaker Processing Job does the work instead of this
+    /// machine (`mode: processing_job`).
+    #[serde(default)]
+    pub processing: Option<ProcessingSpec>,
 }
 
 impl StagePlan {

@@ -14,10 +14,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
 use crate::domain::{
-    ApiKind, EndpointSpec, RunRecord, RunStatus, StagePlan, StageReport, StageSource,
+    ApiKind, EndpointSpec, ProcessingSpec, RunRecord, RunStatus, StagePlan, StageReport,
+    StageSource,
 };
 use crate::engine::sagemaker::AwsCloud;
-use crate::engine::stage::{self, source, StageError, StageProgress, DEFAULT_PARALLEL};
+use crate::engine::stage::{self, processing, source, StageError, StageProgress, DEFAULT_PARALLEL};
 use crate::project::{self, Bootstrap, Project};
 
 /// Engine name of staging runs in run records.
@@ -43,6 +44,14 @@ pub struct StageRequest {
     /// The project (holding `do/config`); default: the working directory
     /// when it is one.
     pub project_dir: Option<PathBuf>,
+    /// Run the download and sync in a SageMaker Processing Job.
+    pub processing_job: bool,
+    /// Processing job instance type (default ml.m5.xlarge).
+    pub instance_type: Option<String>,
+    /// Processing job volume, GB (default 2048).
+    pub volume_gb: Option<i32>,
+    /// Processing job image (default ml-container-creator's).
+    pub image: Option<String>,
 }
 
 /// Resolves a request into a plan, or says what is missing and where.
@@ -60,22 +69,39 @@ pub fn plan_stage(req: &StageRequest) -> Result<StagePlan, String> {
         "say which model: model_id (a Hugging Face id such as Qwen/Qwen3-0.6B), or project_dir of a project with HF_MODEL_ID in do/config",
     )?;
     check_model_id(&model_id)?;
+    let bootstrap = Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
     let bucket = match &req.bucket {
         Some(b) => b.clone(),
-        None => {
-            let bootstrap =
-                Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
-            project::models_bucket(&bootstrap).map_err(|e| e.to_string())?
-        }
+        None => project::models_bucket(&bootstrap).map_err(|e| e.to_string())?,
+    };
+    let region = from_project("AWS_REGION").or_else(env_region);
+    let processing = if req.processing_job {
+        let name = from_project("PROJECT_NAME").unwrap_or_else(|| model_id.replace('/', "-"));
+        let token = from_project("HF_TOKEN_ARN");
+        Some(processing_spec(
+            req,
+            &bootstrap,
+            &name,
+            region.as_deref(),
+            token,
+        )?)
+    } else {
+        None
+    };
+    let source = if processing.is_some() {
+        hub()
+    } else {
+        source_of(req, &model_id)?
     };
     Ok(StagePlan {
-        source: source_of(req, &model_id)?,
+        source,
+        processing,
         prefix: format!("models/{model_id}/"),
         model_id,
         revision: req.revision.clone(),
         bucket,
         force: req.force,
-        region: from_project("AWS_REGION"),
+        region,
         project_dir: project.map(|p| p.dir.display().to_string()),
     })
 }
@@ -110,11 +136,57 @@ fn source_of(req: &StageRequest, model_id: &str) -> Result<StageSource, String> 
             path: snap.display().to_string(),
         });
     }
+    Ok(hub())
+}
+
+/// The Hub at `HF_ENDPOINT`, else huggingface.co.
+fn hub() -> StageSource {
     let endpoint = std::env::var("HF_ENDPOINT")
         .ok()
         .filter(|e| !e.is_empty())
         .unwrap_or_else(|| source::DEFAULT_HUB.to_owned());
-    Ok(StageSource::Hub { endpoint })
+    StageSource::Hub { endpoint }
+}
+
+fn env_region() -> Option<String> {
+    ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+}
+
+/// The processing job of a request: ml-container-creator's defaults, the
+/// bootstrap role, and a name `mlcc-stage-{project}-{UTC time}`.
+fn processing_spec(
+    req: &StageRequest,
+    bootstrap: &Bootstrap,
+    project_name: &str,
+    region: Option<&str>,
+    project_token_arn: Option<String>,
+) -> Result<ProcessingSpec, String> {
+    if req.local_dir.is_some() {
+        return Err("a processing job downloads from the Hub itself; drop local_dir, or stage locally (mode local)".into());
+    }
+    let image = match (&req.image, region) {
+        (Some(i), _) => i.clone(),
+        (None, Some(r)) => processing::default_image(r),
+        (None, None) => {
+            return Err(
+                "the processing image depends on the region: set AWS_REGION (or pass image)".into(),
+            )
+        }
+    };
+    let stamp = chrono::Utc::now().format("%Y%m%d-%H%M%S").to_string();
+    Ok(ProcessingSpec {
+        job_name: project::resource_name(&format!("mlcc-stage-{project_name}"), &stamp),
+        image,
+        instance_type: req
+            .instance_type
+            .clone()
+            .unwrap_or_else(|| processing::DEFAULT_INSTANCE.into()),
+        volume_gb: req.volume_gb.unwrap_or(processing::DEFAULT_VOLUME_GB),
+        role_arn: bootstrap.require("roleArn").map_err(|e| e.to_string())?,
+        hf_token_arn: project_token_arn.or_else(|| bootstrap.hf_token_arn()),
+    })
 }
 
 impl Jobs {
@@ -183,18 +255,11 @@ async fn run_plan(
     progress: Arc<StageProgress>,
     stop: &CancellationToken,
 ) -> Result<StageReport, StageError> {
-    let dir = match &plan.source {
-        StageSource::Folder { path } | StageSource::HfCache { path } => PathBuf::from(path),
-        StageSource::Hub { endpoint } => {
-            let dest = run_dir.join("download");
-            let rev = plan.revision.as_deref();
-            source::download_from_hub(endpoint, &plan.model_id, rev, &dest, &progress, stop)
-                .await?;
-            dest
-        }
-    };
     let api = AwsCloud::from_env(plan.region.as_deref()).await;
-    let mut report = stage::stage(&api, plan, &dir, progress, stop, parallel()).await?;
+    let mut report = match &plan.processing {
+        Some(spec) => processing::stage_with_job(&api, plan, spec, stop, poll_max()).await?,
+        None => stage_here(&api, plan, run_dir, progress, stop).await?,
+    };
     if let Some(p) = &plan.project_dir {
         let config = Path::new(p).join("do").join("config");
         match project::set_config_var(&config, "STAGED_MODEL_PATH", &plan.s3_uri()) {
@@ -205,6 +270,37 @@ async fn run_plan(
         }
     }
     Ok(report)
+}
+
+/// Download (from the Hub) if needed, then upload from this machine.
+async fn stage_here(
+    api: &AwsCloud,
+    plan: &StagePlan,
+    run_dir: &Path,
+    progress: Arc<StageProgress>,
+    stop: &CancellationToken,
+) -> Result<StageReport, StageError> {
+    let dir = match &plan.source {
+        StageSource::Folder { path } | StageSource::HfCache { path } => PathBuf::from(path),
+        StageSource::Hub { endpoint } => {
+            let dest = run_dir.join("download");
+            let rev = plan.revision.as_deref();
+            source::download_from_hub(endpoint, &plan.model_id, rev, &dest, &progress, stop)
+                .await?;
+            dest
+        }
+    };
+    stage::stage(api, plan, &dir, progress, stop, parallel()).await
+}
+
+/// Longest wait between polls of a processing job: `MCC_BENCH_POLL_MAX_S`,
+/// else 30 s.
+fn poll_max() -> Duration {
+    std::env::var("MCC_BENCH_POLL_MAX_S")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(Duration::from_secs(30), Duration::from_secs_f64)
 }
 
 /// Parallel S3 requests: `MCC_BENCH_STAGE_PARALLEL`, else 8.

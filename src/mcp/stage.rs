@@ -30,9 +30,17 @@ pub(crate) struct StageArgs {
     /// Upload every file even when it is already there.
     #[serde(default)]
     pub(crate) force: bool,
-    /// `local` (this machine downloads and uploads; the only mode offered
-    /// so far).
+    /// `local` (default: this machine downloads and uploads) or
+    /// `processing_job` (a SageMaker Processing Job downloads from the Hub
+    /// and syncs to S3, for models larger than the local disk).
     pub(crate) mode: Option<String>,
+    /// processing_job: instance type (default ml.m5.xlarge).
+    pub(crate) instance_type: Option<String>,
+    /// processing_job: volume in GB (default 2048).
+    pub(crate) volume_gb: Option<i32>,
+    /// processing_job: container image (default ml-container-creator's
+    /// PyTorch CPU image for the region).
+    pub(crate) image: Option<String>,
     /// ml-container-creator project (holding do/config): defaults come from
     /// it, and STAGED_MODEL_PATH is recorded in it afterwards. Default: the
     /// server's working directory when it is a project.
@@ -48,7 +56,7 @@ pub(crate) struct StageStarted {
     pub(crate) status: String,
     /// Where the model goes.
     pub(crate) s3_uri: String,
-    /// `folder`, `hf_cache` or `hub`.
+    /// `folder`, `hf_cache`, `hub`, or `processing_job`.
     pub(crate) source: String,
 }
 
@@ -74,9 +82,10 @@ pub(crate) struct Staging {
 }
 
 pub(crate) fn start(jobs: &Jobs, a: StageArgs) -> Result<StageStarted, String> {
-    if let Some(m) = a.mode.as_deref().filter(|m| *m != "local") {
+    let mode = a.mode.as_deref().unwrap_or("local");
+    if mode != "local" && mode != "processing_job" {
         return Err(format!(
-            "mode {m:?} is not available: only \"local\" (this machine downloads and uploads) is implemented; processing_job is not yet"
+            "mode {mode:?} is not known; use \"local\" (this machine downloads and uploads) or \"processing_job\" (a SageMaker Processing Job does, for models larger than the local disk)"
         ));
     }
     let req = StageRequest {
@@ -86,9 +95,14 @@ pub(crate) fn start(jobs: &Jobs, a: StageArgs) -> Result<StageStarted, String> {
         revision: a.revision,
         force: a.force,
         project_dir: a.project_dir.map(PathBuf::from),
+        processing_job: mode == "processing_job",
+        instance_type: a.instance_type,
+        volume_gb: a.volume_gb,
+        image: a.image,
     };
     let plan = jobs::plan_stage(&req)?;
     let source = match &plan.source {
+        _ if plan.processing.is_some() => "processing_job",
         crate::domain::StageSource::Folder { .. } => "folder",
         crate::domain::StageSource::HfCache { .. } => "hf_cache",
         crate::domain::StageSource::Hub { .. } => "hub",

@@ -22,7 +22,7 @@ use super::api::{
 /// SageMaker and S3 clients built from the environment.
 #[derive(Debug, Clone)]
 pub struct AwsCloud {
-    sm: aws_sdk_sagemaker::Client,
+    pub(super) sm: aws_sdk_sagemaker::Client,
     pub(super) s3: aws_sdk_s3::Client,
 }
 

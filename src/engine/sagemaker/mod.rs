@@ -3,8 +3,8 @@
 //! results come back from S3 in the same shape as a local run's.
 //!
 //! - `api` — the operations the engine needs, as a trait of our own.
-//! - `aws` — that trait over the AWS SDK; `aws_s3` — staging's object
-//!   store over the same S3 client.
+//! - `aws` — that trait over the AWS SDK; `aws_s3` and `aws_processing` —
+//!   staging's object store and processing-job calls over the same clients.
 //! - `spec` — run spec → workload spec and job names.
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
 //! - `fetch` — download, unpack and import a job's output.
@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod aws;
+mod aws_processing;
 mod aws_s3;
 mod cleanup;
 mod fetch;

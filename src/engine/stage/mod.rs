@@ -10,8 +10,10 @@
 //! - `store` — the S3 operations, as a trait of our own.
 //! - `source` — where the files come from: a folder, the HF cache, the Hub.
 //! - `upload` — bounded-parallel, streaming, checksummed uploads.
+//! - `processing` — the same staging done by a SageMaker Processing Job.
 
 mod files;
+pub mod processing;
 pub mod source;
 pub mod store;
 mod upload;
