@@ -6,16 +6,20 @@
 //!
 //! - [`mcp`] — the MCP server (tools, schemas, stdio and streamable HTTP)
 //!   and the `call` client; the only user of rmcp.
-//! - `cli` — the command line (`run`, `status`, `sim`, `workloads`, `serve`, `call`,
-//!   the hidden `runner`): parses flags, drives the layers below, prints.
-//! - [`jobs`] — runs that outlive their starter: the state file of run
-//!   records, detached runner processes, reconciliation.
+//! - `cli` — the command line (`run`, `status`, `stage`, `sim`, `workloads`,
+//!   `serve`, `call`, the hidden `runner`): parses flags, drives the layers
+//!   below, prints.
+//! - [`jobs`] — runs (benchmarks and staging) that outlive their starter:
+//!   the state file of run records, detached runner processes,
+//!   reconciliation.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
 //!   generator: prompts → the one load loop → raw records → results;
 //!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
-//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker::aws`
-//!   and, for the runtime API, `engine::sagemaker::runtime`, which the
-//!   local engine reaches through the [`engine::invoke`] trait).
+//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker`: `aws`,
+//!   `aws_s3`, `aws_processing`, and `runtime`, which the local engine
+//!   reaches through the [`engine::invoke`] trait);
+//!   [`engine::stage`] puts model weights into S3 behind an object-store
+//!   trait (implemented beside the other AWS code).
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results)
 //!   and the locked state file, written atomically.
 //!
