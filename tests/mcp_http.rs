@@ -156,7 +156,7 @@ async fn bearer_token_is_required_when_configured() {
         ().serve(StreamableHttpClientTransport::from_config(config))
             .await
             .expect("authorised client");
-    assert_eq!(client.list_all_tools().await.expect("tools").len(), 8);
+    assert_eq!(client.list_all_tools().await.expect("tools").len(), 9);
     client.cancel().await.expect("close");
 }
 

@@ -103,6 +103,9 @@ pub struct StageReport {
     pub bytes_total: u64,
     /// Bytes uploaded by this run.
     pub bytes_uploaded: u64,
+    /// Bytes of parts an interrupted earlier run had uploaded, kept.
+    #[serde(default)]
+    pub bytes_resumed: u64,
     /// Wall time of the upload phase, seconds.
     pub upload_seconds: f64,
     /// Upload throughput, MiB/s (0 when nothing was uploaded).

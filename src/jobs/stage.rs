@@ -102,8 +102,14 @@ pub fn plan_stage(req: &StageRequest) -> Result<StagePlan, String> {
         bucket,
         force: req.force,
         region,
-        project_dir: project.map(|p| p.dir.display().to_string()),
+        project_dir: project.map(|p| absolute(&p.dir).display().to_string()),
     })
+}
+
+/// `path` made absolute: the runner does not share the caller's working
+/// directory.
+fn absolute(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
 }
 
 fn check_model_id(id: &str) -> Result<(), String> {
@@ -128,7 +134,7 @@ fn source_of(req: &StageRequest, model_id: &str) -> Result<StageSource, String> 
     if let Some(dir) = &req.local_dir {
         stage::model_files(dir).map_err(|e| e.to_string())?;
         return Ok(StageSource::Folder {
-            path: dir.display().to_string(),
+            path: absolute(dir).display().to_string(),
         });
     }
     if let Some(snap) = source::hf_cache_snapshot(model_id, req.revision.as_deref()) {
@@ -351,7 +357,8 @@ fn progress_doc(p: &StageProgress, elapsed: Duration) -> serde_json::Value {
     let sent = p
         .bytes_done
         .load(Relaxed)
-        .saturating_sub(p.bytes_skipped.load(Relaxed));
+        .saturating_sub(p.bytes_skipped.load(Relaxed))
+        .saturating_sub(p.bytes_resumed.load(Relaxed));
     let secs = elapsed.as_secs_f64();
     serde_json::json!({
         "files_done": p.files_done.load(Relaxed),

@@ -1,4 +1,5 @@
-//! The transport side of a request. Each load lane owns one keep-alive HTTP/1.1
+//! The transport side of a request (HTTP here; runtime APIs in `runtime`).
+//! Each load lane owns one keep-alive HTTP/1.1
 //! connection and drives it in its own task: the bytes of a response are read
 //! and stamped by the same task that sent the request, with no hand-off to a
 //! connection task in between. Every read is stamped the moment it returns,

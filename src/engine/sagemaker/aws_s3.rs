@@ -151,6 +151,7 @@ impl ObjectStore for AwsCloud {
             number: span.number,
             etag: out.e_tag().unwrap_or_default().to_owned(),
             sha256: out.checksum_sha256().map(str::to_owned),
+            size: span.len,
         })
     }
 
@@ -197,6 +198,40 @@ impl ObjectStore for AwsCloud {
             .await
             .map(|_| ())
             .map_err(|e| fail("AbortMultipartUpload", e))
+    }
+
+    async fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> StoreResult<Vec<UploadedPart>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .s3
+                .list_parts()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(upload_id)
+                .set_part_number_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| fail("ListParts", e))?;
+            out.extend(page.parts().iter().filter_map(|p| {
+                Some(UploadedPart {
+                    number: p.part_number()?,
+                    etag: p.e_tag()?.to_owned(),
+                    sha256: p.checksum_sha256().map(str::to_owned),
+                    size: u64::try_from(p.size()?).ok()?,
+                })
+            }));
+            match page.next_part_number_marker() {
+                Some(m) if page.is_truncated() == Some(true) => marker = Some(m.to_owned()),
+                _ => return Ok(out),
+            }
+        }
     }
 
     async fn list_multipart(

@@ -93,6 +93,39 @@ pub fn md5_hex(path: &Path) -> Result<String, StageError> {
     digest::<Md5>(path)
 }
 
+/// SHA-256 of `len` bytes at `offset`, base64 (S3's part checksum form).
+pub fn span_sha256_b64(path: &Path, offset: u64, len: u64) -> Result<String, StageError> {
+    use base64::Engine;
+    let d = span_digest::<Sha256>(path, offset, len)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(d))
+}
+
+/// MD5 of `len` bytes at `offset`, hex (a part's ETag).
+pub(super) fn span_md5_hex(path: &Path, offset: u64, len: u64) -> Result<String, StageError> {
+    Ok(hex::encode(span_digest::<Md5>(path, offset, len)?))
+}
+
+fn span_digest<D: Digest>(path: &Path, offset: u64, len: u64) -> Result<Vec<u8>, StageError> {
+    use std::io::{Seek, SeekFrom};
+    let io = |e: std::io::Error| StageError::Source(format!("{}: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(offset)).map_err(io)?;
+    let mut hasher = D::new();
+    let mut left = len;
+    let mut buf = vec![0u8; BLOCK];
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file.read(&mut buf[..want]).map_err(io)?;
+        if n == 0 {
+            let msg = format!("{}: shorter than expected", path.display());
+            return Err(StageError::Source(msg));
+        }
+        hasher.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(hasher.finalize().to_vec())
+}
+
 fn digest<D: Digest>(path: &Path) -> Result<String, StageError> {
     let io = |e: std::io::Error| StageError::Source(format!("{}: {e}", path.display()));
     let mut file = std::fs::File::open(path).map_err(io)?;

@@ -4,7 +4,8 @@
 //! and upload only what is missing or differs. With `config.json` and every
 //! file already there the answer is `already_staged` and nothing is sent.
 //! A run killed half-way is resumed by running it again: finished files
-//! are skipped, and multipart uploads it left open are aborted first.
+//! are skipped, and a large file's unfinished multipart upload is continued
+//! from the parts that match.
 //!
 //! - `files` — the model folder's files and their digests.
 //! - `store` — the S3 operations, as a trait of our own.
@@ -25,6 +26,7 @@ use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 
+pub use files::span_sha256_b64;
 pub use files::{md5_hex, model_files, sha256_hex, LocalFile};
 pub use store::{ObjectStore, RemoteObject};
 pub use upload::{spans, Upload};
@@ -66,6 +68,8 @@ pub struct StageProgress {
     pub bytes_skipped: AtomicU64,
     /// Bytes downloaded from the Hub (before the upload starts).
     pub bytes_downloaded: AtomicU64,
+    /// Bytes of parts an earlier, interrupted run had already uploaded.
+    pub bytes_resumed: AtomicU64,
 }
 
 /// Parallel S3 requests when the caller does not say.
@@ -85,15 +89,18 @@ pub async fn stage<S: ObjectStore + Clone + 'static>(
     let total: u64 = files.iter().map(|f| f.size).sum();
     progress.files_total.store(files.len() as u64, Relaxed);
     progress.bytes_total.store(total, Relaxed);
-    let todo = to_upload(store, plan, &files, &progress).await?;
+    let mut todo = to_upload(store, plan, &files, &progress).await?;
     let mut report = report(plan, &files, &todo);
     if todo.is_empty() {
         return Ok(report);
     }
-    abort_leftovers(store, plan, &mut report).await;
+    resume_or_abort(store, plan, &mut todo, &mut report).await;
     let started = Instant::now();
+    let counters = Arc::clone(&progress);
     upload::upload_all(store, &plan.bucket, todo, parallel, progress, stop).await?;
     report.upload_seconds = started.elapsed().as_secs_f64();
+    report.bytes_resumed = counters.bytes_resumed.load(Relaxed);
+    report.bytes_uploaded = report.bytes_uploaded.saturating_sub(report.bytes_resumed);
     if report.upload_seconds > 0.0 {
         report.mib_per_s = report.bytes_uploaded as f64 / 1_048_576.0 / report.upload_seconds;
     }
@@ -140,6 +147,7 @@ async fn to_upload<S: ObjectStore>(
             key,
             size: f.size,
             sha256,
+            resume: None,
         });
     }
     Ok(todo)
@@ -192,6 +200,7 @@ fn report(plan: &StagePlan, files: &[LocalFile], todo: &[Upload]) -> StageReport
         files_skipped: (files.len() - todo.len()) as u64,
         bytes_total,
         bytes_uploaded,
+        bytes_resumed: 0,
         upload_seconds: 0.0,
         mib_per_s: 0.0,
         config_updated: None,
@@ -199,9 +208,16 @@ fn report(plan: &StagePlan, files: &[LocalFile], todo: &[Upload]) -> StageReport
     }
 }
 
-/// Aborts multipart uploads an earlier, interrupted run left open under the
-/// prefix (they hold storage until aborted). Failure is only a warning.
-async fn abort_leftovers<S: ObjectStore>(store: &S, plan: &StagePlan, report: &mut StageReport) {
+/// Hands each large file the unfinished upload an earlier, interrupted run
+/// left for its key (its matching parts are kept), and aborts the other
+/// unfinished uploads under the prefix (they hold storage until aborted).
+/// Failures are only warnings: the upload then starts afresh.
+async fn resume_or_abort<S: ObjectStore>(
+    store: &S,
+    plan: &StagePlan,
+    todo: &mut [Upload],
+    report: &mut StageReport,
+) {
     let open = match store.list_multipart(&plan.bucket, &plan.prefix).await {
         Ok(open) => open,
         Err(e) => {
@@ -212,6 +228,14 @@ async fn abort_leftovers<S: ObjectStore>(store: &S, plan: &StagePlan, report: &m
         }
     };
     for (key, id) in open {
+        let file = todo
+            .iter_mut()
+            .find(|u| u.key == key && u.size > upload::SINGLE_PUT_MAX && u.resume.is_none());
+        if let (Some(u), false) = (file, plan.force) {
+            tracing::info!("continuing the unfinished upload of {key}");
+            u.resume = Some(id);
+            continue;
+        }
         if let Err(e) = store.abort_multipart(&plan.bucket, &key, &id).await {
             report.warnings.push(format!(
                 "could not abort the unfinished upload of {key}: {e}"

@@ -203,6 +203,7 @@ fn report(plan: &StagePlan, outcome: StageOutcome, warnings: Vec<String>) -> Sta
         files_skipped: 0,
         bytes_total: 0,
         bytes_uploaded: 0,
+        bytes_resumed: 0,
         upload_seconds: 0.0,
         mib_per_s: 0.0,
         config_updated: None,

@@ -41,6 +41,8 @@ pub struct UploadedPart {
     pub etag: String,
     /// Its SHA-256 checksum (base64), verified by S3 on upload.
     pub sha256: Option<String>,
+    /// Its size in bytes.
+    pub size: u64,
 }
 
 /// S3 for staging. Uploads stream from the file (no whole-file buffering)
@@ -101,6 +103,13 @@ pub trait ObjectStore: Send + Sync {
         key: &str,
         upload_id: &str,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// `ListParts`: the parts an unfinished upload already holds.
+    fn list_parts(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> impl Future<Output = StoreResult<Vec<UploadedPart>>> + Send;
     /// `ListMultipartUploads` under a prefix: `(key, upload id)`.
     fn list_multipart(
         &self,

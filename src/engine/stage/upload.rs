@@ -3,7 +3,9 @@
 //! permit of one shared semaphore, so at most `parallel` requests are in
 //! flight whatever the mix of files. Parts stream from the file; nothing
 //! holds a whole file in memory. The first failure or a cancel stops the
-//! rest, and an unfinished multipart upload is aborted.
+//! rest, and an unfinished multipart upload is aborted. A run killed
+//! outright leaves its upload open; the next run continues it, keeping the
+//! parts whose size and SHA-256 match the file.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -13,6 +15,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::files;
 use super::store::{ObjectStore, PartSpan, UploadedPart};
 use super::{StageError, StageProgress};
 
@@ -33,6 +36,9 @@ pub struct Upload {
     pub size: u64,
     /// Its SHA-256, hex.
     pub sha256: String,
+    /// An unfinished multipart upload of this key left by an earlier run:
+    /// its parts that match the file are kept.
+    pub resume: Option<String>,
 }
 
 /// What every upload task shares.
@@ -108,13 +114,24 @@ async fn acquire<S>(sh: &Shared<S>) -> Result<tokio::sync::SemaphorePermit<'_>, 
     }
 }
 
-/// A large file in parts; aborted on any failure so no part is left behind.
+/// A large file in parts, continuing an earlier run's upload when there is
+/// one; aborted on any failure so no part is left behind.
 async fn multipart<S: ObjectStore>(sh: &Shared<S>, u: &Upload) -> Result<(), StageError> {
-    let id = sh
-        .store
-        .start_multipart(&sh.bucket, &u.key, &u.sha256)
-        .await?;
-    match parts(sh, u, &id).await {
+    let kept = match &u.resume {
+        Some(id) => matching_parts(sh, u, id).await.map(|p| (id.clone(), p)),
+        None => None,
+    };
+    let (id, kept) = match kept {
+        Some(k) => k,
+        None => {
+            let id = sh
+                .store
+                .start_multipart(&sh.bucket, &u.key, &u.sha256)
+                .await?;
+            (id, Vec::new())
+        }
+    };
+    match parts(sh, u, &id, kept).await {
         Ok(done) => Ok(sh
             .store
             .complete_multipart(&sh.bucket, &u.key, &id, &done)
@@ -126,14 +143,78 @@ async fn multipart<S: ObjectStore>(sh: &Shared<S>, u: &Upload) -> Result<(), Sta
     }
 }
 
+/// The parts of an unfinished upload whose size and SHA-256 match this
+/// file's; `None` when the upload cannot be listed (start afresh).
+async fn matching_parts<S: ObjectStore>(
+    sh: &Shared<S>,
+    u: &Upload,
+    id: &str,
+) -> Option<Vec<UploadedPart>> {
+    let listed = match sh.store.list_parts(&sh.bucket, &u.key, id).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!("cannot continue the unfinished upload of {}: {e}", u.key);
+            return None;
+        }
+    };
+    let spans = spans(u.size);
+    let mut kept = Vec::new();
+    for part in listed {
+        let Some(span) = spans.iter().find(|s| s.number == part.number) else {
+            continue;
+        };
+        if part.size != span.len {
+            continue;
+        }
+        if let Some(part) = same_part(&u.path, *span, part).await {
+            sh.progress.bytes_done.fetch_add(span.len, Relaxed);
+            sh.progress.bytes_resumed.fetch_add(span.len, Relaxed);
+            kept.push(part);
+        }
+    }
+    Some(kept)
+}
+
+/// The part, when it holds exactly this span of the file: its SHA-256
+/// checksum when the store reports one, else its ETag (the MD5 of the
+/// part's bytes). A part listed without its checksum gets the local one,
+/// which completing an upload created with SHA-256 checksums requires.
+async fn same_part(
+    path: &std::path::Path,
+    span: PartSpan,
+    mut part: UploadedPart,
+) -> Option<UploadedPart> {
+    let path = path.to_owned();
+    let (listed_sha, etag) = (
+        part.sha256.clone(),
+        part.etag.trim_matches('"').to_ascii_lowercase(),
+    );
+    let local_sha = tokio::task::spawn_blocking(move || {
+        let sha = files::span_sha256_b64(&path, span.offset, span.len).ok()?;
+        let same = match &listed_sha {
+            Some(listed) => *listed == sha,
+            None => files::span_md5_hex(&path, span.offset, span.len).ok()? == etag,
+        };
+        same.then_some(sha)
+    })
+    .await
+    .ok()??;
+    part.sha256 = Some(local_sha);
+    Some(part)
+}
+
 /// Uploads the parts of one file concurrently (each under a permit).
 async fn parts<S: ObjectStore>(
     sh: &Shared<S>,
     u: &Upload,
     id: &str,
+    kept: Vec<UploadedPart>,
 ) -> Result<Vec<UploadedPart>, StageError> {
-    let spans = spans(u.size);
-    let each = spans.iter().map(|span| async move {
+    let todo: Vec<PartSpan> = spans(u.size)
+        .into_iter()
+        .filter(|s| !kept.iter().any(|k| k.number == s.number))
+        .collect();
+    let each = todo.iter().map(|span| async move {
         let _permit = acquire(sh).await?;
         let up = sh.store.upload_part(&sh.bucket, &u.key, id, &u.path, *span);
         let part = tokio::select! {
@@ -143,7 +224,7 @@ async fn parts<S: ObjectStore>(
         sh.progress.bytes_done.fetch_add(span.len, Relaxed);
         Ok::<_, StageError>(part)
     });
-    let mut done = Vec::with_capacity(spans.len());
+    let mut done = kept;
     for r in join_all(each).await {
         done.push(r?);
     }
