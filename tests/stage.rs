@@ -310,6 +310,18 @@ fn errors_say_what_is_wrong_and_how_to_fix_it() {
         err.contains("modelsS3Bucket") && err.contains("config.json"),
         "{err}"
     );
+    std::fs::write(s.model.path().join("config.json"), b"{}").expect("w");
+    let out = s
+        .command(&["stage", "--model-id", "o/m", "--local-dir", &model])
+        .env_remove("AWS_ACCESS_KEY_ID")
+        .env_remove("AWS_SECRET_ACCESS_KEY")
+        .env("AWS_SHARED_CREDENTIALS_FILE", empty.path().join("none"))
+        .env("AWS_CONFIG_FILE", empty.path().join("none"))
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("no AWS credentials were found"), "{err}");
 }
 
 /// The run record of the newest staging run.
@@ -437,6 +449,26 @@ async fn stage_model_is_a_tracked_run_over_mcp() {
     assert_eq!(staging["files_done"], 4, "{status}");
     assert_eq!(staging["bytes_done"], staging["bytes_total"], "{status}");
     assert_eq!(staging["result"]["outcome"], "staged", "{status}");
+
+    let listed = call("list_benchmarks", json!({"engine": "stage"}))
+        .await
+        .expect("list")
+        .structured_content
+        .expect("structured");
+    assert_eq!(listed["runs"][0]["run_id"], id.as_str(), "{listed}");
+    assert_eq!(listed["runs"][0]["engine"], "stage");
+    let none = call("list_benchmarks", json!({"engine": "local"}))
+        .await
+        .expect("list")
+        .structured_content
+        .expect("structured");
+    assert_eq!(none["runs"], json!([]), "{none}");
+
+    let no_results = call("fetch_results", json!({"run_id": id}))
+        .await
+        .expect("call");
+    assert_eq!(no_results.is_error, Some(true));
+    assert!(format!("{no_results:?}").contains("staging report"));
 
     let refused = call(
         "stage_model",

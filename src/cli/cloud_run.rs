@@ -67,6 +67,8 @@ fn follow(jobs: &Jobs, run_id: &str) -> Result<Option<RunRecord>, CliError> {
 async fn until_done(jobs: &Jobs, run_id: &str) -> Result<RunRecord, CliError> {
     let mut shown = String::new();
     loop {
+        // A follower that died is replaced; it resumes polling.
+        jobs.reconcile()?;
         let record = jobs.get(run_id)?;
         let now = job_states(&record);
         if now != shown {

@@ -111,6 +111,12 @@ pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
 
 pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
     let r = jobs.get(&a.run_id).map_err(|e| e.to_string())?;
+    if r.engine == crate::jobs::STAGE {
+        return Err(format!(
+            "run {} stages model weights and has no benchmark results; get_status shows its staging report",
+            r.run_id
+        ));
+    }
     let path = Path::new(&r.run_dir).join(RESULTS_JSON);
     let Ok(bytes) = std::fs::read(&path) else {
         return Err(match r.status {
@@ -204,6 +210,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
         .into_iter()
         .filter(|r| a.status.as_deref().is_none_or(|s| r.status.as_str() == s))
         .filter(|r| want_workload.is_none() || r.workload == want_workload)
+        .filter(|r| a.engine.as_deref().is_none_or(|e| r.engine == e))
         .collect();
     let page: Vec<RunSummary> = matching
         .iter()
@@ -213,6 +220,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
             run_id: r.run_id.clone(),
             status: r.status.as_str().into(),
             workload: r.workload.clone(),
+            engine: r.engine.clone(),
             target: r.target.clone(),
             label: r.label.clone(),
             created_at: r.created_at.clone(),

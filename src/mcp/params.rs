@@ -336,6 +336,9 @@ pub(crate) struct ListArgs {
     pub(crate) status: Option<String>,
     /// Only runs of this workload.
     pub(crate) workload: Option<String>,
+    /// Only runs of this engine: `local`, `sagemaker`, or `stage` (model
+    /// staging runs).
+    pub(crate) engine: Option<String>,
     /// Page size (default 20, at most 100).
     pub(crate) limit: Option<usize>,
     /// Cursor from a previous page's next_cursor.
@@ -351,7 +354,10 @@ pub(crate) struct RunSummary {
     pub(crate) status: String,
     /// Workload.
     pub(crate) workload: Option<String>,
-    /// Endpoint URL or `sim`.
+    /// `local`, `sagemaker` or `stage`.
+    pub(crate) engine: String,
+    /// Endpoint URL, `sim`, `sagemaker://…`, or the `s3://…` a staging run
+    /// fills.
     pub(crate) target: String,
     /// Label.
     pub(crate) label: Option<String>,

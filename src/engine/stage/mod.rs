@@ -48,7 +48,7 @@ pub enum StageError {
     Cloud(#[from] CloudError),
     /// Stopped on request; files finished so far stay uploaded.
     #[error(
-        "cancelled on request; files uploaded so far are kept, and a new run uploads only the rest"
+        "cancelled on request; files and parts uploaded so far are kept, and a new run uploads only the rest"
     )]
     Cancelled,
 }

@@ -13,6 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use super::{StageError, StageProgress};
 
+/// Connecting to the Hub (or its CDN) may take this long.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// A download that receives nothing for this long is cut (and resumes on
+/// the next run).
+const READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The Hub when `HF_ENDPOINT` is not set.
 pub const DEFAULT_HUB: &str = "https://huggingface.co";
 
@@ -54,7 +60,11 @@ pub async fn download_from_hub(
     progress: &StageProgress,
     stop: &CancellationToken,
 ) -> Result<(), StageError> {
-    let client = reqwest::Client::new();
+    let client = reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .read_timeout(READ_TIMEOUT)
+        .build()
+        .map_err(|e| StageError::Source(format!("cannot build the HTTP client: {e}")))?;
     let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty());
     let rev = revision.unwrap_or("main");
     let base = endpoint.trim_end_matches('/');
@@ -178,4 +188,39 @@ async fn fetch(
     file.flush().await.map_err(io)?;
     drop(file);
     tokio::fs::rename(&part, target).await.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_says_so_and_how_to_get_around_it() {
+        // /dev/full fails every write with ENOSPC, as a full disk does.
+        let e = std::io::Write::write_all(
+            &mut std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .expect("/dev/full"),
+            b"x",
+        )
+        .expect_err("ENOSPC");
+        let msg = disk_error(Path::new("/models/w.bin"), &e).to_string();
+        assert!(
+            msg.contains("the disk is full") && msg.contains("processing_job"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn hub_file_names_cannot_leave_the_download_folder() {
+        let dest = Path::new("/tmp/d");
+        assert_eq!(
+            safe_join(dest, "a/b.json").expect("ok"),
+            dest.join("a/b.json")
+        );
+        for bad in ["../x", "/etc/passwd", "a//b", "./a"] {
+            assert!(safe_join(dest, bad).is_err(), "{bad}");
+        }
+    }
 }

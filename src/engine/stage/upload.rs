@@ -3,9 +3,9 @@
 //! permit of one shared semaphore, so at most `parallel` requests are in
 //! flight whatever the mix of files. Parts stream from the file; nothing
 //! holds a whole file in memory. The first failure or a cancel stops the
-//! rest, and an unfinished multipart upload is aborted. A run killed
-//! outright leaves its upload open; the next run continues it, keeping the
-//! parts whose size and SHA-256 match the file.
+//! rest. A failed multipart upload is aborted; a cancelled or killed run's
+//! is left open, and the next run continues it, keeping the parts whose
+//! size and checksum match the file.
 
 use std::path::PathBuf;
 use std::sync::atomic::Ordering::Relaxed;
@@ -115,10 +115,17 @@ async fn acquire<S>(sh: &Shared<S>) -> Result<tokio::sync::SemaphorePermit<'_>, 
 }
 
 /// A large file in parts, continuing an earlier run's upload when there is
-/// one; aborted on any failure so no part is left behind.
+/// one. A failure aborts the upload so no part is left behind; a cancel
+/// leaves it open, so the next run continues from the parts already up.
 async fn multipart<S: ObjectStore>(sh: &Shared<S>, u: &Upload) -> Result<(), StageError> {
     let kept = match &u.resume {
-        Some(id) => matching_parts(sh, u, id).await.map(|p| (id.clone(), p)),
+        Some(id) => {
+            let kept = matching_parts(sh, u, id).await;
+            if kept.is_none() {
+                let _ = sh.store.abort_multipart(&sh.bucket, &u.key, id).await;
+            }
+            kept.map(|p| (id.clone(), p))
+        }
         None => None,
     };
     let (id, kept) = match kept {
@@ -136,6 +143,7 @@ async fn multipart<S: ObjectStore>(sh: &Shared<S>, u: &Upload) -> Result<(), Sta
             .store
             .complete_multipart(&sh.bucket, &u.key, &id, &done)
             .await?),
+        Err(StageError::Cancelled) => Err(StageError::Cancelled),
         Err(e) => {
             let _ = sh.store.abort_multipart(&sh.bucket, &u.key, &id).await;
             Err(e)
