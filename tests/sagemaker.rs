@@ -277,13 +277,9 @@ async fn clean_finds_leftovers_by_prefix_and_names_missing_permissions() {
 
 /// The record of `run_id` in the state file.
 fn record(w: &World, run_id: &str) -> Option<Value> {
-    let text = std::fs::read_to_string(w.home.path().join("state/state.json")).ok()?;
-    let doc: Value = serde_json::from_str(&text).ok()?;
-    doc["runs"]
-        .as_array()?
-        .iter()
+    emulator::run_records(w.home.path())
+        .into_iter()
         .find(|r| r["run_id"] == run_id)
-        .cloned()
 }
 
 /// The runner pid recorded for `run_id`.

@@ -326,21 +326,19 @@ fn errors_say_what_is_wrong_and_how_to_fix_it() {
 
 /// The run record of the newest staging run.
 fn newest_run(home: &Path) -> Option<Value> {
-    let text = std::fs::read_to_string(home.join("state/state.json")).ok()?;
-    let doc: Value = serde_json::from_str(&text).ok()?;
-    doc["runs"].as_array()?.last().cloned()
+    emulator::run_records(home).pop()
 }
 
-#[test]
-fn a_killed_run_resumes_and_uploads_only_the_rest() {
-    let s = setup();
-    for i in 0..40 {
-        std::fs::write(
-            s.model.path().join(format!("shard-{i:02}.bin")),
-            vec![i as u8; 256 << 10],
-        )
-        .expect("w");
-    }
+/// Starts `mcc-bench stage` on the model folder with one request in
+/// flight, waits until the runner's progress `field` reaches `at_least`,
+/// and SIGKILLs the runner. Returns the following command (which replaces
+/// the runner) and the run directory.
+fn stage_then_kill_runner(
+    s: &Stage,
+    field: &str,
+    at_least: u64,
+    within_s: u64,
+) -> (std::process::Child, PathBuf) {
     let (project, model) = (s.project_arg(), s.model_arg());
     let child = s
         .command(&[
@@ -353,11 +351,11 @@ fn a_killed_run_resumes_and_uploads_only_the_rest() {
         ])
         .env("MCC_BENCH_STAGE_PARALLEL", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (run_dir, pid) = loop {
+    let deadline = Instant::now() + Duration::from_secs(within_s);
+    let (pid, run_dir) = loop {
         assert!(Instant::now() < deadline, "no progress");
         std::thread::sleep(Duration::from_millis(20));
         let Some(r) = newest_run(s.home.path()) else {
@@ -367,10 +365,10 @@ fn a_killed_run_resumes_and_uploads_only_the_rest() {
         let done = std::fs::read(dir.join("stage_progress.json"))
             .ok()
             .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|p| p["files_done"].as_u64())
+            .and_then(|p| p[field].as_u64())
             .unwrap_or(0);
-        if let (true, Some(pid)) = (done >= 5, r["runner_pid"].as_i64()) {
-            break (dir, pid);
+        if let (true, Some(pid)) = (done >= at_least, r["runner_pid"].as_i64()) {
+            break (pid, dir);
         }
     };
     let killed = Command::new("kill")
@@ -378,9 +376,27 @@ fn a_killed_run_resumes_and_uploads_only_the_rest() {
         .status()
         .expect("kill");
     assert!(killed.success());
+    (child, run_dir)
+}
+
+#[test]
+fn a_killed_run_resumes_and_uploads_only_the_rest() {
+    let s = setup();
+    for i in 0..40 {
+        std::fs::write(
+            s.model.path().join(format!("shard-{i:02}.bin")),
+            vec![i as u8; 256 << 10],
+        )
+        .expect("w");
+    }
+    let (child, run_dir) = stage_then_kill_runner(&s, "files_done", 5, 60);
     // The follower notices, a new runner takes over and finishes.
     let out = child.wait_with_output().expect("stage ends");
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let r: Value = serde_json::from_slice(&out.stdout).expect("report");
     let skipped = r["files_skipped"].as_u64().expect("skipped");
     assert!(
@@ -612,43 +628,7 @@ fn a_large_file_cut_mid_upload_keeps_its_finished_parts() {
     // One 256 MiB file: 16 parts of 16 MiB, one request at a time.
     let big: Vec<u8> = (0..256u32 << 20).map(|i| (i / 4096 % 253) as u8).collect();
     std::fs::write(s.model.path().join("model.safetensors"), big).expect("w");
-    let (project, model) = (s.project_arg(), s.model_arg());
-    let child = s
-        .command(&[
-            "stage",
-            "--json",
-            "--project",
-            &project,
-            "--local-dir",
-            &model,
-        ])
-        .env("MCC_BENCH_STAGE_PARALLEL", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starts");
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let (pid, run_dir) = loop {
-        assert!(Instant::now() < deadline, "no progress");
-        std::thread::sleep(Duration::from_millis(20));
-        let Some(r) = newest_run(s.home.path()) else {
-            continue;
-        };
-        let dir = PathBuf::from(r["run_dir"].as_str().unwrap_or_default());
-        let done = std::fs::read(dir.join("stage_progress.json"))
-            .ok()
-            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
-            .and_then(|p| p["bytes_done"].as_u64())
-            .unwrap_or(0);
-        if let (true, Some(pid)) = (done >= 64 << 20, r["runner_pid"].as_i64()) {
-            break (pid, dir);
-        }
-    };
-    let killed = Command::new("kill")
-        .args(["-KILL", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(killed.success());
+    let (child, run_dir) = stage_then_kill_runner(&s, "bytes_done", 64 << 20, 120);
     let out = child.wait_with_output().expect("stage ends");
     assert!(
         out.status.success(),

@@ -35,8 +35,9 @@ pub fn initial_refs(spec: &RunSpec, plan: SageMakerPlan) -> Result<SageMakerRefs
     })
 }
 
-/// Polling backoff; `MCC_BENCH_POLL_MAX_S` caps the wait (default 30 s).
-fn backoff() -> Backoff {
+/// Polling backoff of cloud jobs (benchmark and processing jobs): 2 s
+/// doubling to `MCC_BENCH_POLL_MAX_S` (default 30 s).
+pub(super) fn backoff() -> Backoff {
     let max = std::env::var("MCC_BENCH_POLL_MAX_S")
         .ok()
         .and_then(|v| v.parse::<f64>().ok())

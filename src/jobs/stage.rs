@@ -263,7 +263,9 @@ async fn run_plan(
 ) -> Result<StageReport, StageError> {
     let api = AwsCloud::from_env(plan.region.as_deref()).await;
     let mut report = match &plan.processing {
-        Some(spec) => processing::stage_with_job(&api, plan, spec, stop, poll_max()).await?,
+        Some(spec) => {
+            processing::stage_with_job(&api, plan, spec, stop, super::cloud::backoff()).await?
+        }
         None => stage_here(&api, plan, run_dir, progress, stop).await?,
     };
     if let Some(p) = &plan.project_dir {
@@ -297,16 +299,6 @@ async fn stage_here(
         }
     };
     stage::stage(api, plan, &dir, progress, stop, parallel()).await
-}
-
-/// Longest wait between polls of a processing job: `MCC_BENCH_POLL_MAX_S`,
-/// else 30 s.
-fn poll_max() -> Duration {
-    std::env::var("MCC_BENCH_POLL_MAX_S")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .map_or(Duration::from_secs(30), Duration::from_secs_f64)
 }
 
 /// Parallel S3 requests: `MCC_BENCH_STAGE_PARALLEL`, else 8.

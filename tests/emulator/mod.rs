@@ -161,6 +161,16 @@ pub fn control(emulator: &Service, settings: Value) {
     http("POST", &emulator.url, "/_control", &settings.to_string()).expect("control");
 }
 
+/// The run records in the state file under `home` (`$MCC_BENCH_HOME` is
+/// `home/state` in these tests), oldest first; empty before the first run.
+pub fn run_records(home: &Path) -> Vec<Value> {
+    std::fs::read_to_string(home.join("state/state.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        .and_then(|doc| doc["runs"].as_array().cloned())
+        .unwrap_or_default()
+}
+
 /// Adds jobs and configs that mcc-bench did not create.
 pub fn seed(emulator: &Service, doc: Value) {
     http("POST", &emulator.url, "/_seed", &doc.to_string()).expect("seed");

@@ -14,6 +14,8 @@ use aws_sdk_sagemaker::types::{
 };
 use tokio::io::AsyncWriteExt;
 
+use crate::engine::stage::ObjectStore;
+
 use super::api::{
     CloudApi, CloudError, CloudErrorKind, CloudResult, EndpointInfo, JobInfo, JobRequest,
     JobSummary,
@@ -253,28 +255,8 @@ impl CloudApi for AwsCloud {
     }
 
     async fn list_objects(&self, bucket: &str, prefix: &str) -> CloudResult<Vec<String>> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let page = self
-                .s3
-                .list_objects_v2()
-                .bucket(bucket)
-                .prefix(prefix)
-                .set_continuation_token(token.take())
-                .send()
-                .await
-                .map_err(|e| fail("ListObjectsV2", e))?;
-            out.extend(
-                page.contents()
-                    .iter()
-                    .filter_map(|o| o.key().map(str::to_owned)),
-            );
-            match page.next_continuation_token() {
-                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
-                _ => return Ok(out),
-            }
-        }
+        let objects = ObjectStore::list_sized(self, bucket, prefix).await?;
+        Ok(objects.into_iter().map(|o| o.key).collect())
     }
 
     async fn download(&self, bucket: &str, key: &str, dest: &Path) -> CloudResult<()> {

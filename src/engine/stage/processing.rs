@@ -8,7 +8,6 @@
 //! 24 h) are its own.
 
 use std::future::Future;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
@@ -16,6 +15,7 @@ use super::store::{CloudError, StoreResult};
 use super::StageError;
 pub use crate::domain::ProcessingSpec;
 use crate::domain::{StageOutcome, StagePlan, StageReport};
+pub use crate::engine::sagemaker::Backoff;
 
 /// ml-container-creator's processing image for `region`.
 pub fn default_image(region: &str) -> String {
@@ -91,7 +91,7 @@ pub async fn stage_with_job<A: ProcessingApi>(
     plan: &StagePlan,
     spec: &ProcessingSpec,
     stop: &CancellationToken,
-    poll_max: Duration,
+    backoff: Backoff,
 ) -> Result<StageReport, StageError> {
     let config_key = format!("{}config.json", plan.prefix);
     if !plan.force && api.object_exists(&plan.bucket, &config_key).await? {
@@ -105,7 +105,7 @@ pub async fn stage_with_job<A: ProcessingApi>(
         }
         Err(e) => return Err(e.into()),
     };
-    let (status, reason) = follow(api, &spec.job_name, status, stop, poll_max).await?;
+    let (status, reason) = follow(api, &spec.job_name, status, stop, backoff).await?;
     match status.as_str() {
         "Completed" if api.object_exists(&plan.bucket, &config_key).await? => {
             Ok(report(plan, StageOutcome::Staged, Vec::new()))
@@ -166,16 +166,16 @@ async fn create<A: ProcessingApi>(
     .await
 }
 
-/// Polls with backoff (2 s doubling to `poll_max`) until a terminal status;
+/// Polls with `backoff` (doubling from its first wait) until a terminal status;
 /// a cancel stops the job and waits for it to stop.
 async fn follow<A: ProcessingApi>(
     api: &A,
     name: &str,
     mut status: String,
     stop: &CancellationToken,
-    poll_max: Duration,
+    backoff: Backoff,
 ) -> Result<(String, Option<String>), StageError> {
-    let mut wait = poll_max.min(Duration::from_secs(2));
+    let mut wait = backoff.first;
     let mut stopping = false;
     loop {
         if matches!(status.as_str(), "Completed" | "Failed" | "Stopped") {
@@ -189,7 +189,7 @@ async fn follow<A: ProcessingApi>(
                 api.stop_processing_job(name).await?;
             }
         }
-        wait = (wait * 2).min(poll_max);
+        wait = (wait * 2).min(backoff.max);
         status = api.describe_processing_job(name).await?.0;
     }
 }
@@ -214,6 +214,7 @@ fn report(plan: &StagePlan, outcome: StageOutcome, warnings: Vec<String>) -> Sta
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+    use std::time::Duration;
 
     use super::*;
     use crate::domain::StageSource;
@@ -305,7 +306,11 @@ mod tests {
 
     async fn run(api: &Fake, stop: &CancellationToken) -> Result<StageReport, StageError> {
         let (plan, spec) = plan();
-        stage_with_job(api, &plan, &spec, stop, Duration::from_millis(1)).await
+        let fast = Backoff {
+            first: Duration::from_millis(1),
+            max: Duration::from_millis(1),
+        };
+        stage_with_job(api, &plan, &spec, stop, fast).await
     }
 
     #[tokio::test]
