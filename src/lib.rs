@@ -11,23 +11,30 @@
 //!   below, prints.
 //! - [`jobs`] — runs (benchmarks and staging) that outlive their starter:
 //!   the state file of run records, detached runner processes,
-//!   reconciliation.
+//!   reconciliation; [`jobs::history`] adds each completed run to the
+//!   results history (local Parquet, S3, Athena) and writes its report;
+//!   [`jobs::compare`] puts runs side by side.
 //! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
 //!   generator: prompts → the one load loop → raw records → results;
 //!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
 //!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker`: `aws`,
-//!   `aws_s3`, `aws_processing`, and `runtime`, which the local engine
+//!   `aws_s3`, `aws_processing`, `aws_athena` (the history's Athena table
+//!   behind `athena`'s trait), and `runtime`, which the local engine
 //!   reaches through the [`engine::invoke`] trait);
 //!   [`engine::stage`] puts model weights into S3 behind an object-store
 //!   trait (implemented beside the other AWS code).
-//! - [`storage`] — every file a run writes (AIPerf exports, spec, results)
-//!   and the locked state file, written atomically.
+//! - [`storage`] — every file a run writes (AIPerf exports, spec, results,
+//!   history Parquet files) and the locked state file, written atomically;
+//!   SQL over the history with the embedded engine (the only user of arrow,
+//!   parquet and DataFusion).
 //!
 //! Shared by every layer:
 //!
 //! - [`domain`] — profiles, run specs, request records, results.
 //! - [`metrics`] — pure functions from records to AIPerf-exact metrics, the
-//!   validity certificate and key indicators.
+//!   validity certificate, key indicators and comparison math.
+//! - [`report`] — pure rendering of results (and comparisons) into one
+//!   self-contained HTML file with SVG plots.
 //! - [`catalog`] — the workload catalog (built-in + user).
 //! - [`plan`] — profile + overrides → run spec, shared by CLI and MCP.
 //! - [`project`] — ml-container-creator project files (`do/config`,
@@ -45,6 +52,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod plan;
 pub mod project;
+pub mod report;
 pub mod rng;
 pub mod sim;
 pub mod storage;

@@ -6,8 +6,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
 
+/// The home every command of this file runs with (its results history
+/// goes there, never into the user's).
+fn test_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("mcc-bench-cli-tests-{}", std::process::id()))
+}
+
 fn mcc(args: &[&str]) -> Output {
     Command::new(BIN)
+        .env("MCC_BENCH_HOME", test_home())
         .args(args)
         .env_remove("MCC_BENCH_CATALOG")
         .output()
@@ -31,6 +38,7 @@ struct SimProcess {
 impl SimProcess {
     fn start(extra: &[&str]) -> Self {
         let mut child = Command::new(BIN)
+            .env("MCC_BENCH_HOME", test_home())
             .args(["sim", "--port", "0", "--ttft-ms", "2", "--itl-ms", "1"])
             .args(extra)
             .stdout(Stdio::piped())
@@ -194,6 +202,7 @@ fn workloads_lists_the_catalog_with_numbers() {
 #[test]
 fn an_unreadable_user_catalog_warns_and_the_builtin_serves() {
     let o = Command::new(BIN)
+        .env("MCC_BENCH_HOME", test_home())
         .args(["workloads", "--json"])
         .env("MCC_BENCH_CATALOG", "/nonexistent/catalog.json")
         .output()
@@ -211,6 +220,7 @@ fn an_unreadable_user_catalog_warns_and_the_builtin_serves() {
 fn ctrl_c_stops_and_writes_partial_results_with_exit_130() {
     let dir = tempfile::tempdir().expect("tempdir");
     let child = Command::new(BIN)
+        .env("MCC_BENCH_HOME", test_home())
         .args([
             "run",
             "-e",

@@ -38,7 +38,7 @@ fn a_run_executes_in_a_detached_runner_and_records_its_results() {
     let home = tempfile::tempdir().expect("home");
     let j = jobs(home.path());
     let started = j
-        .start(sim_spec("run-a", 12), Some("first".into()))
+        .start(sim_spec("run-a", 12), Some("first".into()), None)
         .expect("start");
     assert!(started.runner_pid.is_some());
     assert_eq!(started.label.as_deref(), Some("first"));
@@ -67,7 +67,7 @@ fn a_killed_runner_leaves_an_interrupted_run_after_reconcile() {
     let j = jobs(home.path());
     let mut spec = sim_spec("run-k", 100_000);
     spec.prompts.output_tokens_mean = 50;
-    let r = j.start(spec, None).expect("start");
+    let r = j.start(spec, None, None).expect("start");
     let running = wait_for(&j, "run-k", |r| r.status == RunState::Running);
     assert_eq!(running.status, RunState::Running);
     std::thread::sleep(Duration::from_millis(300));
@@ -106,7 +106,7 @@ fn cancel_stops_the_runner_and_keeps_partial_results() {
     let j = jobs(home.path());
     let mut spec = sim_spec("run-c", 100_000);
     spec.grace_period_s = 2.0;
-    j.start(spec, None).expect("start");
+    j.start(spec, None, None).expect("start");
     wait_for(&j, "run-c", |r| r.status == RunState::Running);
     std::thread::sleep(Duration::from_millis(500));
     j.cancel("run-c").expect("cancel");
@@ -194,5 +194,6 @@ fn record(id: &str) -> RunRecord {
         failure: None,
         spec: sim_spec(id, 1),
         engine_refs: None,
+        context: None,
     }
 }

@@ -94,7 +94,7 @@ async fn a_real_client_runs_start_status_results_over_http() {
             .await
             .expect("initialize");
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 9);
+    assert_eq!(tools.len(), 11);
     let call = |name: &str, args: Value| {
         let Value::Object(map) = args else {
             unreachable!("object")
@@ -156,7 +156,7 @@ async fn bearer_token_is_required_when_configured() {
         ().serve(StreamableHttpClientTransport::from_config(config))
             .await
             .expect("authorised client");
-    assert_eq!(client.list_all_tools().await.expect("tools").len(), 9);
+    assert_eq!(client.list_all_tools().await.expect("tools").len(), 11);
     client.cancel().await.expect("close");
 }
 

@@ -154,7 +154,10 @@ fn a_legacy_client_initializes_lists_and_calls_tools() {
     let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
     assert_eq!(server.post(&endpoint, &list), 202);
     let tools = next_message(&mut stream);
-    assert_eq!(tools["result"]["tools"].as_array().expect("tools").len(), 9);
+    assert_eq!(
+        tools["result"]["tools"].as_array().expect("tools").len(),
+        11
+    );
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
         "params": {"name": "get_workload_profile", "arguments": {"workload": "multi-turn-chat"}}});
     assert_eq!(server.post(&endpoint, &call), 202);

@@ -2,70 +2,13 @@
 //! every tool's happy path, bad arguments, runs that outlive the server, and
 //! two servers sharing one home.
 
+mod mcp_client;
+
 use std::path::Path;
 
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::ServiceExt;
+use mcp_client::{call, connect, error_text, ok, small_run, wait_done};
+use rmcp::model::CallToolRequestParams;
 use serde_json::{json, Value};
-
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
-
-type Client = RunningService<RoleClient, ()>;
-
-async fn connect(home: &Path, extra: &[&str]) -> Client {
-    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    let home = home.to_path_buf();
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("serve")
-            .args(&extra)
-            .env("MCC_BENCH_HOME", &home)
-            .env_remove("MCC_BENCH_CATALOG");
-    }))
-    .expect("server starts");
-    ().serve(transport).await.expect("initialize handshake")
-}
-
-async fn call(c: &Client, tool: &str, args: Value) -> CallToolResult {
-    let Value::Object(map) = args else {
-        panic!("arguments must be an object")
-    };
-    c.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(map))
-        .await
-        .expect("tools/call answered")
-}
-
-fn ok(r: &CallToolResult) -> &Value {
-    assert_ne!(r.is_error, Some(true), "unexpected tool error: {r:?}");
-    r.structured_content.as_ref().expect("structured content")
-}
-
-fn error_text(r: &CallToolResult) -> String {
-    assert_eq!(r.is_error, Some(true), "expected isError: {r:?}");
-    serde_json::to_string(&r.content).expect("content")
-}
-
-async fn wait_done(c: &Client, run_id: &str) -> Value {
-    for _ in 0..12 {
-        let s = call(
-            c,
-            "get_status",
-            json!({"run_id": run_id, "wait_seconds": 5}),
-        )
-        .await;
-        let s = ok(&s).clone();
-        if !["queued", "running", "collecting"].contains(&s["status"].as_str().expect("status")) {
-            return s;
-        }
-    }
-    panic!("run {run_id} did not finish");
-}
-
-fn small_run(label: &str) -> Value {
-    json!({"workload": "sample", "endpoint": {"url": "sim"}, "label": label,
-           "overrides": {"request_count": 8, "output_tokens": 8, "input_tokens": 16}})
-}
 
 #[tokio::test]
 async fn tools_have_object_schemas_and_truthful_annotations() {
@@ -79,11 +22,13 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
         [
             "cancel_benchmark",
             "clean",
+            "compare_results",
             "fetch_results",
             "get_status",
             "get_workload_profile",
             "list_benchmarks",
             "list_workloads",
+            "query_results",
             "stage_model",
             "start_benchmark"
         ]
@@ -353,7 +298,7 @@ async fn toolsets_and_read_only_mode() {
         .iter()
         .map(|t| t.name.to_string())
         .collect();
-    assert_eq!(names.len(), 5);
+    assert_eq!(names.len(), 7);
     assert!(!names.iter().any(|n| [
         "start_benchmark",
         "stage_model",

@@ -374,3 +374,70 @@ pub enum StageMode {
     /// A SageMaker Processing Job.
     ProcessingJob,
 }
+
+/// `mcc-bench query`.
+#[derive(Debug, Args)]
+pub struct QueryArgs {
+    /// One SQL query over `mlcc_ci.benchmark_results` (SELECT / WITH only).
+    pub sql: String,
+    /// `local` (the history under $MCC_BENCH_HOME/results) or `athena`.
+    #[arg(long, default_value = "local")]
+    pub target: String,
+    /// Most rows to print.
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Print JSON (columns, rows, truncated) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Where runs live (default: $MCC_BENCH_HOME, else the XDG state directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+/// `mcc-bench compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Runs to compare: ids (`mcc-bench status`, list_benchmarks) or the
+    /// output directory / results.json of a `mcc-bench run`. The first is
+    /// the baseline unless --baseline is given or the project pins one.
+    pub runs: Vec<String>,
+    /// The baseline run.
+    #[arg(long)]
+    pub baseline: Option<String>,
+    /// ml-container-creator project: its pinned baseline
+    /// (BENCHMARK_PINNED_BASELINE in do/config) is the default baseline.
+    #[arg(long)]
+    pub project: Option<PathBuf>,
+    /// Pin this run as the project's baseline (writes do/config) and exit.
+    #[arg(long, value_name = "RUN_ID", requires = "project")]
+    pub set_baseline: Option<String>,
+    /// Remove the project's pinned baseline and exit.
+    #[arg(long, requires = "project", conflicts_with = "set_baseline")]
+    pub clear_baseline: bool,
+    /// Changes smaller than this percentage count as the same.
+    #[arg(long, default_value_t = crate::metrics::DEFAULT_NOISE_PERCENT)]
+    pub threshold: f64,
+    /// Write the HTML report here (default: $MCC_BENCH_HOME/comparisons/…).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where runs live (default: $MCC_BENCH_HOME, else the XDG state directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}
+
+/// `mcc-bench report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The run: an id, or the output directory / results.json of a
+    /// `mcc-bench run` (default: the newest recorded run).
+    pub run: Option<String>,
+    /// Write the HTML here (default: report.html in the run's directory).
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where runs live (default: $MCC_BENCH_HOME, else the XDG state directory).
+    #[arg(long, value_name = "DIR")]
+    pub home: Option<PathBuf>,
+}

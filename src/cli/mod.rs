@@ -6,6 +6,7 @@ mod call;
 mod cloud_run;
 mod progress_bar;
 mod resolve;
+mod results;
 mod run;
 mod serve;
 mod sim_cmd;
@@ -19,7 +20,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use thiserror::Error;
 
-pub use args::{CallArgs, RunArgs, ServeArgs, SimArgs, StageArgs, StatusArgs};
+pub use args::{
+    CallArgs, CompareArgs, QueryArgs, ReportArgs, RunArgs, ServeArgs, SimArgs, StageArgs,
+    StatusArgs,
+};
 
 /// Exit codes (documented in the README).
 pub mod exit {
@@ -67,6 +71,14 @@ pub enum Command {
     /// folder, the local Hugging Face cache or the Hub; only what is missing
     /// or changed is uploaded.
     Stage(StageArgs),
+    /// Run one SQL query over the results history (table
+    /// mlcc_ci.benchmark_results, as in Athena), locally or on Athena.
+    Query(QueryArgs),
+    /// Compare runs side by side per load level (deltas, verdicts,
+    /// validity) and write an HTML report; pin a project's baseline.
+    Compare(CompareArgs),
+    /// Write a run's self-contained HTML report (plots, validity, errors).
+    Report(ReportArgs),
     /// Execute a recorded run (started by the job layer; not for direct use).
     #[command(hide = true)]
     Runner {
@@ -116,6 +128,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Status(args) => status::status(&args),
         Command::Stage(args) => stage::stage(&args),
         Command::Workloads { json } => workloads::list(&catalog, json),
+        Command::Query(args) => results::query(&args),
+        Command::Compare(args) => results::compare(&args),
+        Command::Report(args) => results::report(&args),
         Command::Runner { run_id } => runner(&run_id),
     }
 }

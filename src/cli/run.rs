@@ -13,11 +13,11 @@ use super::args::{EngineArg, RunArgs};
 use super::progress_bar::ProgressBar;
 use super::resolve::resolve;
 use super::{exit, table, CliError};
-use crate::catalog::{normalize, Catalog};
+use crate::catalog::Catalog;
 use crate::domain::{RunResult, RunSpec, RunStatus, StopCondition};
 use crate::engine::local::{self, Progress, RunContext};
+use crate::jobs::{self, history};
 use crate::sim::{Faults, SimConfig, SimServer};
-use crate::wallclock::compact_utc_now;
 
 /// Runs a benchmark from the command line.
 pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
@@ -62,11 +62,8 @@ fn engine_of(args: &RunArgs) -> Result<Engine, CliError> {
 }
 
 fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, CliError> {
-    let name = args
-        .workload
-        .as_deref()
-        .map_or_else(|| "custom".to_owned(), normalize);
-    let mut spec = resolve(args, catalog, format!("{name}-{}", compact_utc_now()), url)?;
+    let run_id = jobs::new_run_id(args.workload.as_deref());
+    let mut spec = resolve(args, catalog, run_id, url)?;
     let output_dir = args
         .output_dir
         .clone()
@@ -96,8 +93,40 @@ fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, C
     signals.abort();
     drop(sim);
     let result = outcome?;
+    if result.status == RunStatus::Completed {
+        rt.block_on(record_history(args, &result));
+    }
     print_result(&result, args.json)?;
     Ok(ExitCode::from(exit_code(&result)))
+}
+
+/// Adds a foreground run to the history (`$MCC_BENCH_HOME/results`) and
+/// writes its HTML report next to its results; problems are warnings.
+async fn record_history(args: &RunArgs, result: &RunResult) {
+    let context = args
+        .project
+        .as_deref()
+        .and_then(|d| {
+            crate::project::result_context(d, args.ic.as_deref(), args.adapter.as_deref()).ok()
+        })
+        .unwrap_or_default();
+    let dir = PathBuf::from(&result.output_dir);
+    let src = history::RowSource {
+        result,
+        context: &context,
+        engine: "local",
+        job_names: &[],
+    };
+    let outcome = history::publish(&jobs::default_home(), src, &dir).await;
+    for w in &outcome.warnings {
+        eprintln!("warning: {w}");
+    }
+    let target = result.spec.endpoint.url.clone();
+    let ctx = history::report_context(&context, None, "local", &target);
+    match history::write_run_report(&dir, result, &ctx) {
+        Ok(path) => eprintln!("report: {}", path.display()),
+        Err(e) => eprintln!("warning: report not written: {e}"),
+    }
 }
 
 /// `./artifacts/<run id>`, with a numeric suffix if that already exists.

@@ -3,6 +3,8 @@
 //! I/O lives here.
 
 mod cloud;
+mod compare;
+mod history;
 mod profile;
 mod record;
 mod result;
@@ -11,6 +13,13 @@ mod spec;
 mod stage;
 
 pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
+pub use compare::{
+    Better, CandidateComparison, Comparison, LevelComparison, MetricDelta, RunSummary, Verdict,
+};
+pub use history::{
+    Cell, ColumnType, HistoryRow, Partition, ResultContext, HISTORY_COLUMNS, HISTORY_DATABASE,
+    HISTORY_TABLE, PARTITION_COLUMNS,
+};
 pub use profile::WorkloadProfile;
 pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{

@@ -76,4 +76,8 @@ pub struct RunRecord {
     /// Engine-specific identifiers (cloud job names), when there are any.
     #[serde(default)]
     pub engine_refs: Option<serde_json::Value>,
+    /// What the run measures beyond its spec (project, model, instance,
+    /// adapter), for the results history and list filters. Set at start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<super::ResultContext>,
 }

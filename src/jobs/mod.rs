@@ -8,6 +8,8 @@
 //! following their cloud jobs.
 
 mod cloud;
+pub mod compare;
+pub mod history;
 mod runner;
 mod stage;
 
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::{RunRecord, RunSpec, RunState};
+use crate::domain::{ResultContext, RunRecord, RunSpec, RunState};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
 pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
@@ -36,6 +38,9 @@ pub enum JobError {
     /// The runner process could not be started.
     #[error("cannot start the runner process: {0}")]
     Spawn(String),
+    /// An argument or file given by the caller cannot be used.
+    #[error("{0}")]
+    Input(String),
     /// A cloud (SageMaker / S3) step failed.
     #[error("{0}")]
     Cloud(String),
@@ -74,19 +79,37 @@ impl Jobs {
         }
     }
 
+    /// The home directory (state file, runs, results history).
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The state file.
     pub fn state(&self) -> &StateFile {
         &self.state
     }
 
     /// Records a new local run and starts its runner; returns the record.
-    pub fn start(&self, spec: RunSpec, label: Option<String>) -> Result<RunRecord, JobError> {
+    /// `context` says what is measured, when a project says it.
+    pub fn start(
+        &self,
+        spec: RunSpec,
+        label: Option<String>,
+        context: Option<ResultContext>,
+    ) -> Result<RunRecord, JobError> {
         let target = if spec.endpoint.simulated {
             "sim".to_owned()
         } else {
             spec.endpoint.url.clone()
         };
-        self.launch(spec, label, "local", target, None)
+        let run = NewRun {
+            label,
+            engine: "local",
+            target,
+            engine_refs: None,
+            context,
+        };
+        self.launch(spec, run)
     }
 
     /// Records a new SageMaker run (one benchmark job per level, names fixed
@@ -98,19 +121,32 @@ impl Jobs {
         label: Option<String>,
     ) -> Result<RunRecord, JobError> {
         let target = plan.target.uri();
+        let context = crate::project::result_context(
+            Path::new(&plan.project_dir),
+            None,
+            plan.target.adapter.as_deref(),
+        )
+        .ok();
         let refs = initial_refs(&spec, plan)?;
         let refs = serde_json::to_value(refs).map_err(|e| JobError::Cloud(e.to_string()))?;
-        self.launch(spec, label, SAGEMAKER, target, Some(refs))
+        let run = NewRun {
+            label,
+            engine: SAGEMAKER,
+            target,
+            engine_refs: Some(refs),
+            context,
+        };
+        self.launch(spec, run)
     }
 
-    fn launch(
-        &self,
-        mut spec: RunSpec,
-        label: Option<String>,
-        engine: &str,
-        target: String,
-        engine_refs: Option<serde_json::Value>,
-    ) -> Result<RunRecord, JobError> {
+    fn launch(&self, mut spec: RunSpec, run: NewRun<'_>) -> Result<RunRecord, JobError> {
+        let NewRun {
+            label,
+            engine,
+            target,
+            engine_refs,
+            context,
+        } = run;
         let run_dir = self.home.join("runs").join(&spec.run_id);
         std::fs::create_dir_all(&run_dir).map_err(|source| StorageError::Write {
             path: run_dir.display().to_string(),
@@ -132,6 +168,7 @@ impl Jobs {
             failure: None,
             spec,
             engine_refs,
+            context,
         };
         self.state.update(|doc| doc.runs.push(record.clone()))?;
         let pid = match runner::spawn(&self.exe, &self.home, &record) {
@@ -233,6 +270,15 @@ impl Jobs {
         }
         Ok(changed)
     }
+}
+
+/// What `launch` records besides the spec.
+struct NewRun<'a> {
+    label: Option<String>,
+    engine: &'a str,
+    target: String,
+    engine_refs: Option<serde_json::Value>,
+    context: Option<ResultContext>,
 }
 
 /// `<workload>-<UTC time>-<random>`: unique even for runs started in the

@@ -123,6 +123,11 @@ fn execute(jobs: &Jobs, record: &RunRecord) -> Result<(RunStatus, Option<String>
         execute_local(record, &rt, stop).map(|s| (s, None))
     };
     signals.abort();
+    if record.engine != super::STAGE && matches!(outcome, Ok((RunStatus::Completed, _))) {
+        // The load is over; adding the run to the history is the collecting step.
+        let _ = jobs.set(&record.run_id, |r| r.status = RunState::Collecting);
+        rt.block_on(super::history::after_run(&jobs.home, record));
+    }
     outcome
 }
 

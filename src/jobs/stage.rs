@@ -215,7 +215,14 @@ impl Jobs {
         let spec = crate::plan::build(run_id, None, endpoint, &crate::plan::Overrides::none())
             .map_err(JobError::Cloud)?;
         let refs = serde_json::to_value(&plan).map_err(|e| JobError::Cloud(e.to_string()))?;
-        self.launch(spec, label, STAGE, plan.s3_uri(), Some(refs))
+        let run = super::NewRun {
+            label,
+            engine: STAGE,
+            target: plan.s3_uri(),
+            engine_refs: Some(refs),
+            context: None,
+        };
+        self.launch(spec, run)
     }
 }
 

@@ -12,6 +12,7 @@ mod http;
 mod ops;
 mod params;
 mod prompts;
+mod results;
 mod server;
 mod sse;
 mod stage;

@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::params::*;
 use crate::catalog::{normalize, Catalog};
 use crate::domain::{RunRecord, RunState};
+use crate::jobs::history::REPORT_HTML;
 use crate::jobs::Jobs;
 use crate::metrics::Stats;
 use crate::storage::RESULTS_JSON;
@@ -147,6 +148,7 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
         })
         .chain([path.display().to_string()])
         .collect();
+    let run_id = r.run_id.clone();
     Ok(Results {
         run_id: r.run_id,
         status: r.status.as_str().into(),
@@ -154,6 +156,15 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
         levels,
         indicators: full["indicators"].clone(),
         files,
+        report: Some(Path::new(&r.run_dir).join(REPORT_HTML))
+            .filter(|p| p.is_file())
+            .map(|p| p.display().to_string()),
+        report_uri: Path::new(&r.run_dir)
+            .join(REPORT_HTML)
+            .is_file()
+            .then(|| format!("mcc-bench://runs/{run_id}/{REPORT_HTML}")),
+        history: crate::jobs::history::read_outcome(Path::new(&r.run_dir))
+            .and_then(|h| serde_json::to_value(h).ok()),
         full: (a.detail.as_deref() == Some("full")).then_some(full),
     })
 }
@@ -211,6 +222,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
         .filter(|r| a.status.as_deref().is_none_or(|s| r.status.as_str() == s))
         .filter(|r| want_workload.is_none() || r.workload == want_workload)
         .filter(|r| a.engine.as_deref().is_none_or(|e| r.engine == e))
+        .filter(|r| matches_facts(r, a))
         .collect();
     let page: Vec<RunSummary> = matching
         .iter()
@@ -223,6 +235,9 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
             engine: r.engine.clone(),
             target: r.target.clone(),
             label: r.label.clone(),
+            model: run_model(r),
+            instance: r.context.as_ref().and_then(|c| c.instance_type.clone()),
+            adapter: r.context.as_ref().and_then(|c| c.adapter.clone()),
             created_at: r.created_at.clone(),
         })
         .collect();
@@ -231,6 +246,38 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
         runs: page,
         next_cursor: (next < matching.len()).then(|| next.to_string()),
     })
+}
+
+/// The model a run measures: the project's model id, else the one its
+/// requests named.
+fn run_model(r: &RunRecord) -> Option<String> {
+    r.context
+        .as_ref()
+        .and_then(|c| c.model_name.clone())
+        .or_else(|| r.spec.endpoint.model.clone())
+}
+
+/// The model, instance, adapter and label filters of list_benchmarks.
+fn matches_facts(r: &RunRecord, a: &ListArgs) -> bool {
+    let ctx = r.context.as_ref();
+    let model_ok = a.model.as_deref().is_none_or(|want| {
+        run_model(r).is_some_and(|m| m.to_lowercase().contains(&want.to_lowercase()))
+    });
+    let instance_ok = a
+        .instance
+        .as_deref()
+        .is_none_or(|want| ctx.and_then(|c| c.instance_type.as_deref()) == Some(want));
+    let adapter = ctx.and_then(|c| c.adapter.as_deref());
+    let adapter_ok = match a.adapter.as_deref() {
+        None => true,
+        Some("none") => adapter.is_none(),
+        Some(want) => adapter == Some(want),
+    };
+    let label_ok = a
+        .label
+        .as_deref()
+        .is_none_or(|want| r.label.as_deref() == Some(want));
+    model_ok && instance_ok && adapter_ok && label_ok
 }
 
 pub(crate) fn cancel(jobs: &Jobs, run_id: &str) -> Result<Cancelled, String> {
@@ -283,6 +330,13 @@ pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
                 r.status.as_str()
             ),
         });
+        if Path::new(&r.run_dir).join(REPORT_HTML).is_file() {
+            out.push(ResourceInfo {
+                uri: format!("mcc-bench://runs/{}/{REPORT_HTML}", r.run_id),
+                name: format!("{} report", r.run_id),
+                description: "Self-contained HTML report of this run: latency–throughput curve, TTFT and ITL distributions, per-request timeline, validity, errors.".into(),
+            });
+        }
         for rel in export_files(Path::new(&r.run_dir)) {
             out.push(ResourceInfo {
                 uri: format!("mcc-bench://runs/{}/{rel}", r.run_id),
@@ -314,11 +368,17 @@ fn export_files(dir: &Path) -> Vec<String> {
     files
 }
 
-/// Reads a resource: its JSON text, or why it cannot be read.
-pub(crate) fn read_resource(catalog: &Catalog, jobs: &Jobs, uri: &str) -> Result<String, String> {
+/// Reads a resource: its text and MIME type, or why it cannot be read.
+pub(crate) fn read_resource(
+    catalog: &Catalog,
+    jobs: &Jobs,
+    uri: &str,
+) -> Result<(String, &'static str), String> {
+    const JSON: &str = "application/json";
     if uri == CATALOG_URI {
         let list: Vec<Workload> = catalog.profiles().map(Workload::from).collect();
         return serde_json::to_string_pretty(&serde_json::json!({ "workloads": list }))
+            .map(|t| (t, JSON))
             .map_err(|e| e.to_string());
     }
     let rest = uri
@@ -329,7 +389,14 @@ pub(crate) fn read_resource(catalog: &Catalog, jobs: &Jobs, uri: &str) -> Result
         .ok_or_else(|| format!("unknown resource {uri:?}"))?;
     let r = jobs.get(run_id).map_err(|e| e.to_string())?;
     if file == "status" {
-        return serde_json::to_string_pretty(&status(&r, false)).map_err(|e| e.to_string());
+        return serde_json::to_string_pretty(&status(&r, false))
+            .map(|t| (t, JSON))
+            .map_err(|e| e.to_string());
+    }
+    if file == REPORT_HTML {
+        return std::fs::read_to_string(Path::new(&r.run_dir).join(REPORT_HTML))
+            .map(|t| (t, "text/html"))
+            .map_err(|e| format!("run {run_id} has no report (yet): {e}"));
     }
     if !export_files(Path::new(&r.run_dir))
         .iter()
@@ -340,5 +407,6 @@ pub(crate) fn read_resource(catalog: &Catalog, jobs: &Jobs, uri: &str) -> Result
         ));
     }
     std::fs::read_to_string(Path::new(&r.run_dir).join(file))
+        .map(|t| (t, JSON))
         .map_err(|e| format!("cannot read {file}: {e}"))
 }

@@ -323,6 +323,13 @@ pub(crate) struct Results {
     pub(crate) indicators: serde_json::Value,
     /// Paths of the export files.
     pub(crate) files: Vec<String>,
+    /// The run's self-contained HTML report (plots, validity, errors).
+    pub(crate) report: Option<String>,
+    /// The report as an MCP resource (resources/read, text/html).
+    pub(crate) report_uri: Option<String>,
+    /// Where the run's rows went in the results history (local Parquet,
+    /// S3, Athena partition) and any warnings about it.
+    pub(crate) history: Option<serde_json::Value>,
     /// The complete result document (detail = full only).
     pub(crate) full: Option<serde_json::Value>,
 }
@@ -339,6 +346,15 @@ pub(crate) struct ListArgs {
     /// Only runs of this engine: `local`, `sagemaker`, or `stage` (model
     /// staging runs).
     pub(crate) engine: Option<String>,
+    /// Only runs of this model (the model id the requests named or the
+    /// project's HF_MODEL_ID; case-insensitive, a substring matches).
+    pub(crate) model: Option<String>,
+    /// Only runs on this instance type (`ml.g5.2xlarge`).
+    pub(crate) instance: Option<String>,
+    /// Only runs of this adapter; `none` for base-model runs.
+    pub(crate) adapter: Option<String>,
+    /// Only runs with this label.
+    pub(crate) label: Option<String>,
     /// Page size (default 20, at most 100).
     pub(crate) limit: Option<usize>,
     /// Cursor from a previous page's next_cursor.
@@ -361,6 +377,12 @@ pub(crate) struct RunSummary {
     pub(crate) target: String,
     /// Label.
     pub(crate) label: Option<String>,
+    /// Model id, when known.
+    pub(crate) model: Option<String>,
+    /// Instance type, when known.
+    pub(crate) instance: Option<String>,
+    /// Adapter measured, when one was.
+    pub(crate) adapter: Option<String>,
     /// When it was created.
     pub(crate) created_at: String,
 }

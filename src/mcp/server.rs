@@ -18,6 +18,7 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerH
 
 use super::params::*;
 use super::prompts::{self, PROMPTS};
+use super::results::{self, CompareArgs, CompareOut, QueryArgs, QueryOut};
 use super::{cleanup, ops, stage, start};
 use crate::catalog::Catalog;
 use crate::jobs::Jobs;
@@ -220,7 +221,29 @@ impl BenchServer {
     }
 
     #[tool(
-        description = "History of runs, newest first, filtered by status or workload, paginated with cursor / next_cursor.",
+        description = "Run one read-only SQL query (SELECT / WITH) over the results history: table mlcc_ci.benchmark_results, one row per concurrency level of every completed run, with ml-container-creator's columns (model_name, instance_type, adapter_name, workload, concurrency, request_throughput_rps, output_token_throughput_tps, ttft_p50_ms / ttft_p99_ms, itl_p50_ms, e2e_latency_p50_ms / _p99_ms, error_rate, run_timestamp, benchmark_job_name, …) and partition columns model, instance, target. target \"local\" (default) runs it here on the local history; \"athena\" runs the same text on the shared Athena table. Rows come back as JSON objects, at most limit (default 100).",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true)
+    )]
+    async fn query_results(
+        &self,
+        Parameters(a): Parameters<QueryArgs>,
+    ) -> Result<Json<QueryOut>, String> {
+        results::query(&self.shared.jobs, a).await.map(Json)
+    }
+
+    #[tool(
+        description = "Compare finished runs side by side per load level: throughput, TTFT, ITL and latency percentiles of each candidate against a baseline, with delta, percent and a better / worse / same verdict (changes under noise_threshold_percent count as the same), and each run's validity. Give run_ids (the first is the baseline), or baseline + candidates, or project_dir to use the project's pinned baseline (BENCHMARK_PINNED_BASELINE). Writes a self-contained HTML report with plots and returns its path.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+    )]
+    async fn compare_results(
+        &self,
+        Parameters(a): Parameters<CompareArgs>,
+    ) -> Result<Json<CompareOut>, String> {
+        results::compare_runs(&self.shared.jobs, a).map(Json)
+    }
+
+    #[tool(
+        description = "History of runs, newest first, filtered by status, workload, engine, model, instance type, adapter or label, paginated with cursor / next_cursor.",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
     async fn list_benchmarks(
@@ -304,11 +327,15 @@ impl ServerHandler for BenchServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
-        let text = ops::read_resource(&self.shared.catalog, &self.shared.jobs, &request.uri)
-            .map_err(|e| {
-                ErrorData::resource_not_found(e, Some(serde_json::json!({ "uri": request.uri })))
-            })?;
-        let contents = ResourceContents::text(text, request.uri).with_mime_type("application/json");
+        let (text, mime) = ops::read_resource(
+            &self.shared.catalog,
+            &self.shared.jobs,
+            &request.uri,
+        )
+        .map_err(|e| {
+            ErrorData::resource_not_found(e, Some(serde_json::json!({ "uri": request.uri })))
+        })?;
+        let contents = ResourceContents::text(text, request.uri).with_mime_type(mime);
         Ok(ReadResourceResult::new(vec![contents]).into())
     }
 

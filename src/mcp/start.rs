@@ -160,7 +160,12 @@ fn start_local(
         &overrides(a.overrides.unwrap_or_default()),
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
-    let record = jobs.start(spec, a.label).map_err(|e| e.to_string())?;
+    let context = a.project_dir.as_deref().and_then(|d| {
+        crate::project::result_context(Path::new(d), a.ic.as_deref(), a.adapter.as_deref()).ok()
+    });
+    let record = jobs
+        .start(spec, a.label, context)
+        .map_err(|e| e.to_string())?;
     Ok(Started {
         run_id: record.run_id,
         status: record.status.as_str().into(),

@@ -3,12 +3,14 @@
 //! key indicators. Nothing here does I/O or reads a clock.
 
 mod aggregate;
+mod compare;
 mod indicators;
 mod request;
 mod stats;
 mod validity;
 
 pub use aggregate::{aggregate_level, error_summary, token_count_check, LevelMetrics};
+pub use compare::{compare_levels, metric_delta, run_summary, DEFAULT_NOISE_PERCENT};
 pub use indicators::key_indicators;
 pub use request::{request_metrics, RequestMetrics, TokenPolicy};
 pub use stats::{percentile_sorted, Stats, PERCENTILES};

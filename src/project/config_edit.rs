@@ -24,6 +24,26 @@ pub fn set_config_var(path: &Path, key: &str, value: &str) -> Result<(), Project
     crate::storage::write_atomic(path, &updated).map_err(|e| err(e.to_string()))
 }
 
+/// Removes every line assigning `key` (as `--set-baseline --clear` does);
+/// a file without one is left untouched.
+pub fn remove_config_var(path: &Path, key: &str) -> Result<(), ProjectError> {
+    let err = |reason: String| ProjectError::Bootstrap {
+        file: path.to_owned(),
+        reason,
+    };
+    let text = std::fs::read(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let kept: Vec<u8> = text
+        .split_inclusive(|b| *b == b'\n')
+        .filter(|line| !assigns(line, key))
+        .flatten()
+        .copied()
+        .collect();
+    if kept.len() == text.len() {
+        return Ok(());
+    }
+    crate::storage::write_atomic(path, &kept).map_err(|e| err(e.to_string()))
+}
+
 /// `text` with `key` set: its assignment line replaced, else one appended.
 fn with_var(text: &[u8], key: &str, value: &str) -> Vec<u8> {
     let line = format!("export {key}=\"{value}\"");
@@ -67,7 +87,18 @@ fn assigns(line: &[u8], key: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::with_var;
+    use super::{remove_config_var, with_var};
+
+    #[test]
+    fn removing_a_variable_keeps_every_other_line() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config");
+        std::fs::write(&path, "A=1\r\nexport BENCHMARK_PINNED_BASELINE=\"r1\"\nB=2")
+            .expect("write");
+        remove_config_var(&path, "BENCHMARK_PINNED_BASELINE").expect("remove");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "A=1\r\nB=2");
+        remove_config_var(&path, "BENCHMARK_PINNED_BASELINE").expect("idempotent");
+    }
 
     #[test]
     fn replaces_the_assignment_and_keeps_every_other_byte() {

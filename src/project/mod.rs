@@ -6,12 +6,14 @@
 
 mod bootstrap;
 mod config_edit;
+mod context;
 mod shell;
 
 use std::path::{Path, PathBuf};
 
 pub use bootstrap::Bootstrap;
-pub use config_edit::set_config_var;
+pub use config_edit::{remove_config_var, set_config_var};
+pub use context::result_context;
 pub use shell::{ShellError, ShellVars};
 
 use crate::domain::{SageMakerPlan, SageMakerTarget};

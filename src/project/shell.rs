@@ -92,6 +92,14 @@ impl ShellVars {
             .filter(|v| !v.is_empty())
     }
 
+    /// Every set, non-empty variable whose name starts with `prefix`.
+    pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.vars
+            .iter()
+            .filter(move |(k, v)| k.starts_with(prefix) && !v.is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
     /// Expansion source: this file's earlier assignments, then the environment.
     fn lookup(&self, key: &str) -> String {
         self.vars

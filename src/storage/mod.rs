@@ -4,6 +4,8 @@
 mod aiperf_import;
 mod aiperf_json;
 mod atomic;
+mod history_parquet;
+mod history_sql;
 mod jsonl;
 mod state;
 
@@ -17,6 +19,11 @@ use crate::wallclock::Anchor;
 pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
 pub use atomic::write_atomic;
+pub use history_parquet::{
+    history_file_path, history_parquet, history_schema, read_history_file, write_history_file,
+    HISTORY_DIR,
+};
+pub use history_sql::{check_read_only, query_history, QueryError, QueryRows};
 pub use state::{StateDoc, StateFile, STATE_SCHEMA_VERSION};
 
 /// Name of the AIPerf-compatible aggregate export.
@@ -47,6 +54,17 @@ pub enum StorageError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A file could not be read or is malformed.
+    #[error("cannot read {path}: {reason}")]
+    Read {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// Parquet or Arrow encoding failed.
+    #[error("cannot encode the history file: {0}")]
+    Parquet(String),
     /// A value could not be serialised.
     #[error("cannot serialise {what}: {source}")]
     Serialise {
@@ -92,6 +110,15 @@ pub fn write_level_exports(
     let label = level.level.label();
     let bytes = jsonl::records_jsonl(warmup.iter().chain(records), &label, ctx)?;
     write_atomic(&dir.join(AIPERF_JSONL), &bytes)
+}
+
+/// Writes any value as pretty JSON at `path` (atomically).
+pub fn write_json_file<T: serde::Serialize>(
+    path: &Path,
+    value: &T,
+    what: &'static str,
+) -> Result<(), StorageError> {
+    write_json(path, value, what)
 }
 
 fn write_json<T: serde::Serialize>(

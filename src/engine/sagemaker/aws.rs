@@ -26,6 +26,7 @@ use super::api::{
 pub struct AwsCloud {
     pub(super) sm: aws_sdk_sagemaker::Client,
     pub(super) s3: aws_sdk_s3::Client,
+    pub(super) athena: aws_sdk_athena::Client,
 }
 
 impl AwsCloud {
@@ -41,6 +42,7 @@ impl AwsCloud {
         Self {
             sm: aws_sdk_sagemaker::Client::new(&conf),
             s3: aws_sdk_s3::Client::from_conf(s3),
+            athena: aws_sdk_athena::Client::new(&conf),
         }
     }
 }

@@ -9,11 +9,15 @@
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
 //! - `fetch` — download, unpack and import a job's output.
 //! - `cleanup` — delete a run's jobs and configs, or leftovers by prefix.
+//! - `athena` — the history's Athena table, partition registration and
+//!   queries behind a trait (`aws_athena` implements it).
 //! - `runtime` — the SageMaker runtime API as a local-engine route
 //!   (`sagemaker://endpoint/component`), the only user of its SDK crate.
 
 pub mod api;
+pub mod athena;
 pub mod aws;
+mod aws_athena;
 mod aws_processing;
 mod aws_s3;
 mod cleanup;

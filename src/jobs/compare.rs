@@ -1,0 +1,178 @@
+//! Comparisons of finished runs: each run is found by id in the state file
+//! (or, for runs made with `mcc-bench run`, by its output directory or
+//! `results.json`), the baseline is the one named, else the project's pinned
+//! baseline (`BENCHMARK_PINNED_BASELINE` in `do/config`, as
+//! ml-container-creator's `--set-baseline` writes it), else the first run.
+
+use std::path::{Path, PathBuf};
+
+use super::{JobError, Jobs};
+use crate::domain::{CandidateComparison, Comparison, RunRecord, RunResult};
+use crate::metrics::{compare_levels, run_summary};
+use crate::project::Project;
+use crate::storage::RESULTS_JSON;
+
+/// The `do/config` variable holding a project's pinned baseline run.
+pub const PINNED_BASELINE: &str = "BENCHMARK_PINNED_BASELINE";
+
+/// What to compare.
+#[derive(Debug, Clone, Default)]
+pub struct CompareRequest {
+    /// Runs to compare (ids or paths); the first is the baseline unless
+    /// `baseline` is given or a project pins one.
+    pub runs: Vec<String>,
+    /// The baseline, explicitly.
+    pub baseline: Option<String>,
+    /// Project whose pinned baseline to use when `baseline` is absent.
+    pub project_dir: Option<PathBuf>,
+    /// Noise threshold in percent.
+    pub noise_percent: f64,
+}
+
+/// A run loaded for comparison.
+#[derive(Debug, Clone)]
+pub struct LoadedRun {
+    /// Its results.
+    pub result: RunResult,
+    /// Its record, when it is in the state file.
+    pub record: Option<RunRecord>,
+}
+
+/// Builds the comparison and returns it with the loaded runs (baseline first).
+pub fn compare(
+    jobs: &Jobs,
+    req: &CompareRequest,
+) -> Result<(Comparison, Vec<LoadedRun>), JobError> {
+    let (baseline_ref, source) = baseline_of(req)?;
+    let candidates: Vec<&String> = req.runs.iter().filter(|r| **r != baseline_ref).collect();
+    if candidates.is_empty() {
+        return Err(JobError::Input(format!(
+            "nothing to compare with {baseline_ref}: pass at least one more run id (list_benchmarks shows them)"
+        )));
+    }
+    let base = load_run(jobs, &baseline_ref)?;
+    let mut loaded = vec![base.clone()];
+    let mut warnings = Vec::new();
+    let mut out = Vec::new();
+    for id in candidates {
+        let cand = load_run(jobs, id)?;
+        let (levels, unmatched) = compare_levels(&base.result, &cand.result, req.noise_percent);
+        if levels.is_empty() {
+            warnings.push(format!(
+                "{} shares no load level with the baseline; compare runs of the same levels",
+                cand.result.run_id
+            ));
+        }
+        out.push(CandidateComparison {
+            run: summary(&cand),
+            levels,
+            unmatched_levels: unmatched,
+        });
+        loaded.push(cand);
+    }
+    let baseline = summary(&base);
+    for s in std::iter::once(&baseline).chain(out.iter().map(|c| &c.run)) {
+        if !s.valid {
+            warnings.push(format!(
+                "{} is not a valid measurement of the endpoint: {}",
+                s.run_id,
+                s.validity_notes.join(" | ")
+            ));
+        }
+    }
+    let comparison = Comparison {
+        baseline,
+        baseline_source: source,
+        noise_threshold_percent: req.noise_percent,
+        candidates: out,
+        warnings,
+    };
+    Ok((comparison, loaded))
+}
+
+fn summary(run: &LoadedRun) -> crate::domain::RunSummary {
+    let r = run.record.as_ref();
+    let ctx = r.and_then(|r| r.context.as_ref());
+    run_summary(
+        &run.result,
+        r.and_then(|r| r.label.clone()),
+        r.map_or("local", |r| r.engine.as_str()),
+        ctx.and_then(|c| c.adapter.clone()),
+        ctx.and_then(|c| c.instance_type.clone()),
+    )
+}
+
+/// The baseline and where it came from.
+fn baseline_of(req: &CompareRequest) -> Result<(String, String), JobError> {
+    if let Some(b) = &req.baseline {
+        return Ok((b.clone(), "argument".into()));
+    }
+    if let Some(dir) = &req.project_dir {
+        let project = Project::load(dir).map_err(|e| JobError::Input(e.to_string()))?;
+        if let Some(pinned) = project.config.get(PINNED_BASELINE) {
+            return Ok((
+                pinned.to_owned(),
+                format!("{PINNED_BASELINE} in {}", project.config.path.display()),
+            ));
+        }
+    }
+    req.runs
+        .first()
+        .map(|r| (r.clone(), "first run id".into()))
+        .ok_or_else(|| {
+            JobError::Input(
+                "name the runs to compare (run_ids), or a baseline and candidates".into(),
+            )
+        })
+}
+
+/// A run by id (state file), or by its directory or `results.json` path.
+pub fn load_run(jobs: &Jobs, id: &str) -> Result<LoadedRun, JobError> {
+    match jobs.get(id) {
+        Ok(record) => {
+            let result = read_result(&Path::new(&record.run_dir).join(RESULTS_JSON), id)?;
+            Ok(LoadedRun {
+                result,
+                record: Some(record),
+            })
+        }
+        Err(JobError::UnknownRun(_)) if Path::new(id).exists() => {
+            let p = Path::new(id);
+            let file = if p.is_dir() {
+                p.join(RESULTS_JSON)
+            } else {
+                p.to_path_buf()
+            };
+            Ok(LoadedRun {
+                result: read_result(&file, id)?,
+                record: None,
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn read_result(path: &Path, id: &str) -> Result<RunResult, JobError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        JobError::Input(format!(
+            "run {id} has no results to compare ({}: {e}); only finished runs can be compared",
+            path.display()
+        ))
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| JobError::Input(format!("{} is not a results file: {e}", path.display())))
+}
+
+/// Pins `run_id` as the project's baseline (`None` clears the pin).
+pub fn pin_baseline(jobs: &Jobs, project_dir: &Path, run_id: Option<&str>) -> Result<(), JobError> {
+    let project = Project::load(project_dir).map_err(|e| JobError::Input(e.to_string()))?;
+    let path = &project.config.path;
+    let done = match run_id {
+        Some(id) => {
+            load_run(jobs, id)?;
+            crate::project::set_config_var(path, PINNED_BASELINE, id)
+        }
+        None => crate::project::remove_config_var(path, PINNED_BASELINE),
+    };
+    done.map_err(|e| JobError::Input(e.to_string()))
+}

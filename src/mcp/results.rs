@@ -1,0 +1,153 @@
+//! `query_results` (SQL over the results history, embedded or on Athena)
+//! and `compare_results` (runs side by side, with an HTML report).
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::params::portable;
+use crate::domain::Comparison;
+use crate::jobs::compare::{compare, CompareRequest};
+use crate::jobs::{history, Jobs};
+use crate::metrics::DEFAULT_NOISE_PERCENT;
+
+/// Rows returned when no limit is given.
+const DEFAULT_ROWS: usize = 100;
+/// Most rows one call returns.
+const MAX_ROWS: usize = 10_000;
+
+/// `query_results` arguments.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueryArgs {
+    /// One SQL query (SELECT / WITH) over the table
+    /// `mlcc_ci.benchmark_results` (ml-container-creator's columns:
+    /// model_name, instance_type, adapter_name, concurrency,
+    /// output_token_throughput_tps, ttft_p99_ms, e2e_latency_p50_ms, …,
+    /// partitions model, instance, target). The same text runs on Athena.
+    pub(crate) sql: String,
+    /// `local` (default: the embedded engine over this machine's history)
+    /// or `athena` (the shared table in AWS).
+    pub(crate) target: Option<String>,
+    /// Most rows to return (default 100, at most 10000).
+    pub(crate) limit: Option<usize>,
+}
+
+/// A query's answer.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct QueryOut {
+    /// Where it ran: `local` or `athena`.
+    pub(crate) target: String,
+    /// Column names, in order.
+    pub(crate) columns: Vec<String>,
+    /// One object per row.
+    pub(crate) rows: Vec<Map<String, Value>>,
+    /// Rows returned.
+    pub(crate) row_count: usize,
+    /// True when the query had more rows than the limit.
+    pub(crate) truncated: bool,
+    /// The local history directory (target local).
+    pub(crate) history_dir: Option<String>,
+}
+
+pub(crate) async fn query(jobs: &Jobs, a: QueryArgs) -> Result<QueryOut, String> {
+    let limit = a.limit.unwrap_or(DEFAULT_ROWS).clamp(1, MAX_ROWS);
+    let target = a.target.as_deref().unwrap_or("local");
+    let (rows, dir) = match target {
+        "local" => {
+            let rows = crate::storage::query_history(jobs.home(), &a.sql, limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            let dir = jobs.home().join(crate::storage::HISTORY_DIR);
+            (rows, Some(dir.display().to_string()))
+        }
+        "athena" => (history::athena_query(&a.sql, limit).await?, None),
+        other => {
+            return Err(format!(
+                "target {other:?} is not known; use \"local\" or \"athena\""
+            ))
+        }
+    };
+    Ok(QueryOut {
+        target: target.to_owned(),
+        row_count: rows.rows.len(),
+        columns: rows.columns,
+        rows: rows.rows,
+        truncated: rows.truncated,
+        history_dir: dir,
+    })
+}
+
+/// `compare_results` arguments: `run_ids` (the first is the baseline), or
+/// `baseline` + `candidates`, or `project_dir` whose pinned baseline
+/// (BENCHMARK_PINNED_BASELINE in do/config) is compared with `run_ids`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CompareArgs {
+    /// Runs to compare (ids from list_benchmarks); the first is the
+    /// baseline unless baseline is given or the project pins one.
+    pub(crate) run_ids: Option<Vec<String>>,
+    /// The baseline run.
+    pub(crate) baseline: Option<String>,
+    /// Runs compared with the baseline.
+    pub(crate) candidates: Option<Vec<String>>,
+    /// ml-container-creator project whose pinned baseline to use.
+    pub(crate) project_dir: Option<String>,
+    /// Changes smaller than this percentage count as the same (default 5).
+    pub(crate) noise_threshold_percent: Option<f64>,
+}
+
+/// A comparison and its HTML report.
+#[derive(Debug, Serialize, JsonSchema)]
+pub(crate) struct CompareOut {
+    /// Baseline, candidates, per-level deltas, validity and warnings.
+    #[serde(flatten)]
+    pub(crate) comparison: Comparison,
+    /// Self-contained HTML report of the comparison (plots and tables).
+    pub(crate) report: Option<String>,
+}
+
+pub(crate) fn compare_runs(jobs: &Jobs, a: CompareArgs) -> Result<CompareOut, String> {
+    let noise = a.noise_threshold_percent.unwrap_or(DEFAULT_NOISE_PERCENT);
+    if !(noise.is_finite() && (0.0..=100.0).contains(&noise)) {
+        return Err(format!(
+            "noise_threshold_percent {noise} must be between 0 and 100"
+        ));
+    }
+    let mut runs = a.run_ids.unwrap_or_default();
+    runs.extend(a.candidates.unwrap_or_default());
+    if let Some(b) = &a.baseline {
+        runs.insert(0, b.clone());
+    }
+    let req = CompareRequest {
+        runs,
+        baseline: a.baseline,
+        project_dir: a.project_dir.map(PathBuf::from),
+        noise_percent: noise,
+    };
+    let (comparison, loaded) = compare(jobs, &req).map_err(|e| e.to_string())?;
+    let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
+    let path = jobs.home().join("comparisons").join(format!(
+        "compare-{}-{}.html",
+        comparison.baseline.run_id,
+        crate::wallclock::compact_utc_now()
+    ));
+    let report = std::fs::create_dir_all(path.parent().unwrap_or(jobs.home()))
+        .map_err(|e| e.to_string())
+        .and_then(|()| {
+            history::comparison_report_file(&path, &comparison, &results).map_err(|e| e.to_string())
+        });
+    let mut comparison = comparison;
+    let report = match report {
+        Ok(()) => Some(path.display().to_string()),
+        Err(e) => {
+            comparison.warnings.push(format!("report not written: {e}"));
+            None
+        }
+    };
+    Ok(CompareOut { comparison, report })
+}

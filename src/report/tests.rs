@@ -1,0 +1,211 @@
+//! Page-level tests: escaping, degenerate inputs and data marks per plot.
+
+use super::fixtures::*;
+use super::*;
+use crate::domain::*;
+use crate::metrics::LevelMetrics;
+
+#[test]
+fn run_page_counts_marks_per_plot() {
+    let r = run(EVIL, &[1, 4, 16]);
+    let reqs = requests(&["c1", "c4", "c16"], 100);
+    let html = run_report(
+        &r,
+        &reqs,
+        &ReportContext {
+            label: Some(EVIL.to_owned()),
+            ..Default::default()
+        },
+    );
+    assert_page(&html);
+    assert_eq!(
+        marks(&html, "latency-throughput"),
+        Some(6),
+        "3 levels × (p50 + p99)"
+    );
+    assert_eq!(marks(&html, "ttft-throughput"), Some(6));
+    assert_eq!(marks(&html, "timeline"), Some(300));
+    assert_eq!(html.matches("class=\"pt fail\"").count(), 30);
+    assert!(marks(&html, "ttft-histogram").unwrap_or(0) >= 3);
+    assert!(marks(&html, "itl-histogram").unwrap_or(0) >= 3);
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+}
+
+#[test]
+fn timeline_is_downsampled() {
+    let r = run("big", &[1]);
+    let reqs = requests(&["c1"], 12_000);
+    let html = run_report(&r, &reqs, &ReportContext::default());
+    assert_eq!(marks(&html, "timeline"), Some(5_000));
+    assert!(html.contains("Showing 5,000 of 12,000 requests"));
+}
+
+#[test]
+fn single_level_still_plots() {
+    let html = run_report(
+        &run("one", &[8]),
+        &requests(&["c8"], 5),
+        &ReportContext::default(),
+    );
+    assert_page(&html);
+    assert_eq!(marks(&html, "latency-throughput"), Some(2));
+}
+
+#[test]
+fn empty_and_degenerate_runs_do_not_panic() {
+    let mut r = run("", &[]);
+    r.status = RunStatus::Failed;
+    let html = run_report(&r, &[], &ReportContext::default());
+    assert_page(&html);
+    assert!(html.contains("No failed requests"));
+    let mut r = run("nan", &[1, 2]);
+    r.levels[0].metrics = LevelMetrics {
+        output_token_throughput: f64::NAN,
+        ..Default::default()
+    };
+    r.levels[1].metrics.output_token_throughput = 1e300;
+    r.levels[1].validity.client_bound = true;
+    r.levels[1].validity.reasons = vec![EVIL.to_owned()];
+    let reqs = vec![
+        RequestPoint {
+            level: "zzz".to_owned(),
+            start_s: f64::NAN,
+            latency_ms: 1.0,
+            ttft_ms: Some(f64::INFINITY),
+            itl_ms: None,
+            error: None,
+        },
+        RequestPoint {
+            level: EVIL.to_owned(),
+            start_s: 1e12,
+            latency_ms: -5.0,
+            ttft_ms: Some(1e300),
+            itl_ms: Some(0.0),
+            error: Some(String::new()),
+        },
+    ];
+    let html = run_report(&r, &reqs, &ReportContext::default());
+    assert_page(&html);
+    assert!(html.contains("client-bound"));
+    assert_eq!(marks(&html, "timeline"), Some(1));
+}
+
+#[test]
+fn all_failed_run_draws_only_crosses() {
+    let mut r = run("allfail", &[1, 4]);
+    r.status = RunStatus::Failed;
+    for l in &mut r.levels {
+        l.metrics = LevelMetrics {
+            error_request_count: 10,
+            ..Default::default()
+        };
+    }
+    let reqs: Vec<RequestPoint> = requests(&["c1", "c4"], 10)
+        .into_iter()
+        .map(|p| RequestPoint {
+            error: Some("timeout".to_owned()),
+            ttft_ms: None,
+            itl_ms: None,
+            ..p
+        })
+        .collect();
+    let html = run_report(&r, &reqs, &ReportContext::default());
+    assert_page(&html);
+    assert_eq!(marks(&html, "latency-throughput"), None);
+    assert!(html.contains("No successful requests"));
+    assert_eq!(marks(&html, "timeline"), Some(20));
+    assert_eq!(html.matches("class=\"pt fail\"").count(), 20);
+}
+
+#[test]
+fn non_streaming_run_skips_histograms() {
+    let mut r = run("ns", &[1]);
+    r.spec.streaming = false;
+    r.levels[0].metrics.time_to_first_token = None;
+    let reqs: Vec<RequestPoint> = requests(&["c1"], 10)
+        .into_iter()
+        .map(|p| RequestPoint {
+            ttft_ms: None,
+            itl_ms: None,
+            ..p
+        })
+        .collect();
+    let html = run_report(&r, &reqs, &ReportContext::default());
+    assert_eq!(marks(&html, "ttft-histogram"), None);
+    assert_eq!(marks(&html, "ttft-throughput"), None);
+    assert!(html.contains("No TTFT values"));
+}
+
+#[test]
+fn comparison_counts_marks_and_escapes() {
+    let c = comparison("a", &["b", "missing"]);
+    let runs = vec![run("a", &[1, 4, 16]), run("b", &[1, 4])];
+    let html = comparison_report(&c, &runs);
+    assert_page(&html);
+    assert_eq!(marks(&html, "compare-latency-throughput"), Some(5));
+    assert_eq!(marks(&html, "compare-throughput"), Some(5));
+    assert!(html.contains("Not plotted (no results supplied): missing."));
+    assert!(html.contains("▲ better"));
+}
+
+#[test]
+fn empty_comparison_does_not_panic() {
+    let html = comparison_report(&comparison(EVIL, &[]), &[]);
+    assert_page(&html);
+    assert!(html.contains("No candidates"));
+    let html = comparison_report(&comparison("a", &["b"]), &[run("a", &[]), run("b", &[])]);
+    assert_page(&html);
+}
+
+#[test]
+fn odd_numbers_anywhere_do_not_panic_or_leak() {
+    for (i, &v) in ODD.iter().enumerate() {
+        let w = ODD[(i + 3) % ODD.len()];
+        let mut r = run("odd", &[1, 2]);
+        for l in &mut r.levels {
+            l.metrics.request_latency = Some(odd_stats(v));
+            l.metrics.time_to_first_token = Some(odd_stats(w));
+            l.metrics.output_token_throughput = w;
+            l.metrics.request_throughput = v;
+            l.validity.achieved_concurrency = v;
+            l.validity.client_cpu_utilization = w;
+        }
+        let reqs: Vec<RequestPoint> = ODD
+            .iter()
+            .map(|&x| RequestPoint {
+                level: "c1".to_owned(),
+                start_s: v,
+                latency_ms: x,
+                ttft_ms: Some(x),
+                itl_ms: Some(w),
+                error: (x > 1.0).then(|| "e".to_owned()),
+            })
+            .collect();
+        let html = run_report(&r, &reqs, &ReportContext::default());
+        assert_page(&html);
+        let mut c = comparison("odd", &["odd"]);
+        for m in &mut c.candidates[0].levels[0].metrics {
+            (m.baseline, m.candidate, m.delta, m.percent) = (Some(v), Some(w), Some(v), Some(w));
+        }
+        assert_page(&comparison_report(&c, &[r]));
+    }
+}
+
+#[test]
+fn odd_page_has_no_non_finite_text() {
+    let mut r = run("odd", &[1]);
+    r.levels[0].metrics.output_token_throughput = f64::INFINITY;
+    r.levels[0].validity.dispatch_lateness_p99_ms = f64::NEG_INFINITY;
+    let reqs = vec![RequestPoint {
+        level: "c1".to_owned(),
+        start_s: f64::INFINITY,
+        latency_ms: f64::NAN,
+        ttft_ms: Some(f64::INFINITY),
+        itl_ms: Some(f64::NAN),
+        error: None,
+    }];
+    let html = run_report(&r, &reqs, &ReportContext::default());
+    for bad in ["NaN", ">inf", " inf", "-inf", "\"inf"] {
+        assert!(!html.contains(bad), "{bad}");
+    }
+}

@@ -1,0 +1,247 @@
+//! History rows ↔ Parquet (Snappy), with the Arrow schema derived from the
+//! one column list in `domain::history`. Partition columns are not stored
+//! in the files; they are the directory names.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, Float64Builder, Int32Array,
+    Int32Builder, StringArray, StringBuilder,
+};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+
+use super::{write_atomic, StorageError};
+use crate::domain::{Cell, ColumnType, HistoryRow, Partition, HISTORY_COLUMNS};
+
+/// Directory of the history under a home (or bucket root): `results/`.
+pub const HISTORY_DIR: &str = "results";
+
+/// The Arrow type of a column type.
+pub(super) fn arrow_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::Text => DataType::Utf8,
+        ColumnType::Int => DataType::Int32,
+        ColumnType::Double => DataType::Float64,
+        ColumnType::Bool => DataType::Boolean,
+    }
+}
+
+/// The schema of a history file (every column nullable).
+pub fn history_schema() -> SchemaRef {
+    let fields: Vec<Field> = HISTORY_COLUMNS
+        .iter()
+        .map(|(name, t)| Field::new(*name, arrow_type(*t), true))
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// `<root>/results/<partition>/<file_name>`.
+pub fn history_file_path(root: &Path, partition: &Partition, file_name: &str) -> PathBuf {
+    root.join(HISTORY_DIR)
+        .join(partition.path())
+        .join(file_name)
+}
+
+/// Rows → one Snappy-compressed Parquet file's bytes.
+pub fn history_parquet(rows: &[HistoryRow]) -> Result<Vec<u8>, StorageError> {
+    let schema = history_schema();
+    let columns: Vec<ArrayRef> = HISTORY_COLUMNS
+        .iter()
+        .map(|(name, t)| column(rows, name, *t))
+        .collect();
+    let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(parquet_err)?;
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .build();
+    let mut out = Vec::new();
+    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(parquet_err)?;
+    writer.write(&batch).map_err(parquet_err)?;
+    writer.close().map_err(parquet_err)?;
+    Ok(out)
+}
+
+/// Writes rows as a Parquet file at `path` (atomically; parents created).
+pub fn write_history_file(path: &Path, rows: &[HistoryRow]) -> Result<(), StorageError> {
+    let bytes = history_parquet(rows)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
+    write_atomic(path, &bytes)
+}
+
+/// Reads a history file back into rows (columns it lacks are null).
+pub fn read_history_file(path: &Path) -> Result<Vec<HistoryRow>, StorageError> {
+    let bad = |reason: String| StorageError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .and_then(|b| b.build())
+        .map_err(|e| bad(e.to_string()))?;
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(e.to_string()))?;
+        rows.extend(batch_rows(&batch));
+    }
+    Ok(rows)
+}
+
+fn batch_rows(batch: &RecordBatch) -> Vec<HistoryRow> {
+    let mut rows = vec![HistoryRow::new(); batch.num_rows()];
+    for (name, _) in HISTORY_COLUMNS {
+        let Some(col) = batch.column_by_name(name) else {
+            continue;
+        };
+        for (i, row) in rows.iter_mut().enumerate() {
+            if let Some(cell) = cell_at(col.as_ref(), i) {
+                row.insert((*name).to_owned(), cell);
+            }
+        }
+    }
+    rows
+}
+
+fn cell_at(col: &dyn Array, i: usize) -> Option<Cell> {
+    if col.is_null(i) {
+        return None;
+    }
+    let any = col.as_any();
+    if let Some(a) = any.downcast_ref::<StringArray>() {
+        return Some(Cell::Text(a.value(i).to_owned()));
+    }
+    if let Some(a) = any.downcast_ref::<Int32Array>() {
+        return Some(Cell::Int(a.value(i)));
+    }
+    if let Some(a) = any.downcast_ref::<Float64Array>() {
+        return Some(Cell::Double(a.value(i)));
+    }
+    any.downcast_ref::<BooleanArray>()
+        .map(|a| Cell::Bool(a.value(i)))
+}
+
+/// One column of every row; a value of another type than the column's is
+/// stored as null (rows are built by our own code, so that is a bug, and
+/// a null is the honest answer).
+fn column(rows: &[HistoryRow], name: &str, t: ColumnType) -> ArrayRef {
+    let cells = rows.iter().map(|r| r.get(name));
+    match t {
+        ColumnType::Text => {
+            let mut b = StringBuilder::new();
+            cells.for_each(|c| b.append_option(text(c)));
+            Arc::new(b.finish())
+        }
+        ColumnType::Int => {
+            let mut b = Int32Builder::new();
+            cells.for_each(|c| b.append_option(int(c)));
+            Arc::new(b.finish())
+        }
+        ColumnType::Double => {
+            let mut b = Float64Builder::new();
+            cells.for_each(|c| b.append_option(double(c)));
+            Arc::new(b.finish())
+        }
+        ColumnType::Bool => {
+            let mut b = BooleanBuilder::new();
+            cells.for_each(|c| b.append_option(boolean(c)));
+            Arc::new(b.finish())
+        }
+    }
+}
+
+fn text(c: Option<&Cell>) -> Option<&str> {
+    match c {
+        Some(Cell::Text(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn int(c: Option<&Cell>) -> Option<i32> {
+    match c {
+        Some(Cell::Int(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn double(c: Option<&Cell>) -> Option<f64> {
+    match c {
+        Some(Cell::Double(v)) if v.is_finite() => Some(*v),
+        Some(Cell::Int(v)) => Some(f64::from(*v)),
+        _ => None,
+    }
+}
+
+fn boolean(c: Option<&Cell>) -> Option<bool> {
+    match c {
+        Some(Cell::Bool(v)) => Some(*v),
+        _ => None,
+    }
+}
+
+fn parquet_err(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Parquet(e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(project: &str, concurrency: i32, tps: f64) -> HistoryRow {
+        let mut r = HistoryRow::new();
+        r.insert("project_name".into(), Cell::Text(project.into()));
+        r.insert("concurrency".into(), Cell::Int(concurrency));
+        r.insert("output_token_throughput_tps".into(), Cell::Double(tps));
+        r.insert("streaming".into(), Cell::Bool(true));
+        r
+    }
+
+    #[test]
+    fn rows_round_trip_through_parquet() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a/b/run.parquet");
+        let rows = vec![row("p", 1, 10.5), row("p", 8, 71.25)];
+        write_history_file(&path, &rows).expect("write");
+        assert_eq!(read_history_file(&path).expect("read"), rows);
+    }
+
+    #[test]
+    fn schema_has_every_column_with_its_type() {
+        let schema = history_schema();
+        assert_eq!(schema.fields().len(), HISTORY_COLUMNS.len());
+        let f = schema.field_with_name("concurrency").expect("concurrency");
+        assert_eq!(f.data_type(), &DataType::Int32);
+        let f = schema.field_with_name("error_rate").expect("error_rate");
+        assert_eq!(f.data_type(), &DataType::Float64);
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_null_not_a_panic() {
+        let mut r = HistoryRow::new();
+        r.insert("concurrency".into(), Cell::Text("eight".into()));
+        r.insert("error_rate".into(), Cell::Double(f64::NAN));
+        let bytes = history_parquet(&[r]).expect("write");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.parquet");
+        std::fs::write(&path, bytes).expect("write file");
+        let back = read_history_file(&path).expect("read");
+        assert!(back[0].is_empty(), "{back:?}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_parquet_is_a_read_error() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.parquet");
+        std::fs::write(&path, b"not parquet").expect("write file");
+        let e = read_history_file(&path).expect_err("must fail");
+        assert!(e.to_string().contains("x.parquet"), "{e}");
+    }
+}

@@ -1,0 +1,253 @@
+//! SQL over the local history with the embedded engine (DataFusion): the
+//! Parquet files under `<home>/results/` are one table,
+//! `mlcc_ci.benchmark_results` (also reachable unqualified), with the same
+//! columns and partition columns as the Athena table, so a query written
+//! for one runs on the other. Only queries run: the text is parsed first
+//! and anything but a single `SELECT`/`WITH`/`VALUES` query is refused,
+//! and the engine itself is told to refuse DDL, DML and statements.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use datafusion::catalog::MemorySchemaProvider;
+use datafusion::execution::context::SQLOptions;
+use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::sql::sqlparser::ast::Statement;
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::parser::Parser;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::history_parquet::{history_schema, HISTORY_DIR};
+use crate::domain::{HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS};
+
+/// Why a query did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// The text is not a single read-only query.
+    #[error("{0}")]
+    NotReadOnly(String),
+    /// The text does not parse, or names unknown columns or tables.
+    #[error("{0}")]
+    Invalid(String),
+    /// The history could not be read.
+    #[error("{0}")]
+    Engine(String),
+}
+
+/// A query's answer: column names, rows as JSON objects, and whether rows
+/// were cut at the limit.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueryRows {
+    /// Column names, in order.
+    pub columns: Vec<String>,
+    /// One object per row (column → value; null when absent).
+    pub rows: Vec<Map<String, Value>>,
+    /// True when the query returned more than `limit` rows.
+    pub truncated: bool,
+}
+
+/// Parses `sql` and accepts exactly one query (`SELECT`, `WITH`, `VALUES`,
+/// `SHOW`-free); the message names what was found instead.
+pub fn check_read_only(sql: &str) -> Result<(), QueryError> {
+    let statements = Parser::parse_sql(&GenericDialect {}, sql)
+        .map_err(|e| QueryError::Invalid(format!("the SQL does not parse: {e}")))?;
+    match statements.as_slice() {
+        [Statement::Query(_)] => Ok(()),
+        [] => Err(QueryError::Invalid(
+            "the SQL is empty; pass a SELECT query".into(),
+        )),
+        [other] => Err(QueryError::NotReadOnly(format!(
+            "only queries are allowed (SELECT / WITH …); this is a {} statement",
+            statement_kind(other)
+        ))),
+        many => Err(QueryError::NotReadOnly(format!(
+            "pass one query; found {} statements separated by `;`",
+            many.len()
+        ))),
+    }
+}
+
+fn statement_kind(s: &Statement) -> String {
+    let text = s.to_string();
+    text.split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_uppercase()
+}
+
+/// Runs `sql` over the history under `home`, returning at most `limit` rows.
+pub async fn query_history(home: &Path, sql: &str, limit: usize) -> Result<QueryRows, QueryError> {
+    check_read_only(sql)?;
+    let ctx = history_context(home).await?;
+    let options = SQLOptions::new()
+        .with_allow_ddl(false)
+        .with_allow_dml(false)
+        .with_allow_statements(false);
+    let df = ctx
+        .sql_with_options(sql, options)
+        .await
+        .map_err(|e| QueryError::Invalid(format!("the query cannot run: {e}")))?;
+    let df = df
+        .limit(0, Some(limit.saturating_add(1)))
+        .map_err(|e| QueryError::Engine(e.to_string()))?;
+    let columns: Vec<String> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let batches = df
+        .collect()
+        .await
+        .map_err(|e| QueryError::Engine(format!("the query failed: {e}")))?;
+    let mut rows = batch_rows(&batches, &columns)?;
+    let truncated = rows.len() > limit;
+    rows.truncate(limit);
+    Ok(QueryRows {
+        columns,
+        rows,
+        truncated,
+    })
+}
+
+/// A session with the history registered as `mlcc_ci.benchmark_results`
+/// and `benchmark_results`.
+async fn history_context(home: &Path) -> Result<SessionContext, QueryError> {
+    let dir = home.join(HISTORY_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        QueryError::Engine(format!(
+            "cannot create the history directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let ctx = SessionContext::new();
+    let catalog = ctx
+        .catalog("datafusion")
+        .ok_or_else(|| QueryError::Engine("the embedded engine has no default catalog".into()))?;
+    catalog
+        .register_schema(HISTORY_DATABASE, Arc::new(MemorySchemaProvider::new()))
+        .map_err(|e| QueryError::Engine(e.to_string()))?;
+    let schema = history_schema();
+    let partitions: Vec<(String, DataType)> = PARTITION_COLUMNS
+        .iter()
+        .map(|c| ((*c).to_owned(), DataType::Utf8))
+        .collect();
+    let url = format!("{}/", dir.display());
+    for name in [
+        format!("{HISTORY_DATABASE}.{HISTORY_TABLE}"),
+        HISTORY_TABLE.to_owned(),
+    ] {
+        let options = ParquetReadOptions::default()
+            .schema(&schema)
+            .file_extension(".parquet")
+            .table_partition_cols(partitions.clone());
+        ctx.register_parquet(name.as_str(), &url, options)
+            .await
+            .map_err(|e| QueryError::Engine(format!("cannot read the history in {url}: {e}")))?;
+    }
+    Ok(ctx)
+}
+
+fn batch_rows(
+    batches: &[RecordBatch],
+    columns: &[String],
+) -> Result<Vec<Map<String, Value>>, QueryError> {
+    let mut rows = Vec::new();
+    for batch in batches {
+        let converted: Vec<Vec<Value>> = batch
+            .columns()
+            .iter()
+            .map(|c| column_values(c.as_ref()))
+            .collect::<Result<_, _>>()?;
+        for i in 0..batch.num_rows() {
+            let row = columns
+                .iter()
+                .zip(&converted)
+                .map(|(name, values)| (name.clone(), values[i].clone()))
+                .collect();
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// A column as JSON values: integers, floats and booleans as numbers and
+/// booleans (non-finite floats as null), everything else as its text.
+fn column_values(col: &dyn Array) -> Result<Vec<Value>, QueryError> {
+    let as_type = |t: &DataType| {
+        cast(col, t).map_err(|e| QueryError::Engine(format!("cannot convert a result column: {e}")))
+    };
+    let t = col.data_type();
+    let values: Vec<Option<Value>> = if t.is_integer() {
+        let a = as_type(&DataType::Int64)?;
+        let a = downcast::<Int64Array>(a.as_ref())?;
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| Value::from(a.value(i))))
+            .collect()
+    } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
+        let a = as_type(&DataType::Float64)?;
+        let a = downcast::<Float64Array>(a.as_ref())?;
+        (0..a.len())
+            .map(|i| {
+                a.is_valid(i)
+                    .then(|| a.value(i))
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Value::Number)
+            })
+            .collect()
+    } else if t == &DataType::Boolean {
+        let a = downcast::<BooleanArray>(col)?;
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| Value::Bool(a.value(i))))
+            .collect()
+    } else {
+        let a = as_type(&DataType::Utf8)?;
+        let a = downcast::<StringArray>(a.as_ref())?;
+        (0..a.len())
+            .map(|i| a.is_valid(i).then(|| Value::from(a.value(i))))
+            .collect()
+    };
+    Ok(values
+        .into_iter()
+        .map(|v| v.unwrap_or(Value::Null))
+        .collect())
+}
+
+fn downcast<T: 'static>(a: &dyn Array) -> Result<&T, QueryError> {
+    a.as_any()
+        .downcast_ref::<T>()
+        .ok_or_else(|| QueryError::Engine("unexpected result column type".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_single_queries_pass_the_read_only_check() {
+        assert!(check_read_only("SELECT 1").is_ok());
+        assert!(check_read_only("WITH x AS (SELECT 1 AS a) SELECT a FROM x").is_ok());
+        for sql in [
+            "DROP TABLE mlcc_ci.benchmark_results",
+            "INSERT INTO benchmark_results VALUES (1)",
+            "CREATE TABLE t AS SELECT 1",
+            "COPY benchmark_results TO '/tmp/x.parquet'",
+            "SELECT 1; DROP TABLE benchmark_results",
+            "SET datafusion.execution.batch_size = 1",
+        ] {
+            let e = check_read_only(sql).expect_err(sql);
+            assert!(matches!(e, QueryError::NotReadOnly(_)), "{sql}: {e}");
+        }
+        assert!(matches!(
+            check_read_only("SELEC 1"),
+            Err(QueryError::Invalid(_))
+        ));
+        assert!(matches!(check_read_only("  "), Err(QueryError::Invalid(_))));
+    }
+}

@@ -1,0 +1,69 @@
+//! A real MCP client (rmcp's) driving `mcc-bench serve` over stdio, shared
+//! by the MCP test files.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::Path;
+
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::{RoleClient, RunningService};
+use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
+use rmcp::ServiceExt;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+
+pub type Client = RunningService<RoleClient, ()>;
+
+pub async fn connect(home: &Path, extra: &[&str]) -> Client {
+    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let home = home.to_path_buf();
+    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
+        cmd.arg("serve")
+            .args(&extra)
+            .env("MCC_BENCH_HOME", &home)
+            .env_remove("MCC_BENCH_CATALOG");
+    }))
+    .expect("server starts");
+    ().serve(transport).await.expect("initialize handshake")
+}
+
+pub async fn call(c: &Client, tool: &str, args: Value) -> CallToolResult {
+    let Value::Object(map) = args else {
+        panic!("arguments must be an object")
+    };
+    c.call_tool(CallToolRequestParams::new(tool.to_owned()).with_arguments(map))
+        .await
+        .expect("tools/call answered")
+}
+
+pub fn ok(r: &CallToolResult) -> &Value {
+    assert_ne!(r.is_error, Some(true), "unexpected tool error: {r:?}");
+    r.structured_content.as_ref().expect("structured content")
+}
+
+pub fn error_text(r: &CallToolResult) -> String {
+    assert_eq!(r.is_error, Some(true), "expected isError: {r:?}");
+    serde_json::to_string(&r.content).expect("content")
+}
+
+pub async fn wait_done(c: &Client, run_id: &str) -> Value {
+    for _ in 0..12 {
+        let s = call(
+            c,
+            "get_status",
+            json!({"run_id": run_id, "wait_seconds": 5}),
+        )
+        .await;
+        let s = ok(&s).clone();
+        if !["queued", "running", "collecting"].contains(&s["status"].as_str().expect("status")) {
+            return s;
+        }
+    }
+    panic!("run {run_id} did not finish");
+}
+
+pub fn small_run(label: &str) -> Value {
+    json!({"workload": "sample", "endpoint": {"url": "sim"}, "label": label,
+           "overrides": {"request_count": 8, "output_tokens": 8, "input_tokens": 16}})
+}
