@@ -26,6 +26,10 @@ use mcc_bench::domain::{
 use mcc_bench::engine::local::{self, bench_support, Progress, RunContext};
 use tokio_util::sync::CancellationToken;
 
+/// The binary's allocator (see `src/main.rs`), so figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     accuracy();
     let events = per_event_cost();

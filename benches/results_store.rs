@@ -22,6 +22,10 @@ use mcc_bench::jobs::history::{history_rows, RowSource};
 use mcc_bench::metrics::{aggregate_level, TokenPolicy};
 use mcc_bench::storage::{history_file_path, query_history, write_history_file};
 
+/// The binary's allocator (see `src/main.rs`), so figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const LEVELS: [u32; 4] = [1, 4, 16, 64];
 const CHUNKS: usize = 16;
 

@@ -6,6 +6,13 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc rather than the system allocator: SQL over the results history
+/// allocates heavily per file, and with glibc's allocator a query over 1,000
+/// runs took 188 ms instead of 120–160 (`docs/benchmarks.md`; the benches use
+/// this allocator too).
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = mcc_bench::cli::Cli::parse();
     tracing_subscriber::fmt()

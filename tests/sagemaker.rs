@@ -113,6 +113,33 @@ async fn sagemaker_runs_through_the_mcp_tools() {
         .keys()
         .all(|k| k.starts_with("qwen-test-benchmark-") && k.len() <= 63));
 
+    // The run is in the history: one row per level, each naming its job,
+    // and its aggregate JSON is in the benchmark bucket.
+    assert_eq!(r["history"]["rows"], 2, "{r}");
+    assert!(r["history"]["s3_results_json"]
+        .as_str()
+        .is_some_and(|u| u.starts_with("s3://bench-results/qwen-test/")));
+    let q = call(
+        &c,
+        "query_results",
+        json!({"sql":
+        "SELECT benchmark_job_name, run_type, metrics_source, project_name, model \
+         FROM mlcc_ci.benchmark_results ORDER BY concurrency"}),
+    )
+    .await;
+    let rows = content(&q)["rows"].as_array().expect("rows").clone();
+    assert_eq!(rows.len(), 2);
+    for row in &rows {
+        assert!(
+            jobs.contains_key(row["benchmark_job_name"].as_str().expect("job")),
+            "{row}"
+        );
+        assert_eq!(row["run_type"], "sagemaker");
+        assert_eq!(row["metrics_source"], "aiperf");
+        assert_eq!(row["project_name"], "qwen-test");
+        assert_eq!(row["model"], "Qwen_Qwen3-0.6B");
+    }
+
     // A failed job carries the service's reason to the agent.
     control(
         &w.emulator,

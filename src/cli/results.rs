@@ -129,16 +129,8 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<ExitCode, CliError> {
     let (comparison, loaded) = build(&jobs, &req)?;
     let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
     let path = args.report.clone().unwrap_or_else(|| {
-        jobs.home().join("comparisons").join(format!(
-            "compare-{}-{}.html",
-            comparison.baseline.run_id,
-            crate::wallclock::compact_utc_now()
-        ))
+        history::default_comparison_path(jobs.home(), &comparison.baseline.run_id)
     });
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| CliError::System(format!("{}: {e}", parent.display())))?;
-    }
     history::comparison_report_file(&path, &comparison, &results)
         .map_err(|e| CliError::System(e.to_string()))?;
     if args.json {

@@ -131,16 +131,8 @@ pub(crate) fn compare_runs(jobs: &Jobs, a: CompareArgs) -> Result<CompareOut, St
     };
     let (comparison, loaded) = compare(jobs, &req).map_err(|e| e.to_string())?;
     let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
-    let path = jobs.home().join("comparisons").join(format!(
-        "compare-{}-{}.html",
-        comparison.baseline.run_id,
-        crate::wallclock::compact_utc_now()
-    ));
-    let report = std::fs::create_dir_all(path.parent().unwrap_or(jobs.home()))
-        .map_err(|e| e.to_string())
-        .and_then(|()| {
-            history::comparison_report_file(&path, &comparison, &results).map_err(|e| e.to_string())
-        });
+    let path = history::default_comparison_path(jobs.home(), &comparison.baseline.run_id);
+    let report = history::comparison_report_file(&path, &comparison, &results);
     let mut comparison = comparison;
     let report = match report {
         Ok(()) => Some(path.display().to_string()),

@@ -12,9 +12,10 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::{write_atomic, StorageError};
 use crate::domain::{Cell, ColumnType, HistoryRow, Partition, HISTORY_COLUMNS};
@@ -48,7 +49,11 @@ pub fn history_file_path(root: &Path, partition: &Partition, file_name: &str) ->
         .join(file_name)
 }
 
-/// Rows → one Snappy-compressed Parquet file's bytes.
+/// Rows → one Snappy-compressed Parquet file's bytes, with row-group
+/// statistics only (no page-level column index, as pyarrow writes by
+/// default) and no embedded Arrow schema (the Parquet types alone give the
+/// columns' types): small footers, as a query over the history decodes one
+/// per run.
 pub fn history_parquet(rows: &[HistoryRow]) -> Result<Vec<u8>, StorageError> {
     let schema = history_schema();
     let columns: Vec<ArrayRef> = HISTORY_COLUMNS
@@ -58,9 +63,14 @@ pub fn history_parquet(rows: &[HistoryRow]) -> Result<Vec<u8>, StorageError> {
     let batch = RecordBatch::try_new(Arc::clone(&schema), columns).map_err(parquet_err)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
+        .set_statistics_enabled(EnabledStatistics::Chunk)
         .build();
+    let options = ArrowWriterOptions::new()
+        .with_properties(props)
+        .with_skip_arrow_metadata(true);
     let mut out = Vec::new();
-    let mut writer = ArrowWriter::try_new(&mut out, schema, Some(props)).map_err(parquet_err)?;
+    let mut writer =
+        ArrowWriter::try_new_with_options(&mut out, schema, options).map_err(parquet_err)?;
     writer.write(&batch).map_err(parquet_err)?;
     writer.close().map_err(parquet_err)?;
     Ok(out)

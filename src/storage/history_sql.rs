@@ -14,8 +14,10 @@ use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::catalog::MemorySchemaProvider;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::SQLOptions;
-use datafusion::prelude::{ParquetReadOptions, SessionContext};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
@@ -105,7 +107,7 @@ pub async fn query_history(home: &Path, sql: &str, limit: usize) -> Result<Query
     let batches = df
         .collect()
         .await
-        .map_err(|e| QueryError::Engine(format!("the query failed: {e}")))?;
+        .map_err(|e| failed(home, &e.to_string()))?;
     let mut rows = batch_rows(&batches, &columns)?;
     let truncated = rows.len() > limit;
     rows.truncate(limit);
@@ -114,6 +116,46 @@ pub async fn query_history(home: &Path, sql: &str, limit: usize) -> Result<Query
         rows,
         truncated,
     })
+}
+
+/// A failed query's message; when a history file is unreadable, it is named
+/// with the fix (the engine's own message does not say which file).
+fn failed(home: &Path, reason: &str) -> QueryError {
+    let bad = unreadable_files(&home.join(HISTORY_DIR));
+    if bad.is_empty() {
+        return QueryError::Engine(format!("the query failed: {reason}"));
+    }
+    let names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+    QueryError::Engine(format!(
+        "the query failed: {reason}; these history files are not readable Parquet: {} — move them out of {} (or restore them) and query again",
+        names.join(", "),
+        home.join(HISTORY_DIR).display()
+    ))
+}
+
+/// `.parquet` files under `dir` whose footer cannot be read.
+fn unreadable_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut bad = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "parquet") && !readable(&path) {
+                bad.push(path);
+            }
+        }
+    }
+    bad.sort();
+    bad
+}
+
+fn readable(path: &Path) -> bool {
+    std::fs::File::open(path)
+        .ok()
+        .and_then(|f| parquet::file::reader::SerializedFileReader::new(f).ok())
+        .is_some()
 }
 
 /// A session with the history registered as `mlcc_ci.benchmark_results`
@@ -126,7 +168,7 @@ async fn history_context(home: &Path) -> Result<SessionContext, QueryError> {
             dir.display()
         ))
     })?;
-    let ctx = SessionContext::new();
+    let ctx = SessionContext::new_with_config_rt(session_config(), runtime()?);
     let catalog = ctx
         .catalog("datafusion")
         .ok_or_else(|| QueryError::Engine("the embedded engine has no default catalog".into()))?;
@@ -152,6 +194,34 @@ async fn history_context(home: &Path) -> Result<SessionContext, QueryError> {
             .map_err(|e| QueryError::Engine(format!("cannot read the history in {url}: {e}")))?;
     }
     Ok(ctx)
+}
+
+/// The engine's runtime for one query. Its Parquet footer cache is off: over
+/// a history of a thousand small files, keeping the decoded footers cached
+/// measured slower than decoding them again (`docs/benchmarks.md`). File
+/// listings are not cached either: a run that lands between two queries
+/// must show up.
+fn runtime() -> Result<Arc<RuntimeEnv>, QueryError> {
+    let caches = CacheManagerConfig::default()
+        .with_list_files_cache_limit(0)
+        .with_metadata_cache_limit(0);
+    RuntimeEnvBuilder::new()
+        .with_cache_manager(caches)
+        .build_arc()
+        .map_err(|e| QueryError::Engine(format!("the embedded engine cannot start: {e}")))
+}
+
+/// History files are small (one row group of a few rows each): page indexes
+/// and planning-time statistics cost a read per file and prune nothing, and
+/// opening many files at once (at least 16 streams) overlaps their reads even
+/// on two cores.
+fn session_config() -> SessionConfig {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let mut config = SessionConfig::new()
+        .with_collect_statistics(false)
+        .with_target_partitions(cores.max(16));
+    config.options_mut().execution.parquet.enable_page_index = false;
+    config
 }
 
 fn batch_rows(

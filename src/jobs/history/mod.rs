@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-pub use report_file::{comparison_report_file, request_points, write_run_report, REPORT_HTML};
+pub use report_file::{
+    comparison_report_file, default_comparison_path, request_points, write_run_report, REPORT_HTML,
+};
 pub use rows::{history_rows, model_family, RowSource, UNKNOWN};
 
 use crate::engine::sagemaker::athena::{self, Polling, QueryPlace};
@@ -97,27 +99,38 @@ async fn publish_cloud(
     }
     let cloud = AwsCloud::from_env(src.context.region.as_deref()).await;
     if let (Some(bucket), Some(_)) = (&results_bucket, &out.local_parquet) {
-        let partition = src.partition();
-        let key = format!("{HISTORY_DIR}/{}/{file_name}", partition.path());
-        match upload(&cloud, bucket, &key, local).await {
-            Ok(()) => {
-                out.s3_parquet = Some(format!("s3://{bucket}/{key}"));
-                let place = query_place(bootstrap, Some(bucket));
-                let polling = athena_polling();
-                match athena::register_partition(&cloud, &place, bucket, &partition, polling).await {
-                    Ok(_) => out.athena_partition = Some(partition.path()),
-                    Err(e) => out.warnings.push(format!(
-                        "the Athena partition was not registered ({e}); the file is in S3, so `MSCK REPAIR TABLE mlcc_ci.benchmark_results` in Athena picks it up"
-                    )),
-                }
-            }
-            Err(e) => out.warnings.push(format!(
-                "the history file was not uploaded to s3://{bucket}/{key}: {e}"
-            )),
-        }
+        publish_parquet(&cloud, bootstrap, bucket, src, local, file_name, out).await;
     }
     if let Some(bucket) = json_bucket {
         upload_results_json(&cloud, &bucket, src, out).await;
+    }
+}
+
+/// The Parquet file into the results bucket, then its Athena partition.
+async fn publish_parquet(
+    cloud: &AwsCloud,
+    bootstrap: &Bootstrap,
+    bucket: &str,
+    src: RowSource<'_>,
+    local: &Path,
+    file_name: &str,
+    out: &mut HistoryOutcome,
+) {
+    let partition = src.partition();
+    let key = format!("{HISTORY_DIR}/{}/{file_name}", partition.path());
+    if let Err(e) = upload(cloud, bucket, &key, local).await {
+        out.warnings.push(format!(
+            "the history file was not uploaded to s3://{bucket}/{key}: {e}"
+        ));
+        return;
+    }
+    out.s3_parquet = Some(format!("s3://{bucket}/{key}"));
+    let place = query_place(bootstrap, Some(bucket));
+    match athena::register_partition(cloud, &place, bucket, &partition, athena_polling()).await {
+        Ok(_) => out.athena_partition = Some(partition.path()),
+        Err(e) => out.warnings.push(format!(
+            "the Athena partition was not registered ({e}); the file is in S3, so `MSCK REPAIR TABLE mlcc_ci.benchmark_results` in Athena picks it up"
+        )),
     }
 }
 

@@ -94,12 +94,27 @@ pub fn write_run_report(
     Ok(path)
 }
 
-/// Renders a comparison report to `path`.
+/// Where a comparison's report goes by default:
+/// `<home>/comparisons/compare-<baseline>-<UTC time>.html`.
+pub fn default_comparison_path(home: &Path, baseline: &str) -> PathBuf {
+    home.join("comparisons").join(format!(
+        "compare-{baseline}-{}.html",
+        crate::wallclock::compact_utc_now()
+    ))
+}
+
+/// Renders a comparison report to `path` (its directory is created).
 pub fn comparison_report_file(
     path: &Path,
     comparison: &Comparison,
     runs: &[RunResult],
 ) -> Result<(), StorageError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|source| StorageError::Write {
+            path: dir.display().to_string(),
+            source,
+        })?;
+    }
     let html = report::comparison_report(comparison, runs);
     write_atomic(path, html.as_bytes())
 }

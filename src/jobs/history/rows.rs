@@ -5,7 +5,7 @@
 use crate::domain::{
     Cell, HistoryRow, LevelResult, Partition, ResultContext, RunResult, StopCondition,
 };
-use crate::metrics::Stats;
+use crate::metrics::{LevelMetrics, Stats};
 
 /// Partition value when a fact is unknown (a run against a plain URL).
 pub const UNKNOWN: &str = "unknown";
@@ -209,41 +209,9 @@ fn level_columns(row: &mut HistoryRow, level: &LevelResult) {
         .then(|| (m.total_isl + m.total_osl) as f64 / m.benchmark_duration_s);
     put_f64(row, "total_token_throughput_tps", total);
     put_f64(row, "request_count", Some(m.request_count as f64));
-    put_stats(
-        row,
-        "ttft",
-        "_ms",
-        m.time_to_first_token.as_ref(),
-        &["avg", "p50", "p90", "p99"],
-    );
-    put_stats(
-        row,
-        "itl",
-        "_ms",
-        m.inter_token_latency.as_ref(),
-        &["avg", "p50", "p90", "p99"],
-    );
-    put_stats(
-        row,
-        "e2e_latency",
-        "_ms",
-        m.request_latency.as_ref(),
-        &["avg", "p50", "p90", "p99"],
-    );
-    put_stats(
-        row,
-        "output_token_tps",
-        "",
-        m.output_token_throughput_per_user.as_ref(),
-        &["avg", "p50", "p90"],
-    );
-    put_stats(
-        row,
-        "ttst",
-        "_ms",
-        m.time_to_second_token.as_ref(),
-        &["p50", "p90"],
-    );
+    for (prefix, suffix, stats, which) in DISTRIBUTIONS {
+        put_stats(row, prefix, suffix, stats(m), which);
+    }
     put_f64(
         row,
         "output_sequence_length_avg",
@@ -260,6 +228,43 @@ fn level_columns(row: &mut HistoryRow, level: &LevelResult) {
     put_f64(row, "error_rate", error_rate);
     put_f64(row, "benchmark_duration_sec", Some(m.benchmark_duration_s));
 }
+
+type StatsOf = fn(&LevelMetrics) -> Option<&Stats>;
+
+/// Distribution columns: `<prefix>_<stat><suffix>` for each listed stat.
+const DISTRIBUTIONS: [(&str, &str, StatsOf, &[&str]); 5] = [
+    (
+        "ttft",
+        "_ms",
+        |m| m.time_to_first_token.as_ref(),
+        &["avg", "p50", "p90", "p99"],
+    ),
+    (
+        "itl",
+        "_ms",
+        |m| m.inter_token_latency.as_ref(),
+        &["avg", "p50", "p90", "p99"],
+    ),
+    (
+        "e2e_latency",
+        "_ms",
+        |m| m.request_latency.as_ref(),
+        &["avg", "p50", "p90", "p99"],
+    ),
+    // AIPerf's output token throughput per user (tokens/s of one request).
+    (
+        "output_token_tps",
+        "",
+        |m| m.output_token_throughput_per_user.as_ref(),
+        &["avg", "p50", "p90"],
+    ),
+    (
+        "ttst",
+        "_ms",
+        |m| m.time_to_second_token.as_ref(),
+        &["p50", "p90"],
+    ),
+];
 
 fn put_stats(row: &mut HistoryRow, prefix: &str, suffix: &str, s: Option<&Stats>, which: &[&str]) {
     for w in which {
