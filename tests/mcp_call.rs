@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
 
+use mcc_bench::domain::RunState;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
@@ -105,7 +106,8 @@ fn starts_a_benchmark_with_dotted_arguments() {
         );
         let v: Value = serde_json::from_slice(&o.stdout).expect("json");
         status = v["status"].as_str().expect("status").to_owned();
-        if !["queued", "running", "collecting"].contains(&status.as_str()) {
+        let state: RunState = serde_json::from_value(v["status"].clone()).expect("a run status");
+        if !state.is_active() {
             break;
         }
     }

@@ -1,14 +1,16 @@
 //! The MCP server over streamable HTTP: a real MCP client end to end, the
 //! bearer token (401), Origin validation (403), and the loopback rule.
 
+mod mcp_client;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
-use rmcp::model::CallToolRequestParams;
+use mcp_client::{call, ok, wait_done};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::ServiceExt;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
 
@@ -95,46 +97,16 @@ async fn a_real_client_runs_start_status_results_over_http() {
             .expect("initialize");
     let tools = client.list_all_tools().await.expect("tools/list");
     assert_eq!(tools.len(), 11);
-    let call = |name: &str, args: Value| {
-        let Value::Object(map) = args else {
-            unreachable!("object")
-        };
-        CallToolRequestParams::new(name.to_owned()).with_arguments(map)
-    };
-    let started = client
-        .call_tool(call("start_benchmark", json!({"workload": "sample", "endpoint": {"url": "sim"}, "overrides": {"request_count": 6}})))
-        .await
-        .expect("start");
-    let run_id = started.structured_content.as_ref().expect("content")["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    let mut status = String::new();
-    for _ in 0..12 {
-        let s = client
-            .call_tool(call(
-                "get_status",
-                json!({"run_id": run_id, "wait_seconds": 5}),
-            ))
-            .await
-            .expect("status");
-        status = s.structured_content.as_ref().expect("content")["status"]
-            .as_str()
-            .expect("status")
-            .to_owned();
-        if !["queued", "running", "collecting"].contains(&status.as_str()) {
-            break;
-        }
-    }
-    assert_eq!(status, "completed");
-    let r = client
-        .call_tool(call("fetch_results", json!({"run_id": run_id})))
-        .await
-        .expect("results");
-    assert_eq!(
-        r.structured_content.as_ref().expect("content")["levels"][0]["requests"],
-        6
-    );
+    let started = call(
+        &client,
+        "start_benchmark",
+        json!({"workload": "sample", "endpoint": {"url": "sim"}, "overrides": {"request_count": 6}}),
+    )
+    .await;
+    let run_id = ok(&started)["run_id"].as_str().expect("id").to_owned();
+    assert_eq!(wait_done(&client, &run_id).await["status"], "completed");
+    let r = call(&client, "fetch_results", json!({"run_id": run_id})).await;
+    assert_eq!(ok(&r)["levels"][0]["requests"], 6);
     client.cancel().await.expect("close");
 }
 

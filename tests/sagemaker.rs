@@ -11,6 +11,7 @@ mod emulator;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use mcc_bench::domain::RunState;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
@@ -60,7 +61,8 @@ async fn wait_done(c: &RunningService<RoleClient, ()>, run_id: &str) -> Value {
             )
             .await,
         );
-        if !["queued", "running", "collecting"].contains(&s["status"].as_str().unwrap_or("")) {
+        let state: RunState = serde_json::from_value(s["status"].clone()).expect("a run status");
+        if !state.is_active() {
             return s;
         }
         assert!(Instant::now() < deadline, "run {run_id} still {s}");

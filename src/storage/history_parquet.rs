@@ -78,14 +78,7 @@ pub fn history_parquet(rows: &[HistoryRow]) -> Result<Vec<u8>, StorageError> {
 
 /// Writes rows as a Parquet file at `path` (atomically; parents created).
 pub fn write_history_file(path: &Path, rows: &[HistoryRow]) -> Result<(), StorageError> {
-    let bytes = history_parquet(rows)?;
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(|source| StorageError::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    }
-    write_atomic(path, &bytes)
+    write_atomic(path, &history_parquet(rows)?)
 }
 
 /// Reads a history file back into rows (columns it lacks are null).

@@ -24,6 +24,7 @@ use datafusion::sql::sqlparser::parser::Parser;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::files_under;
 use super::history_parquet::{history_schema, HISTORY_DIR};
 use crate::domain::{HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS};
 
@@ -135,20 +136,10 @@ fn failed(home: &Path, reason: &str) -> QueryError {
 
 /// `.parquet` files under `dir` whose footer cannot be read.
 fn unreadable_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut bad = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|x| x == "parquet") && !readable(&path) {
-                bad.push(path);
-            }
-        }
-    }
-    bad.sort();
-    bad
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|x| x == "parquet") && !readable(p))
+        .collect()
 }
 
 fn readable(path: &Path) -> bool {

@@ -4,6 +4,7 @@
 mod aiperf_import;
 mod aiperf_json;
 mod atomic;
+mod files;
 mod history_parquet;
 mod history_sql;
 mod jsonl;
@@ -19,6 +20,7 @@ use crate::wallclock::Anchor;
 pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
 pub use atomic::write_atomic;
+pub use files::files_under;
 pub use history_parquet::{
     history_file_path, history_parquet, history_schema, read_history_file, write_history_file,
     HISTORY_DIR,

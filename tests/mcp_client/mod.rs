@@ -5,6 +5,7 @@
 
 use std::path::Path;
 
+use mcc_bench::domain::RunState;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
 use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
@@ -56,11 +57,19 @@ pub async fn wait_done(c: &Client, run_id: &str) -> Value {
         )
         .await;
         let s = ok(&s).clone();
-        if !["queued", "running", "collecting"].contains(&s["status"].as_str().expect("status")) {
+        if !still_active(&s) {
             return s;
         }
     }
     panic!("run {run_id} did not finish");
+}
+
+/// True while a `get_status` answer's run is queued, running or collecting
+/// (the domain's own notion of active).
+pub fn still_active(status: &Value) -> bool {
+    serde_json::from_value::<RunState>(status["status"].clone())
+        .expect("a known run status")
+        .is_active()
 }
 
 pub fn small_run(label: &str) -> Value {

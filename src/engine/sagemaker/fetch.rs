@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use super::api::{split_s3_uri, CloudApi};
 use super::SageMakerError;
 use crate::domain::{LevelResult, LoadLevel, TokenCountCheck, Validity};
-use crate::storage::{import_aiperf_json, AIPERF_JSON, AIPERF_JSONL};
+use crate::storage::{files_under, import_aiperf_json, AIPERF_JSON, AIPERF_JSONL};
 
 /// Downloads job `job_name`'s output from `output_s3` into `level_dir`,
 /// leaving `profile_export_aiperf.json` (and the JSONL when present) there.
@@ -84,9 +84,7 @@ fn place_exports(
     location: &str,
     job: &str,
 ) -> Result<(), SageMakerError> {
-    let mut found = Vec::new();
-    walk(raw, &mut found);
-    found.sort();
+    let found = files_under(raw);
     let pick = |name: &str| {
         found
             .iter()
@@ -102,17 +100,6 @@ fn place_exports(
         copy(jsonl, &level_dir.join(AIPERF_JSONL))?;
     }
     Ok(())
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            walk(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
 }
 
 fn copy(from: &Path, to: &Path) -> Result<(), SageMakerError> {

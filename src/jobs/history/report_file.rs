@@ -103,18 +103,13 @@ pub fn default_comparison_path(home: &Path, baseline: &str) -> PathBuf {
     ))
 }
 
-/// Renders a comparison report to `path` (its directory is created).
+/// Renders a comparison report to `path` (`write_atomic` creates its
+/// directory).
 pub fn comparison_report_file(
     path: &Path,
     comparison: &Comparison,
     runs: &[RunResult],
 ) -> Result<(), StorageError> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|source| StorageError::Write {
-            path: dir.display().to_string(),
-            source,
-        })?;
-    }
     let html = report::comparison_report(comparison, runs);
     write_atomic(path, html.as_bytes())
 }
