@@ -148,6 +148,7 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
             api_key: None,
             extra_body: Default::default(),
             simulated: false,
+            ..Default::default()
         },
         streaming,
         levels: vec![LoadLevel::Concurrency { concurrency: c }],

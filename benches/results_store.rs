@@ -152,6 +152,7 @@ fn records(n: usize, level: usize) -> Vec<RequestRecord> {
                 intended: send,
                 send,
                 head: Some(send + Duration::from_micros(900)),
+                first_answer: Some(first),
                 responses,
                 end,
                 status: Some(200),
@@ -159,9 +160,11 @@ fn records(n: usize, level: usize) -> Vec<RequestRecord> {
                 usage: Some(Usage {
                     prompt_tokens: Some(550),
                     completion_tokens: Some(CHUNKS as u32),
+                    reasoning_tokens: None,
                 }),
                 input_tokens: 550,
                 output_tokens_client: Some(CHUNKS as u32),
+                reasoning_tokens_client: None,
                 max_tokens: CHUNKS as u32,
             }
         })
@@ -216,6 +219,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
             api_key: None,
             extra_body: Default::default(),
             simulated: false,
+            ..Default::default()
         },
         streaming: true,
         levels: levels.iter().map(|l| l.level).collect(),

@@ -41,6 +41,17 @@ pub struct RunArgs {
     /// Bearer token for the endpoint.
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
     pub api_key: Option<String>,
+    /// Extra request header `Name: value` (repeatable), e.g. `-H "api-key: KEY"`
+    /// for gateways; values are never written to a file or log.
+    #[arg(long = "header", short = 'H', value_name = "NAME: VALUE")]
+    pub headers: Vec<String>,
+    /// CA certificate file (PEM) trusted besides the system's roots, for an
+    /// https endpoint behind a private CA.
+    #[arg(long, value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+    /// Do not verify the https endpoint's certificate.
+    #[arg(long)]
+    pub insecure: bool,
     /// Concurrency, or a comma-separated sweep (`1,4,8`). Overrides the workload.
     #[arg(long, short = 'c', value_delimiter = ',')]
     pub concurrency: Vec<u32>,

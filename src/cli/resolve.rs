@@ -4,7 +4,9 @@
 use super::args::{Api, Arrival, RunArgs, TokenCount};
 use super::CliError;
 use crate::catalog::Catalog;
-use crate::domain::{ApiKind, ArrivalPattern, EndpointSpec, RunSpec, TokenCountSource};
+use crate::domain::{
+    ApiKind, ArrivalPattern, EndpointSpec, RunSpec, SecretHeaders, TlsSpec, TokenCountSource,
+};
 use crate::plan::{self, Overrides};
 
 /// Resolves the run specification for the endpoint at `url` (`--endpoint`,
@@ -39,8 +41,26 @@ pub(crate) fn resolve(
         extra_body: plan::extra_body(args.extra_body.as_deref(), &args.extra)
             .map_err(CliError::Input)?,
         simulated,
+        tls: TlsSpec {
+            ca_cert_pem: args.ca_cert.as_deref().map(read_ca_cert).transpose()?,
+            insecure: args.insecure,
+        },
+        headers: SecretHeaders::parse(&args.headers).map_err(CliError::Input)?,
     };
     plan::build(run_id, profile, endpoint, &overrides(args)).map_err(CliError::Input)
+}
+
+/// The text of `--ca-cert FILE` (a PEM bundle is small; 1 MiB at most).
+fn read_ca_cert(path: &std::path::Path) -> Result<String, CliError> {
+    const MAX: u64 = 1 << 20;
+    let fail = |why: String| CliError::Input(format!("--ca-cert {}: {why}", path.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() || meta.len() > MAX {
+        return Err(fail(
+            "expected a PEM certificate file of at most 1 MiB".into(),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))
 }
 
 fn overrides(args: &RunArgs) -> Overrides {

@@ -27,7 +27,7 @@ pub use result::{
 };
 pub use run::{RunRecord, RunState};
 pub use spec::{
-    ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition,
-    TokenCountSource,
+    ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, SecretHeaders,
+    StopCondition, TlsSpec, TokenCountSource,
 };
 pub use stage::{ProcessingSpec, StageOutcome, StagePlan, StageReport, StageSource};

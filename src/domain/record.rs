@@ -97,8 +97,10 @@ pub struct RequestError {
 pub struct Usage {
     /// `usage.prompt_tokens`.
     pub prompt_tokens: Option<u32>,
-    /// `usage.completion_tokens`.
+    /// `usage.completion_tokens` (reasoning included).
     pub completion_tokens: Option<u32>,
+    /// `usage.completion_tokens_details.reasoning_tokens`.
+    pub reasoning_tokens: Option<u32>,
 }
 
 /// Everything observed about one request.
@@ -117,9 +119,13 @@ pub struct RequestRecord {
     pub send: Instant,
     /// Response headers received.
     pub head: Option<Instant>,
-    /// Arrival of each content response (a chunk with non-empty text). For a
-    /// non-streaming request, the single instant the whole body arrived.
+    /// Arrival of each content response (a chunk with non-empty text of any
+    /// kind: answer, tool call or reasoning). For a non-streaming request,
+    /// the single instant the whole body arrived.
     pub responses: Vec<Instant>,
+    /// Arrival of the first response with answer text (content or a tool
+    /// call, not reasoning): AIPerf's time to first output token.
+    pub first_answer: Option<Instant>,
     /// When the exchange ended: last byte read, or the failure.
     pub end: Instant,
     /// HTTP status, when a response head arrived.
@@ -130,8 +136,12 @@ pub struct RequestRecord {
     pub usage: Option<Usage>,
     /// Prompt tokens by the client tokenizer.
     pub input_tokens: u32,
-    /// Output tokens of the response text by the client tokenizer.
+    /// Output tokens of the answer text (reasoning excluded) by the client
+    /// tokenizer.
     pub output_tokens_client: Option<u32>,
+    /// Tokens of the reasoning text by the client tokenizer (`None` when the
+    /// response carried no reasoning).
+    pub reasoning_tokens_client: Option<u32>,
     /// The `max_tokens` requested.
     pub max_tokens: u32,
 }

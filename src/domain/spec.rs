@@ -4,17 +4,18 @@
 use serde::{Deserialize, Serialize};
 
 /// Which OpenAI-compatible API the requests use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApiKind {
     /// `POST {base}/chat/completions` with `messages`.
+    #[default]
     Chat,
     /// `POST {base}/completions` with `prompt`.
     Completions,
 }
 
 /// Where requests go and how they are shaped.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct EndpointSpec {
     /// Base URL as given (`http://host:port/v1`), or the in-process simulator's.
     pub url: String,
@@ -31,40 +32,121 @@ pub struct EndpointSpec {
     /// True when the target is the built-in simulated endpoint.
     #[serde(default)]
     pub simulated: bool,
+    /// How the endpoint's certificate is checked (https only).
+    #[serde(default, skip_serializing_if = "TlsSpec::is_default")]
+    pub tls: TlsSpec,
+    /// Extra request headers (`api-key`, gateway headers). Never serialised
+    /// and never shown by `Debug`: their values are credentials.
+    #[serde(skip)]
+    pub headers: SecretHeaders,
+}
+
+/// How an https endpoint's certificate is checked.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TlsSpec {
+    /// CA certificates (PEM) trusted besides the system's roots, for an
+    /// endpoint behind a private CA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_cert_pem: Option<String>,
+    /// Accept any certificate without verification (only when asked).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
+}
+
+impl TlsSpec {
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
+/// Request headers whose values are secret: `Debug` shows names only.
+#[derive(Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SecretHeaders(pub Vec<(String, String)>);
+
+impl SecretHeaders {
+    /// Parses `Name: value` lines (curl's `-H` form).
+    pub fn parse(lines: &[String]) -> Result<Self, String> {
+        lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| {
+                let (name, value) = l.split_once(':').ok_or_else(|| {
+                    format!(
+                        "header {} has no `:`; write it as `Name: value`, e.g. `api-key: KEY`",
+                        i + 1
+                    )
+                })?;
+                Ok((name.trim().to_owned(), value.trim().to_owned()))
+            })
+            .collect::<Result<Vec<_>, String>>()
+            .map(Self)
+    }
+
+    /// True when no header is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The header names (safe to show).
+    pub fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(n, _)| n.as_str()).collect()
+    }
+}
+
+impl std::fmt::Debug for SecretHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| format!("{n}: ***")))
+            .finish()
+    }
 }
 
 impl EndpointSpec {
-    /// The full request URL: the API path is appended unless the URL already
-    /// ends in it; a bare `http://host:port` gets `/v1` first.
+    /// The full request URL: the API path is appended to the base's path
+    /// unless it already ends in it (a bare `http://host:port` gets `/v1`
+    /// first); the base's query string (`?api-version=…`) is kept.
     pub fn request_url(&self) -> String {
         let path = match self.api {
             ApiKind::Chat => "/chat/completions",
             ApiKind::Completions => "/completions",
         };
-        let base = self.url.trim_end_matches('/');
+        let (base, query) = split_query(&self.url);
+        let base = base.trim_end_matches('/');
         if base.ends_with(path) {
-            return base.to_owned();
+            return format!("{base}{query}");
         }
-        format!("{}{path}", self.versioned_base())
+        format!("{}{path}{query}", versioned_base(base))
     }
 
-    /// The URL of the model list (`{base}/models`).
+    /// The URL of the model list (`{base}/models`, with the base's query).
     pub fn models_url(&self) -> String {
-        format!("{}/models", self.versioned_base())
+        let (base, query) = split_query(&self.url);
+        format!("{}/models{query}", versioned_base(base))
     }
+}
 
-    fn versioned_base(&self) -> String {
-        let base = self.url.trim_end_matches('/');
-        let base = base
-            .strip_suffix("/chat/completions")
-            .or_else(|| base.strip_suffix("/completions"))
-            .unwrap_or(base);
-        let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
-        if after_scheme.contains('/') {
-            base.to_owned()
-        } else {
-            format!("{base}/v1")
-        }
+/// `(url without query, "?query" or "")`; a fragment is dropped.
+fn split_query(url: &str) -> (&str, &str) {
+    let url = url.trim();
+    let url = url.split_once('#').map_or(url, |(u, _)| u);
+    match url.find('?') {
+        Some(i) => (&url[..i], &url[i..]),
+        None => (url, ""),
+    }
+}
+
+/// The base without an API path, with `/v1` added to a bare `host:port`.
+fn versioned_base(base: &str) -> String {
+    let base = base.trim_end_matches('/');
+    let base = base
+        .strip_suffix("/chat/completions")
+        .or_else(|| base.strip_suffix("/completions"))
+        .unwrap_or(base);
+    let after_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+    if after_scheme.contains('/') {
+        base.to_owned()
+    } else {
+        format!("{base}/v1")
     }
 }
 
@@ -202,11 +284,43 @@ mod tests {
         EndpointSpec {
             url: url.to_owned(),
             api,
-            model: None,
-            api_key: None,
-            extra_body: Default::default(),
-            simulated: false,
+            ..EndpointSpec::default()
         }
+    }
+
+    #[test]
+    fn path_prefixes_and_query_strings_are_kept() {
+        let azure = "https://h/openai/deployments/x?api-version=2024-06-01";
+        assert_eq!(
+            ep(azure, ApiKind::Chat).request_url(),
+            "https://h/openai/deployments/x/chat/completions?api-version=2024-06-01"
+        );
+        assert_eq!(
+            ep(azure, ApiKind::Chat).models_url(),
+            "https://h/openai/deployments/x/models?api-version=2024-06-01"
+        );
+        assert_eq!(
+            ep("http://h:1?k=v", ApiKind::Completions).request_url(),
+            "http://h:1/v1/completions?k=v"
+        );
+        assert_eq!(
+            ep("http://h:1/v1/chat/completions/?a=1#frag", ApiKind::Chat).request_url(),
+            "http://h:1/v1/chat/completions?a=1"
+        );
+    }
+
+    #[test]
+    fn header_values_never_reach_debug_or_json() {
+        let mut e = ep("http://h:1/v1", ApiKind::Chat);
+        e.headers = SecretHeaders::parse(&["api-key: hunter2".to_owned()]).expect("parse");
+        assert_eq!(e.headers.names(), ["api-key"]);
+        assert!(!format!("{e:?}").contains("hunter2"));
+        assert!(!serde_json::to_string(&e).expect("json").contains("hunter2"));
+        let bad = SecretHeaders::parse(&["x=hunter2".to_owned()]).expect_err("no colon");
+        assert!(
+            !bad.contains("hunter2") && bad.contains("Name: value"),
+            "{bad}"
+        );
     }
 
     #[test]

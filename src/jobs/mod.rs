@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::{ResultContext, RunRecord, RunSpec, RunState};
+use crate::domain::{ResultContext, RunRecord, RunSpec, RunState, SecretHeaders};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
 pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
@@ -153,6 +153,7 @@ impl Jobs {
             source,
         })?;
         spec.endpoint.api_key = None;
+        let headers = std::mem::take(&mut spec.endpoint.headers);
         let record = RunRecord {
             run_id: spec.run_id.clone(),
             label,
@@ -171,7 +172,7 @@ impl Jobs {
             context,
         };
         self.state.update(|doc| doc.runs.push(record.clone()))?;
-        let pid = match runner::spawn(&self.exe, &self.home, &record) {
+        let pid = match runner::spawn(&self.exe, &self.home, &record, &headers) {
             Ok(pid) => pid,
             Err(e) => {
                 // Never leave a queued record that nothing will run.
@@ -263,7 +264,7 @@ impl Jobs {
         // A runner that finds another live runner for its run exits at once,
         // so two servers resuming the same run start one follower.
         for r in resume {
-            match runner::spawn(&self.exe, &self.home, &r) {
+            match runner::spawn(&self.exe, &self.home, &r, &SecretHeaders::default()) {
                 Ok(_) => changed.push(r.run_id),
                 Err(e) => tracing::warn!("cannot resume run {}: {e}", r.run_id),
             }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
-use crate::domain::{RunRecord, RunState, RunStatus, StopCondition};
+use crate::domain::{RunRecord, RunState, RunStatus, SecretHeaders, StopCondition};
 use crate::engine::local::{self, Progress, RunContext};
 use crate::sim::{SimConfig, SimServer};
 use crate::storage::write_atomic;
@@ -23,10 +23,18 @@ use crate::wallclock::Anchor;
 pub const RUNNER_COMMAND: &str = "runner";
 /// How often progress is written to `progress.json`.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// The environment variable that hands a runner the endpoint's extra
+/// headers (JSON), which are never written to the run's files.
+const HEADERS_ENV: &str = "MCC_BENCH_RUN_HEADERS";
 
 /// Starts the runner for `record` in its own process group, so it survives
 /// the exit of the process that started it. Returns its pid.
-pub(super) fn spawn(exe: &Path, home: &Path, record: &RunRecord) -> Result<u32, JobError> {
+pub(super) fn spawn(
+    exe: &Path,
+    home: &Path,
+    record: &RunRecord,
+    headers: &SecretHeaders,
+) -> Result<u32, JobError> {
     use std::os::unix::process::CommandExt;
     let log_path = Path::new(&record.run_dir).join("runner.log");
     // Appended to: a resumed SageMaker run keeps its earlier runners' logs.
@@ -35,7 +43,13 @@ pub(super) fn spawn(exe: &Path, home: &Path, record: &RunRecord) -> Result<u32, 
         .append(true)
         .open(&log_path)
         .map_err(|e| JobError::Spawn(format!("{}: {e}", log_path.display())))?;
-    let mut child = Command::new(exe)
+    let mut command = Command::new(exe);
+    command.env_remove(HEADERS_ENV);
+    if !headers.is_empty() {
+        let json = serde_json::to_string(headers).map_err(|e| JobError::Spawn(e.to_string()))?;
+        command.env(HEADERS_ENV, json);
+    }
+    let mut child = command
         .arg(RUNNER_COMMAND)
         .arg(&record.run_id)
         .env("MCC_BENCH_HOME", home)
@@ -141,6 +155,11 @@ fn execute_local(
     spec.endpoint.api_key = std::env::var("OPENAI_API_KEY")
         .ok()
         .filter(|k| !k.is_empty());
+    if let Some(json) = std::env::var_os(HEADERS_ENV) {
+        spec.endpoint.headers = serde_json::from_slice(json.as_encoded_bytes()).map_err(|e| {
+            format!("the endpoint headers handed to the runner are unreadable: {e}")
+        })?;
+    }
     let sim = if spec.endpoint.simulated {
         let config = SimConfig {
             ttft_ms: 20.0,

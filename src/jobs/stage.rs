@@ -210,6 +210,7 @@ impl Jobs {
             api_key: None,
             extra_body: Default::default(),
             simulated: false,
+            ..Default::default()
         };
         // Records carry a run spec; a staging run's names what it stages.
         let spec = crate::plan::build(run_id, None, endpoint, &crate::plan::Overrides::none())

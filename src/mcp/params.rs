@@ -92,6 +92,14 @@ pub(crate) struct Endpoint {
     pub(crate) model: Option<String>,
     /// `chat` (default) or `completions`.
     pub(crate) api: Option<String>,
+    /// Extra request headers, e.g. `{"api-key": "…"}` for a gateway. Sent
+    /// with every request; never written to a file or log.
+    pub(crate) headers: Option<std::collections::BTreeMap<String, String>>,
+    /// PEM text of a CA certificate to trust besides the system's roots
+    /// (an https endpoint behind a private CA).
+    pub(crate) ca_cert: Option<String>,
+    /// Skip verification of the https endpoint's certificate.
+    pub(crate) insecure: Option<bool>,
 }
 
 /// Values that replace the workload's.

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::params::*;
 use crate::catalog::Catalog;
-use crate::domain::{ApiKind, EndpointSpec, WorkloadProfile};
+use crate::domain::{ApiKind, EndpointSpec, SecretHeaders, TlsSpec, WorkloadProfile};
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, Overrides};
 
@@ -40,7 +40,7 @@ fn engine_of(a: &StartArgs) -> Result<Engine, String> {
         (Some("local"), None) if crate::project::Project::has_endpoint(&dir) => {
             let url = crate::project::runtime_url(&dir, a.ic.as_deref(), a.adapter.as_deref())
                 .map_err(|e| e.to_string())?;
-            Ok(Engine::Local(Endpoint { url, model: None, api: None }))
+            Ok(Engine::Local(Endpoint { url, model: None, api: None, headers: None, ca_cert: None, insecure: None }))
         }
         (Some("local"), None) => Err(format!(
             "engine local needs endpoint.url (an OpenAI-compatible base URL, `sim`, or sagemaker://ENDPOINT), or project_dir of a project with ENDPOINT_NAME in do/config; {} has none",
@@ -101,6 +101,7 @@ fn start_sagemaker(
         api_key: None,
         extra_body: Default::default(),
         simulated: false,
+        ..Default::default()
     };
     let spec = plan::build(
         run_id,
@@ -151,6 +152,11 @@ fn start_local(
         api_key: None,
         extra_body: Default::default(),
         simulated,
+        tls: TlsSpec {
+            ca_cert_pem: ep.ca_cert,
+            insecure: ep.insecure.unwrap_or(false),
+        },
+        headers: SecretHeaders(ep.headers.unwrap_or_default().into_iter().collect()),
     };
     let run_id = new_run_id(workload.as_deref());
     let spec = plan::build(

@@ -14,8 +14,10 @@ use crate::domain::{ErrorSummaryEntry, RequestRecord, TokenCountCheck};
 pub struct LevelMetrics {
     /// End-to-end latency, ms.
     pub request_latency: Option<Stats>,
-    /// Time to first token, ms.
+    /// Time to first token (of any kind, reasoning included), ms.
     pub time_to_first_token: Option<Stats>,
+    /// Time to first output token (content or tool call, not reasoning), ms.
+    pub time_to_first_output_token: Option<Stats>,
     /// Time to second token, ms.
     pub time_to_second_token: Option<Stats>,
     /// Inter-token latency, ms.
@@ -24,8 +26,12 @@ pub struct LevelMetrics {
     pub inter_chunk_latency: Option<Stats>,
     /// Output tokens/s per user.
     pub output_token_throughput_per_user: Option<Stats>,
-    /// Output sequence length, tokens.
+    /// Output sequence length (reasoning included), tokens.
     pub output_sequence_length: Option<Stats>,
+    /// Output tokens without reasoning, tokens.
+    pub output_token_count: Option<Stats>,
+    /// Reasoning tokens of the requests that reasoned, tokens.
+    pub reasoning_token_count: Option<Stats>,
     /// Input sequence length, tokens.
     pub input_sequence_length: Option<Stats>,
     /// Dispatch lateness (send − intended), ms.
@@ -50,6 +56,9 @@ pub struct LevelMetrics {
     pub total_isl: u64,
     /// Sum of output tokens of successful requests.
     pub total_osl: u64,
+    /// Sum of reasoning tokens of successful requests.
+    #[serde(default)]
+    pub total_reasoning_tokens: u64,
     /// Sum of input tokens of failed requests.
     pub total_error_isl: u64,
 }
@@ -86,11 +95,14 @@ pub fn aggregate_level(
     LevelMetrics {
         request_latency: col(&|m| Some(m.request_latency_ms)),
         time_to_first_token: col(&|m| m.ttft_ms),
+        time_to_first_output_token: col(&|m| m.ttfo_ms),
         time_to_second_token: col(&|m| m.ttst_ms),
         inter_token_latency: col(&|m| m.itl_ms),
         inter_chunk_latency: Stats::from_values(&icl),
         output_token_throughput_per_user: col(&|m| m.tokens_per_sec_per_user),
         output_sequence_length: col(&|m| m.osl.map(f64::from)),
+        output_token_count: col(&|m| m.output_tokens.map(f64::from)),
+        reasoning_token_count: col(&|m| m.reasoning_tokens.map(f64::from)),
         input_sequence_length: col(&|m| Some(f64::from(m.isl))),
         credit_to_start_latency: col(&|m| Some(m.credit_to_start_ms)),
         request_latency_from_intended: col(&|m| Some(m.latency_from_intended_ms)),
@@ -103,6 +115,11 @@ pub fn aggregate_level(
         output_token_throughput: per_s(total_osl as f64),
         total_isl,
         total_osl,
+        total_reasoning_tokens: ok
+            .iter()
+            .filter_map(|(_, m)| m.reasoning_tokens)
+            .map(u64::from)
+            .sum(),
         total_error_isl: error_isl.iter().sum::<f64>() as u64,
     }
 }
@@ -171,7 +188,10 @@ pub fn token_count_check(
         if u.prompt_tokens.is_some_and(|n| n != r.input_tokens) {
             check.input_mismatches += 1;
         }
-        if u.completion_tokens.is_some() && u.completion_tokens != r.output_tokens_client {
+        let client_osl = r
+            .output_tokens_client
+            .map(|n| n + r.reasoning_tokens_client.unwrap_or(0));
+        if u.completion_tokens.is_some() && u.completion_tokens != client_osl {
             check.output_mismatches += 1;
         }
     }
@@ -194,12 +214,14 @@ mod tests {
             send: at(send_ms),
             head: None,
             responses: resp_ms.iter().map(|&m| at(m)).collect(),
+            first_answer: None,
             end: at(*resp_ms.last().unwrap_or(&send_ms)),
             status: Some(200),
             error: None,
             usage: None,
             input_tokens: 100,
             output_tokens_client: Some(osl),
+            reasoning_tokens_client: None,
             max_tokens: osl,
         }
     }
@@ -270,11 +292,13 @@ mod tests {
         a.usage = Some(Usage {
             prompt_tokens: Some(100),
             completion_tokens: Some(10),
+            reasoning_tokens: None,
         });
         let mut b = rec(t0, 0, &[1, 2], 10);
         b.usage = Some(Usage {
             prompt_tokens: Some(108),
             completion_tokens: Some(9),
+            reasoning_tokens: None,
         });
         b.max_tokens = 12;
         let c = token_count_check(&[a, b], CLIENT, "builtin");

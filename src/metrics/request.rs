@@ -5,9 +5,14 @@
 //! - inter_token_latency = (request_latency − TTFT) / (OSL − 1), OSL ≥ 2 (streaming)
 //! - output_token_throughput_per_user = 1 / ITL in seconds
 //! - inter_chunk_latency = gaps between consecutive content responses
+//! - time_to_first_output_token = first answer response − request start
+//!   (streaming; answer = content or tool call, not reasoning)
+//! - output_sequence_length = output tokens + reasoning tokens;
+//!   output_token_count excludes reasoning; reasoning_token_count apart
 //!
-//! "Content response" means a chunk carrying non-empty text (reasoning text
-//! counts); role-only, usage-only and empty deltas are never recorded as one.
+//! "Content response" means a chunk carrying non-empty text of any kind
+//! (content, tool-call name or arguments, reasoning); role-only, usage-only
+//! and empty deltas are never recorded as one.
 
 use super::ms_between;
 use crate::domain::{RequestRecord, TokenCountSource};
@@ -41,13 +46,25 @@ impl TokenPolicy {
         }
     }
 
-    /// Output sequence length of a record, if known.
+    /// Output sequence length of a record (reasoning included), if known.
     pub fn osl(&self, rec: &RequestRecord) -> Option<u32> {
         let server = rec.usage.and_then(|u| u.completion_tokens);
         match (self.prefers_server(), server) {
             (true, Some(n)) => Some(n),
-            _ => rec.output_tokens_client,
+            _ => rec
+                .output_tokens_client
+                .map(|n| n + rec.reasoning_tokens_client.unwrap_or(0)),
         }
+    }
+
+    /// Reasoning tokens of a record, when it reasoned.
+    pub fn reasoning_tokens(&self, rec: &RequestRecord) -> Option<u32> {
+        let server = rec.usage.and_then(|u| u.reasoning_tokens);
+        match (self.prefers_server(), server) {
+            (true, Some(n)) => Some(n),
+            _ => rec.reasoning_tokens_client,
+        }
+        .filter(|&n| n > 0)
     }
 }
 
@@ -67,8 +84,14 @@ pub struct RequestMetrics {
     pub tokens_per_sec_per_user: Option<f64>,
     /// Gaps between consecutive content responses.
     pub icl_ms: Vec<f64>,
-    /// Output sequence length.
+    /// Output sequence length (reasoning included).
     pub osl: Option<u32>,
+    /// Output tokens without reasoning.
+    pub output_tokens: Option<u32>,
+    /// Reasoning tokens, when the response reasoned.
+    pub reasoning_tokens: Option<u32>,
+    /// First answer response − send (streaming, when an answer came).
+    pub ttfo_ms: Option<f64>,
     /// Input sequence length.
     pub isl: u32,
     /// Send − intended start (client-side queueing).
@@ -93,6 +116,7 @@ pub fn request_metrics(
     let last = *rec.responses.last()?;
     let latency = ms_between(rec.send, last);
     let osl = policy.osl(rec);
+    let reasoning = policy.reasoning_tokens(rec);
     let ttft = streaming.then(|| ms_between(rec.send, first));
     let itl = match (ttft, osl) {
         (Some(t), Some(n)) if n >= 2 => Some((latency - t) / f64::from(n - 1)),
@@ -116,6 +140,11 @@ pub fn request_metrics(
             Vec::new()
         },
         osl,
+        output_tokens: osl.map(|n| n.saturating_sub(reasoning.unwrap_or(0))),
+        reasoning_tokens: reasoning,
+        ttfo_ms: streaming
+            .then(|| rec.first_answer.map(|a| ms_between(rec.send, a)))
+            .flatten(),
         isl: policy.isl(rec),
         credit_to_start_ms: ms_between(rec.intended, rec.send),
         latency_from_intended_ms: ms_between(rec.intended, last),
@@ -148,12 +177,14 @@ mod tests {
             send: at(send),
             head: Some(at(send + 100)),
             responses: responses.iter().map(|&u| at(u)).collect(),
+            first_answer: responses.first().map(|&u| at(u)),
             end: at(*responses.last().unwrap_or(&send) + 50),
             status: Some(200),
             error: None,
             usage: None,
             input_tokens: 550,
             output_tokens_client: Some(osl),
+            reasoning_tokens_client: None,
             max_tokens: osl,
         }
     }
@@ -234,11 +265,45 @@ mod tests {
     }
 
     #[test]
+    fn reasoning_counts_in_osl_and_ttft_but_not_in_ttfo_or_output_tokens() {
+        // Two reasoning chunks, then two answer chunks (AIPerf's own example).
+        let mut r = scripted(0, 0, &[10_000, 20_000, 30_000, 40_000], 2);
+        r.first_answer = Some(r.responses[2]);
+        r.reasoning_tokens_client = Some(2);
+        let m = request_metrics(&r, true, CLIENT).expect("ok");
+        assert!(close(m.ttft_ms.expect("ttft"), 10.0));
+        assert!(close(m.ttfo_ms.expect("ttfo"), 30.0));
+        assert_eq!(
+            (m.osl, m.output_tokens, m.reasoning_tokens),
+            (Some(4), Some(2), Some(2))
+        );
+        // Reasoning only: no time to first output token.
+        r.first_answer = None;
+        assert_eq!(request_metrics(&r, true, CLIENT).expect("ok").ttfo_ms, None);
+        // The server's split when it reports one.
+        r.usage = Some(Usage {
+            prompt_tokens: None,
+            completion_tokens: Some(9),
+            reasoning_tokens: Some(5),
+        });
+        let server = TokenPolicy {
+            source: TokenCountSource::Server,
+            exact_client_tokenizer: false,
+        };
+        let m = request_metrics(&r, true, server).expect("ok");
+        assert_eq!(
+            (m.osl, m.output_tokens, m.reasoning_tokens),
+            (Some(9), Some(4), Some(5))
+        );
+    }
+
+    #[test]
     fn token_policy_picks_server_or_client_counts() {
         let mut r = scripted(0, 0, &[1_000, 2_000], 10);
         r.usage = Some(Usage {
             prompt_tokens: Some(560),
             completion_tokens: Some(12),
+            reasoning_tokens: None,
         });
         let server = TokenPolicy {
             source: TokenCountSource::Server,

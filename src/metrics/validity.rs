@@ -209,12 +209,14 @@ mod tests {
             send: t0 + Duration::from_micros(send_us),
             head: None,
             responses: vec![t0 + Duration::from_millis(end_ms)],
+            first_answer: None,
             end: t0 + Duration::from_millis(end_ms),
             status: Some(200),
             error: None,
             usage: None,
             input_tokens: 1,
             output_tokens_client: Some(1),
+            reasoning_tokens_client: None,
             max_tokens: 1,
         }
     }

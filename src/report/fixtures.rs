@@ -18,6 +18,7 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
             api_key: None,
             extra_body: Default::default(),
             simulated: true,
+            ..Default::default()
         },
         streaming: true,
         levels: levels

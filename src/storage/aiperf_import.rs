@@ -76,11 +76,14 @@ fn level_metrics(doc: &Map<String, Value>) -> LevelMetrics {
     LevelMetrics {
         request_latency: stats("request_latency"),
         time_to_first_token: stats("time_to_first_token"),
+        time_to_first_output_token: stats("time_to_first_output_token"),
         time_to_second_token: stats("time_to_second_token"),
         inter_token_latency: stats("inter_token_latency"),
         inter_chunk_latency: stats("inter_chunk_latency"),
         output_token_throughput_per_user: stats("output_token_throughput_per_user"),
         output_sequence_length: stats("output_sequence_length"),
+        output_token_count: stats("output_token_count"),
+        reasoning_token_count: stats("reasoning_token_count"),
         input_sequence_length: stats("input_sequence_length"),
         credit_to_start_latency: stats("credit_to_start_latency"),
         request_latency_from_intended: None,
@@ -93,6 +96,7 @@ fn level_metrics(doc: &Map<String, Value>) -> LevelMetrics {
         output_token_throughput: scalar("output_token_throughput"),
         total_isl: count("total_isl"),
         total_osl: count("total_osl"),
+        total_reasoning_tokens: count("total_reasoning_tokens"),
         total_error_isl: count("total_error_isl"),
     }
 }

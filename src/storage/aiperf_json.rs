@@ -30,9 +30,16 @@ pub fn aiperf_export(level: &LevelResult, ctx: ExportContext<'_>) -> Value {
     o.insert("start_time".into(), json!(level.start_time));
     o.insert("end_time".into(), json!(level.end_time));
     o.insert("error_summary".into(), error_summary(level));
-    let dists: [(&str, &Option<Stats>, &str); 12] = [
+    let dists: [(&str, &Option<Stats>, &str); 15] = [
         ("request_latency", &m.request_latency, "ms"),
         ("time_to_first_token", &m.time_to_first_token, "ms"),
+        (
+            "time_to_first_output_token",
+            &m.time_to_first_output_token,
+            "ms",
+        ),
+        ("output_token_count", &m.output_token_count, "tokens"),
+        ("reasoning_token_count", &m.reasoning_token_count, "tokens"),
         ("time_to_second_token", &m.time_to_second_token, "ms"),
         ("inter_token_latency", &m.inter_token_latency, "ms"),
         ("inter_chunk_latency", &m.inter_chunk_latency, "ms"),
@@ -65,7 +72,7 @@ pub fn aiperf_export(level: &LevelResult, ctx: ExportContext<'_>) -> Value {
             o.insert(tag.into(), distribution(s, unit));
         }
     }
-    let scalars: [(&str, f64, &str); 6] = [
+    let scalars: [(&str, f64, &str); 7] = [
         ("request_throughput", m.request_throughput, "requests/sec"),
         (
             "output_token_throughput",
@@ -76,6 +83,11 @@ pub fn aiperf_export(level: &LevelResult, ctx: ExportContext<'_>) -> Value {
         ("benchmark_duration", m.benchmark_duration_s, "sec"),
         ("total_isl", m.total_isl as f64, "tokens"),
         ("total_osl", m.total_osl as f64, "tokens"),
+        (
+            "total_reasoning_tokens",
+            m.total_reasoning_tokens as f64,
+            "tokens",
+        ),
     ];
     for (tag, v, unit) in scalars {
         o.insert(tag.into(), json!({"unit": unit, "avg": v}));
@@ -150,8 +162,11 @@ fn input_config(level: &LevelResult, ctx: ExportContext<'_>) -> Value {
     loadgen.insert("warmup_request_count".into(), json!(spec.warmup_requests));
     let p = &spec.prompts;
     json!({
+        // AIPerf 0.13's layout names the model here; older readers look in
+        // endpoint.model_names. Both hold the model the requests named.
+        "models": {"strategy": "round_robin", "items": [{"name": ctx.model}]},
         "endpoint": {
-            "model_names": spec.endpoint.model.iter().collect::<Vec<_>>(),
+            "model_names": [ctx.model],
             "type": endpoint_type,
             "streaming": spec.streaming,
             "url": spec.endpoint.url,

@@ -7,6 +7,9 @@ use super::{ExportContext, StorageError};
 use crate::domain::RequestRecord;
 use crate::metrics::request_metrics;
 
+/// The worker and record-processor id of every record (AIPerf requires both).
+const WORKER_ID: &str = "mcc-bench";
+
 /// Serialises records, one JSON object per line.
 pub(super) fn records_jsonl<'a>(
     records: impl Iterator<Item = &'a RequestRecord>,
@@ -31,6 +34,10 @@ fn record_json(r: &RequestRecord, level_label: &str, ctx: ExportContext<'_>) -> 
     let cancelled = r.error.as_ref().is_some_and(|e| e.code == Some(499));
     let metadata = json!({
         "session_num": r.index,
+        // AIPerf's service ids; one process does both jobs here.
+        "worker_id": WORKER_ID,
+        "record_processor_id": WORKER_ID,
+        "model_name": ctx.model,
         "x_request_id": format!("{}-{}-{}", r.phase.as_str(), r.level, r.index),
         "turn_index": 0,
         "credit_issued_ns": ns(r.intended),
@@ -44,7 +51,7 @@ fn record_json(r: &RequestRecord, level_label: &str, ctx: ExportContext<'_>) -> 
         "http_status": r.status,
         "max_tokens": r.max_tokens,
         "client_tokens": {"input": r.input_tokens, "output": r.output_tokens_client},
-        "usage": r.usage.map(|u| json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens})),
+        "usage": r.usage.map(|u| json!({"prompt_tokens": u.prompt_tokens, "completion_tokens": u.completion_tokens, "reasoning_tokens": u.reasoning_tokens})),
     });
     let error = r
         .error
@@ -73,6 +80,9 @@ fn metrics(r: &RequestRecord, ctx: ExportContext<'_>) -> Value {
     if let Some(v) = x.ttft_ms {
         put("time_to_first_token", json!(v), "ms");
     }
+    if let Some(v) = x.ttfo_ms {
+        put("time_to_first_output_token", json!(v), "ms");
+    }
     if let Some(v) = x.ttft_from_intended_ms {
         put("time_to_first_token_from_intended", json!(v), "ms");
     }
@@ -84,7 +94,12 @@ fn metrics(r: &RequestRecord, ctx: ExportContext<'_>) -> Value {
     }
     if let Some(v) = x.osl {
         put("output_sequence_length", json!(v), "tokens");
+    }
+    if let Some(v) = x.output_tokens {
         put("output_token_count", json!(v), "tokens");
+    }
+    if let Some(v) = x.reasoning_tokens {
+        put("reasoning_token_count", json!(v), "tokens");
     }
     if let Some(v) = x.itl_ms {
         put("inter_token_latency", json!(v), "ms");

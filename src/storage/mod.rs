@@ -86,6 +86,8 @@ pub struct ExportContext<'a> {
     pub anchor: Anchor,
     /// Token count choice.
     pub policy: TokenPolicy,
+    /// The model the requests named (given, or discovered from `/models`).
+    pub model: &'a str,
 }
 
 /// Writes `run_spec.json`.

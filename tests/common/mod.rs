@@ -27,6 +27,7 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
             api_key: None,
             extra_body: Default::default(),
             simulated: true,
+            ..Default::default()
         },
         streaming: true,
         levels: vec![LoadLevel::Concurrency { concurrency }],

@@ -1,104 +1,26 @@
 //! The transport side of a request (HTTP here; runtime APIs in `runtime`).
-//! Each load lane owns one keep-alive HTTP/1.1
-//! connection and drives it in its own task: the bytes of a response are read
-//! and stamped by the same task that sent the request, with no hand-off to a
-//! connection task in between. Every read is stamped the moment it returns,
-//! before it is parsed.
+//! Each load lane owns one keep-alive HTTP/1.1 connection (`conn`) and
+//! drives it in its own task; a connection the server closed while idle is
+//! replaced, and a request it swallowed is sent again, not counted failed.
 
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Uri};
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use tower_service::Service;
+use http_body_util::Full;
 
-use super::response::{err, http_error, whole_body, Outcome, StreamReader};
+use super::conn::{never_reached_server, Conn, Sent};
+use super::connect::Connector;
+use super::request_head::{base_headers, request_target};
+use super::response::{err, Outcome};
 use super::runtime;
 use super::tokenizer::ClientTokenizer;
-use crate::domain::{ErrorKind, RequestError};
+use crate::domain::{EndpointSpec, ErrorKind, RequestError};
 use crate::engine::invoke::ModelInvoker;
 use crate::engine::EngineError;
-
-/// Largest non-streamed body read; beyond it the response is malformed.
-const MAX_WHOLE_BODY: usize = 64 << 20;
-
-/// Opens plain or TLS connections.
-pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
-type Io = hyper_rustls::MaybeHttpsStream<TokioIo<tokio::net::TcpStream>>;
-/// Pooled client for one-off calls (model discovery).
-pub(crate) type HttpClient = Client<Connector, Full<Bytes>>;
-
-/// Builds the connector (system TLS roots, TCP_NODELAY, keep-alive probes).
-pub(crate) fn build_connector() -> Result<Connector, EngineError> {
-    let mut http = HttpConnector::new();
-    http.set_nodelay(true);
-    http.enforce_http(false);
-    http.set_keepalive(Some(Duration::from_secs(60)));
-    Ok(hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| {
-            EngineError::Setup(format!(
-                "cannot load the system's TLS root certificates: {e}"
-            ))
-        })?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http))
-}
-
-/// A pooled client over the same connector.
-pub(crate) fn build_client(connector: Connector) -> HttpClient {
-    Client::builder(TokioExecutor::new()).build(connector)
-}
-
-/// The I/O half of a connection. It must be polled for the connection to make
-/// progress; once it has finished it is never polled again (`done`).
-struct Driver {
-    conn: Pin<Box<http1::Connection<Io, Full<Bytes>>>>,
-    done: bool,
-}
-
-/// A keep-alive connection owned by one lane.
-pub(crate) struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
-    driver: Driver,
-}
-
-impl std::fmt::Debug for Conn {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conn")
-            .field("closed", &self.driver.done)
-            .finish()
-    }
-}
-
-/// Polls `fut` while driving the connection, in this task.
-///
-/// `fut` is polled, then the connection, then `fut` again: a request queued
-/// by `fut` is written, and bytes the connection has just read are handed to
-/// `fut`, within the same wake-up instead of after a self-wake.
-async fn drive<F: Future>(driver: &mut Driver, fut: F) -> F::Output {
-    tokio::pin!(fut);
-    std::future::poll_fn(|cx| {
-        if let Poll::Ready(out) = fut.as_mut().poll(cx) {
-            return Poll::Ready(out);
-        }
-        if !driver.done && driver.conn.as_mut().poll(cx).is_ready() {
-            driver.done = true;
-        }
-        fut.as_mut().poll(cx)
-    })
-    .await
-}
 
 /// Where and how requests are sent; shared by every lane of a run.
 #[derive(Debug)]
@@ -121,9 +43,13 @@ pub(crate) enum Route {
 /// An OpenAI-compatible HTTP endpoint.
 #[derive(Debug)]
 pub(crate) struct HttpRoute {
-    pub(crate) connector: Connector,
-    pub(crate) uri: Uri,
-    pub(crate) auth: Option<HeaderValue>,
+    connector: Arc<Connector>,
+    /// The request target: origin form (`/v1/chat/completions?…`), or the
+    /// absolute URL when a plain-http proxy forwards the request.
+    target: Uri,
+    /// Headers of every request (Host, Content-Type, credentials, the
+    /// user's own); values marked sensitive never reach a log.
+    headers: HeaderMap,
 }
 
 /// The raw observation of one exchange.
@@ -135,6 +61,7 @@ pub(crate) struct Exchange {
     pub(crate) status: Option<u16>,
     pub(crate) outcome: Outcome,
     pub(crate) output_tokens_client: Option<u32>,
+    pub(crate) reasoning_tokens_client: Option<u32>,
 }
 
 impl Target {
@@ -148,15 +75,13 @@ impl Target {
         request_id: &str,
         max_tokens: u32,
     ) -> Exchange {
-        let (send, done) = match &self.route {
+        let send = Instant::now();
+        let done = match &self.route {
             Route::Http(http) => {
-                let req = http.request(body, request_id);
-                let send = Instant::now();
-                let ex = http.exchange_on(slot, req, send, self.streaming, max_tokens);
-                (send, self.within_timeout(send, ex).await)
+                let ex = http.exchange_on(slot, body, request_id, self.streaming, max_tokens);
+                self.within_timeout(send, ex).await
             }
             Route::Runtime(invoker) => {
-                let send = Instant::now();
                 let ex = runtime::exchange(
                     invoker.as_ref(),
                     body,
@@ -165,7 +90,7 @@ impl Target {
                     max_tokens,
                     send,
                 );
-                (send, self.within_timeout(send, ex).await)
+                self.within_timeout(send, ex).await
             }
         };
         let Some(mut ex) = done else {
@@ -176,11 +101,11 @@ impl Target {
             );
             return failed(send, None, None, err(ErrorKind::Timeout, None, msg));
         };
-        ex.output_tokens_client = ex
-            .outcome
-            .error
-            .is_none()
-            .then(|| self.tokenizer.count(&ex.outcome.text));
+        if ex.outcome.error.is_none() {
+            ex.output_tokens_client = Some(self.tokenizer.count(&ex.outcome.text));
+            ex.reasoning_tokens_client = (!ex.outcome.reasoning.is_empty())
+                .then(|| self.tokenizer.count(&ex.outcome.reasoning));
+        }
         ex
     }
 
@@ -196,56 +121,79 @@ impl Target {
 }
 
 impl HttpRoute {
+    /// The route to `url` (a full request URL) for `endpoint`'s credentials,
+    /// headers and TLS settings.
+    pub(crate) fn new(
+        connector: Arc<Connector>,
+        url: &Uri,
+        endpoint: &EndpointSpec,
+    ) -> Result<Self, EngineError> {
+        let target = request_target(url, connector.absolute_form())?;
+        let headers = base_headers(url, endpoint, &connector)?;
+        Ok(Self {
+            connector,
+            target,
+            headers,
+        })
+    }
+
+    /// A fresh connection to the endpoint, ready for requests.
+    pub(crate) async fn open(&self) -> Result<Conn, RequestError> {
+        let (stream, _timing) = self.connector.open().await?;
+        Conn::handshake(stream).await
+    }
+
+    /// A request with `method`, the route's headers and `body`.
+    pub(crate) fn request(
+        &self,
+        method: http::Method,
+        target: Uri,
+        body: Bytes,
+    ) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = method;
+        *req.uri_mut() = target;
+        *req.headers_mut() = self.headers.clone();
+        req
+    }
+
+    /// The target of a request to `url` on this route (same host).
+    pub(crate) fn target_for(&self, url: &Uri) -> Result<Uri, EngineError> {
+        request_target(url, self.connector.absolute_form())
+    }
+
     async fn exchange_on(
         &self,
         slot: &mut Option<Conn>,
-        req: Request<Full<Bytes>>,
-        send: Instant,
+        body: Bytes,
+        request_id: &str,
         streaming: bool,
         max_tokens: u32,
     ) -> Exchange {
-        let mut conn = match self.ready(slot.take()).await {
+        let mut send = Instant::now();
+        let (mut conn, reused) = match self.ready(slot.take()).await {
             Ok(c) => c,
             Err(e) => return failed(send, None, None, e),
         };
-        let resp = match drive(&mut conn.driver, conn.sender.send_request(req)).await {
+        let mut sent = self.send(&mut conn, body.clone(), request_id).await;
+        if reused && sent.as_ref().is_err_and(never_reached_server) {
+            // The server closed the idle connection as we reused it: the
+            // request never reached it. Send it again on a new connection,
+            // timed from that send; the failed write is not a request.
+            send = Instant::now();
+            conn = match self.open().await {
+                Ok(c) => c,
+                Err(e) => return failed(send, None, None, e),
+            };
+            sent = self.send(&mut conn, body, request_id).await;
+        }
+        let resp = match sent {
             Ok(r) => r,
-            Err(e) => return failed(send, None, None, classify(&e)),
+            Err(e) => return failed(send, None, None, super::conn::classify(e.error())),
         };
         let head = Instant::now();
-        let status = resp.status().as_u16();
-        let is_sse = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
-        let mut body = resp.into_body();
-        let (outcome, end, clean) = if !(200..300).contains(&status) {
-            let (bytes, end, clean) = read_all(&mut conn.driver, &mut body).await;
-            let e = http_error(status, &bytes.unwrap_or_default());
-            (
-                Outcome {
-                    error: Some(e),
-                    ..Outcome::default()
-                },
-                end,
-                clean,
-            )
-        } else if streaming && is_sse {
-            read_stream(&mut conn.driver, &mut body, max_tokens).await
-        } else {
-            match read_all(&mut conn.driver, &mut body).await {
-                (Ok(bytes), end, clean) => (whole_body(&bytes, end), end, clean),
-                (Err(e), end, clean) => (
-                    Outcome {
-                        error: Some(e),
-                        ..Outcome::default()
-                    },
-                    end,
-                    clean,
-                ),
-            }
-        };
-        if clean && !conn.driver.done {
+        let (status, outcome, end, clean) = conn.read(resp, streaming, max_tokens).await;
+        if clean && !conn.closed() {
             *slot = Some(conn);
         }
         Exchange {
@@ -255,118 +203,27 @@ impl HttpRoute {
             status: Some(status),
             outcome,
             output_tokens_client: None,
+            reasoning_tokens_client: None,
         }
     }
 
-    /// A connection ready for a request: the lane's own if still usable,
-    /// else a new one.
-    async fn ready(&self, existing: Option<Conn>) -> Result<Conn, RequestError> {
-        if let Some(mut c) = existing {
-            if !c.driver.done && drive(&mut c.driver, c.sender.ready()).await.is_ok() {
-                return Ok(c);
-            }
-        }
-        let io = self
-            .connector
-            .clone()
-            .call(self.uri.clone())
-            .await
-            .map_err(|e| classify(e.as_ref()))?;
-        let (sender, conn) = http1::handshake(io).await.map_err(|e| classify(&e))?;
-        Ok(Conn {
-            sender,
-            driver: Driver {
-                conn: Box::pin(conn),
-                done: false,
-            },
-        })
-    }
-
-    fn request(&self, body: Bytes, request_id: &str) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(body));
-        *req.method_mut() = http::Method::POST;
-        *req.uri_mut() = self.uri.clone();
-        let h = req.headers_mut();
-        if let Some(host) = self
-            .uri
-            .authority()
-            .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-        {
-            h.insert(http::header::HOST, host);
-        }
-        h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        if let Some(auth) = &self.auth {
-            h.insert(AUTHORIZATION, auth.clone());
-        }
+    async fn send(&self, conn: &mut Conn, body: Bytes, request_id: &str) -> Sent {
+        let mut req = self.request(http::Method::POST, self.target.clone(), body);
         if let Ok(v) = HeaderValue::from_str(request_id) {
-            h.insert("x-request-id", v);
+            req.headers_mut().insert("x-request-id", v);
         }
-        req
+        conn.send(req).await
     }
-}
 
-/// Reads an SSE body; every frame is stamped before it is parsed. Returns
-/// the outcome, the last read's instant, and whether the body ended cleanly.
-async fn read_stream(
-    driver: &mut Driver,
-    body: &mut hyper::body::Incoming,
-    max_tokens: u32,
-) -> (Outcome, Instant, bool) {
-    let mut reader = StreamReader::new(max_tokens);
-    let mut end = Instant::now();
-    let cut = loop {
-        match drive(driver, body.frame()).await {
-            None => break None,
-            Some(Err(e)) => break Some(describe(&e)),
-            Some(Ok(frame)) => {
-                let at = Instant::now();
-                end = at;
-                if let Some(data) = frame.data_ref() {
-                    reader.on_bytes(data, at);
-                }
-                if reader.failed() {
-                    return (reader.finish(None), end, false);
-                }
+    /// A connection ready for a request: the lane's own if still usable
+    /// (`true`: reused), else a new one.
+    async fn ready(&self, existing: Option<Conn>) -> Result<(Conn, bool), RequestError> {
+        if let Some(mut c) = existing {
+            if c.usable().await {
+                return Ok((c, true));
             }
         }
-    };
-    let clean = cut.is_none();
-    (reader.finish(cut), end, clean)
-}
-
-/// Reads a whole body with the instant its last byte arrived.
-async fn read_all(
-    driver: &mut Driver,
-    body: &mut hyper::body::Incoming,
-) -> (Result<Vec<u8>, RequestError>, Instant, bool) {
-    let mut buf = Vec::new();
-    let mut end = Instant::now();
-    loop {
-        match drive(driver, body.frame()).await {
-            None => return (Ok(buf), end, true),
-            Some(Err(e)) => {
-                let e = err(
-                    ErrorKind::StreamCut,
-                    None,
-                    format!("body cut: {}", describe(&e)),
-                );
-                return (Err(e), Instant::now(), false);
-            }
-            Some(Ok(frame)) => {
-                end = Instant::now();
-                if let Some(d) = frame.data_ref() {
-                    buf.extend_from_slice(d);
-                }
-                if buf.len() > MAX_WHOLE_BODY {
-                    let msg = format!("response body larger than {} MiB", MAX_WHOLE_BODY >> 20);
-                    return (
-                        Err(err(ErrorKind::MalformedResponse, None, msg)),
-                        end,
-                        false,
-                    );
-                }
-            }
-        }
+        Ok((self.open().await?, false))
     }
 }
 
@@ -382,45 +239,6 @@ fn failed(send: Instant, head: Option<Instant>, status: Option<u16>, e: RequestE
         status,
         outcome,
         output_tokens_client: None,
+        reasoning_tokens_client: None,
     }
-}
-
-/// Classifies a failure to connect or to get a response head.
-fn classify(e: &(dyn std::error::Error + 'static)) -> RequestError {
-    let kind = match io_error_kind(e) {
-        Some(std::io::ErrorKind::ConnectionRefused) => ErrorKind::ConnectionRefused,
-        Some(
-            std::io::ErrorKind::ConnectionReset
-            | std::io::ErrorKind::ConnectionAborted
-            | std::io::ErrorKind::BrokenPipe
-            | std::io::ErrorKind::UnexpectedEof,
-        ) => ErrorKind::ConnectionReset,
-        Some(_) => ErrorKind::Connect,
-        None if e.downcast_ref::<hyper::Error>().is_some() => ErrorKind::ConnectionReset,
-        None => ErrorKind::Connect,
-    };
-    err(kind, None, describe(e))
-}
-
-fn io_error_kind(e: &(dyn std::error::Error + 'static)) -> Option<std::io::ErrorKind> {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(c) = cur {
-        if let Some(io) = c.downcast_ref::<std::io::Error>() {
-            return Some(io.kind());
-        }
-        cur = c.source();
-    }
-    None
-}
-
-/// The error and its causes on one line.
-fn describe(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
 }

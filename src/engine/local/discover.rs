@@ -3,22 +3,22 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{HeaderValue, AUTHORIZATION};
-use http::Request;
-use http_body_util::{BodyExt, Full};
+use http::header::CONTENT_TYPE;
 
-use super::client::HttpClient;
+use super::client::HttpRoute;
 use crate::domain::EndpointSpec;
 use crate::engine::EngineError;
 
 /// How long discovery may take before the endpoint counts as unreachable.
 const DISCOVERY_TIMEOUT: Duration = Duration::from_secs(15);
+/// Largest model list read (a list of a few thousand models fits).
+const MAX_MODELS_BODY: usize = 4 << 20;
 
 /// The model to name in requests: the spec's, or the endpoint's first.
+/// The list is asked for on the run's own route (same proxy, TLS, headers).
 pub(crate) async fn resolve_model(
-    client: &HttpClient,
+    route: &HttpRoute,
     endpoint: &EndpointSpec,
-    auth: Option<&HeaderValue>,
 ) -> Result<String, EngineError> {
     if let Some(m) = endpoint.model.as_ref().filter(|m| !m.is_empty()) {
         return Ok(m.clone());
@@ -28,13 +28,15 @@ pub(crate) async fn resolve_model(
         url: url.clone(),
         reason,
     };
-    let mut req = Request::get(url.as_str())
-        .body(Full::new(Bytes::new()))
-        .map_err(|e| fail(format!("invalid URL: {e}")))?;
-    if let Some(a) = auth {
-        req.headers_mut().insert(AUTHORIZATION, a.clone());
-    }
-    let resp = tokio::time::timeout(DISCOVERY_TIMEOUT, client.request(req))
+    let uri: http::Uri = url.parse().map_err(|e| fail(format!("invalid URL: {e}")))?;
+    let target = route.target_for(&uri)?;
+    let mut req = route.request(http::Method::GET, target, Bytes::new());
+    req.headers_mut().remove(CONTENT_TYPE);
+    let fetch = async {
+        let conn = route.open().await.map_err(|e| e.message)?;
+        conn.fetch(req, MAX_MODELS_BODY).await
+    };
+    let (status, body) = tokio::time::timeout(DISCOVERY_TIMEOUT, fetch)
         .await
         .map_err(|_| {
             fail(format!(
@@ -43,13 +45,7 @@ pub(crate) async fn resolve_model(
             ))
         })?
         .map_err(|e| fail(format!("endpoint unreachable ({e})")))?;
-    let status = resp.status();
-    let body = tokio::time::timeout(DISCOVERY_TIMEOUT, resp.into_body().collect())
-        .await
-        .map_err(|_| fail("body timed out".to_owned()))?
-        .map_err(|e| fail(format!("body failed: {e}")))?
-        .to_bytes();
-    if !status.is_success() {
+    if !(200..300).contains(&status) {
         return Err(fail(format!("HTTP {status}")));
     }
     first_model_id(&body).ok_or_else(|| {

@@ -10,16 +10,26 @@ use memchr::memchr;
 /// What the fast path could decide.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Fast<'a> {
-    /// Text of the one text field present (content, reasoning or text).
-    Content(&'a str),
+    /// Answer text of the one text field present (content or text).
+    Answer(&'a str),
+    /// Reasoning text of the one text field present.
+    Reasoning(&'a str),
     /// No text at all (role-only or empty delta).
     Empty,
 }
 
-/// Keys whose string value is output text.
-const TEXT_KEYS: [&[u8]; 4] = [b"content", b"reasoning_content", b"reasoning", b"text"];
+/// Keys whose string value is answer text.
+const ANSWER_KEYS: [&[u8]; 2] = [b"content", b"text"];
+/// Keys whose string value is reasoning text.
+const REASONING_KEYS: [&[u8]; 2] = [b"reasoning_content", b"reasoning"];
 /// Keys that need the full parser unless their value is `null`.
-const SLOW_KEYS: [&[u8]; 4] = [b"finish_reason", b"usage", b"error", b"message"];
+const SLOW_KEYS: [&[u8]; 5] = [
+    b"finish_reason",
+    b"usage",
+    b"error",
+    b"message",
+    b"tool_calls",
+];
 
 /// Classifies `data` (one SSE `data:` payload) if it is a plain chunk.
 pub(crate) fn classify(data: &[u8]) -> Option<Fast<'_>> {
@@ -28,7 +38,7 @@ pub(crate) fn classify(data: &[u8]) -> Option<Fast<'_>> {
     }
     let mut depth = 0usize;
     let mut i = 0;
-    let mut text: Option<&[u8]> = None;
+    let mut text: Option<(&[u8], bool)> = None;
     let mut last_key: Option<&[u8]> = None;
     while i < data.len() {
         match data[i] {
@@ -40,11 +50,12 @@ pub(crate) fn classify(data: &[u8]) -> Option<Fast<'_>> {
                 if colon {
                     last_key = Some(s);
                 } else if let Some(key) = last_key.take() {
-                    if TEXT_KEYS.contains(&key) && !s.is_empty() {
+                    let reasoning = REASONING_KEYS.contains(&key);
+                    if (reasoning || ANSWER_KEYS.contains(&key)) && !s.is_empty() {
                         if text.is_some() {
                             return None; // two text fields: let the parser join them
                         }
-                        text = Some(s);
+                        text = Some((s, reasoning));
                     }
                     if key == b"object" && s == b"error" {
                         return None;
@@ -76,7 +87,8 @@ pub(crate) fn classify(data: &[u8]) -> Option<Fast<'_>> {
         return None;
     }
     match text {
-        Some(t) => std::str::from_utf8(t).ok().map(Fast::Content),
+        Some((t, false)) => std::str::from_utf8(t).ok().map(Fast::Answer),
+        Some((t, true)) => std::str::from_utf8(t).ok().map(Fast::Reasoning),
         None => Some(Fast::Empty),
     }
 }
@@ -95,9 +107,11 @@ mod tests {
     #[test]
     fn plain_content_and_empty_chunks() {
         let c = br#"{"id":"x","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" hi"},"finish_reason":null}]}"#;
-        assert_eq!(classify(c), Some(Fast::Content(" hi")));
+        assert_eq!(classify(c), Some(Fast::Answer(" hi")));
         let t = br#"{"choices":[{"index":0,"text":"yo","finish_reason":null}]}"#;
-        assert_eq!(classify(t), Some(Fast::Content("yo")));
+        assert_eq!(classify(t), Some(Fast::Answer("yo")));
+        let r = br#"{"choices":[{"delta":{"reasoning_content":"hm"}}]}"#;
+        assert_eq!(classify(r), Some(Fast::Reasoning("hm")));
         let role =
             br#"{"choices":[{"delta":{"role":"assistant","content":""},"finish_reason":null}]}"#;
         assert_eq!(classify(role), Some(Fast::Empty));
@@ -107,7 +121,8 @@ mod tests {
 
     #[test]
     fn anything_unusual_goes_to_the_full_parser() {
-        let cases: [&[u8]; 11] = [
+        let cases: [&[u8]; 12] = [
+            br#"{"choices":[{"delta":{"tool_calls":[{"function":{"name":"f"}}]}}]}"#,
             br#"{"choices":[{"delta":{"content":"a\"b"}}]}"#,
             br#"{"choices":[{"delta":{},"finish_reason":"stop"}]}"#,
             br#"{"choices":[],"usage":{"completion_tokens":3}}"#,
@@ -141,7 +156,7 @@ mod tests {
             })
             .expect("ok");
             match (fast, full.event) {
-                (Some(Fast::Content(a)), Event::Content(b)) => assert_eq!(a, b),
+                (Some(Fast::Answer(a)), Event::Output(b)) => assert_eq!(a, b.answer),
                 other => panic!("disagree: {other:?}"),
             }
         }

@@ -23,7 +23,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Conn, Exchange, Target};
+use super::client::{Exchange, Target};
+use super::conn::Conn;
 use super::progress::Progress;
 use super::response::{err, Outcome};
 use super::schedule::Schedule;
@@ -368,6 +369,7 @@ fn to_record(
             ..Outcome::default()
         },
         output_tokens_client: None,
+        reasoning_tokens_client: None,
     });
     RequestRecord {
         index: t.index,
@@ -376,6 +378,7 @@ fn to_record(
         intended: t.intended,
         send: ex.send,
         head: ex.head,
+        first_answer: ex.outcome.first_answer,
         responses: ex.outcome.responses,
         end: ex.end,
         status: ex.status,
@@ -383,6 +386,7 @@ fn to_record(
         usage: ex.outcome.usage,
         input_tokens: req.input_tokens,
         output_tokens_client: ex.output_tokens_client,
+        reasoning_tokens_client: ex.reasoning_tokens_client,
         max_tokens: req.max_tokens,
     }
 }

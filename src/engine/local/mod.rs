@@ -6,16 +6,20 @@
 #[doc(hidden)]
 pub mod bench_support;
 mod client;
+mod conn;
+mod connect;
 mod discover;
 mod fastpath;
 mod loadloop;
 mod openai;
 mod progress;
 pub mod prompts;
+mod request_head;
 mod response;
 mod runtime;
 mod schedule;
 mod sse;
+mod tls;
 pub mod tokenizer;
 pub(crate) mod vocab;
 
@@ -23,11 +27,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::header::HeaderValue;
 use tokio::runtime::Handle;
 use tokio_util::sync::CancellationToken;
 
-use self::client::{build_client, build_connector, HttpRoute, Route, Target};
+use self::client::{HttpRoute, Route, Target};
+use self::connect::Connector;
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
 pub use self::progress::Progress;
 use self::prompts::PromptFactory;
@@ -73,14 +77,14 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
     validate(spec)?;
     let anchor = Anchor::now();
     let started = std::time::Instant::now();
-    let (runner, model) = prepare(spec, ctx, anchor)?;
+    let runner = prepare(spec, ctx, anchor)?;
     storage::write_run_spec(&ctx.output_dir, spec)?;
     let warmup = runner.warmup();
     let levels = runner.levels(warmup)?;
     let result = RunResult {
         run_id: spec.run_id.clone(),
         status: run_status(&levels, ctx.stop.is_cancelled()),
-        model,
+        model: runner.model.clone(),
         indicators: metrics::key_indicators(&levels),
         levels,
         output_dir: ctx.output_dir.display().to_string(),
@@ -98,7 +102,7 @@ fn prepare<'a>(
     spec: &'a RunSpec,
     ctx: &'a RunContext,
     anchor: Anchor,
-) -> Result<(Runner<'a>, String), EngineError> {
+) -> Result<Runner<'a>, EngineError> {
     let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
     let (route, model) = connect(spec, ctx)?;
     let requests = prepare_requests(spec, &tokenizer, model.as_deref());
@@ -123,17 +127,15 @@ fn prepare<'a>(
         stop: ctx.stop.clone(),
         grace: Duration::from_secs_f64(spec.grace_period_s),
     };
-    Ok((
-        Runner {
-            spec,
-            ctx,
-            lctx,
-            anchor,
-            policy,
-            tokenizer_name,
-        },
+    Ok(Runner {
+        spec,
+        ctx,
+        lctx,
+        anchor,
+        policy,
+        tokenizer_name,
         model,
-    ))
+    })
 }
 
 /// The route to the model and the model name to put in request bodies. A
@@ -148,20 +150,13 @@ fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), 
         return Ok((Route::Runtime(invoker), model));
     }
     let uri = request_uri(spec)?;
-    let auth = auth_header(spec)?;
-    let connector = build_connector()?;
-    let client = build_client(connector.clone());
-    let model = ctx.handle.block_on(discover::resolve_model(
-        &client,
-        &spec.endpoint,
-        auth.as_ref(),
-    ))?;
-    let route = Route::Http(HttpRoute {
-        connector,
-        uri,
-        auth,
-    });
-    Ok((route, Some(model)))
+    // The in-process simulator is never reached through a proxy.
+    let connector = Connector::new(&uri, &spec.endpoint.tls, !spec.endpoint.simulated)?;
+    let route = HttpRoute::new(Arc::new(connector), &uri, &spec.endpoint)?;
+    let model = ctx
+        .handle
+        .block_on(discover::resolve_model(&route, &spec.endpoint))?;
+    Ok((Route::Http(route), Some(model)))
 }
 
 /// The request URL, checked: http or https with a host.
@@ -221,26 +216,6 @@ fn validate(spec: &RunSpec) -> Result<(), EngineError> {
     Ok(())
 }
 
-fn auth_header(spec: &RunSpec) -> Result<Option<HeaderValue>, EngineError> {
-    spec.endpoint
-        .api_key
-        .as_ref()
-        .filter(|k| !k.is_empty())
-        .map(|k| {
-            HeaderValue::from_str(&format!("Bearer {k}"))
-                .map(|mut v| {
-                    v.set_sensitive(true);
-                    v
-                })
-                .map_err(|_| {
-                    EngineError::InvalidSpec(
-                        "the API key contains characters not allowed in a header".into(),
-                    )
-                })
-        })
-        .transpose()
-}
-
 /// Bodies for every request the run will send (reused cyclically past the
 /// pool's size). Built entirely before the first request.
 fn prepare_requests(
@@ -286,6 +261,8 @@ struct Runner<'a> {
     anchor: Anchor,
     policy: TokenPolicy,
     tokenizer_name: String,
+    /// The model named in requests (the URL when none is named).
+    model: String,
 }
 
 impl Runner<'_> {
@@ -405,6 +382,7 @@ impl Runner<'_> {
             spec: self.spec,
             anchor: self.anchor,
             policy: self.policy,
+            model: &self.model,
         }
     }
 }
@@ -453,6 +431,7 @@ mod tests {
                 api_key: None,
                 extra_body: Default::default(),
                 simulated: false,
+                ..Default::default()
             },
             streaming: true,
             levels: vec![LoadLevel::Concurrency { concurrency: 1 }],
@@ -497,8 +476,5 @@ mod tests {
             .expect_err("nan")
             .to_string()
             .contains("duration"));
-        let mut s = spec("http://h/v1");
-        s.endpoint.api_key = Some("bad\nkey".into());
-        assert!(auth_header(&s).is_err());
     }
 }

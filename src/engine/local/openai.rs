@@ -14,14 +14,38 @@ use crate::domain::{ApiKind, Usage};
 /// What one streamed event means to the measurement.
 #[derive(Debug, PartialEq)]
 pub(crate) enum Event<'a> {
-    /// A chunk with non-empty text (content or reasoning): a content response.
-    Content(Cow<'a, str>),
+    /// A chunk with output of any kind: a content response (AIPerf's).
+    Output(Output<'a>),
     /// A well-formed chunk without text (role-only, empty delta, usage-only).
     Empty,
     /// The `[DONE]` sentinel.
     Done,
     /// An error event or error object inside the 200 stream.
     Error(String),
+}
+
+/// The text of one content response, by kind.
+#[derive(Debug, PartialEq, Default)]
+pub(crate) struct Output<'a> {
+    /// The answer: content, completion text, or tool-call name and
+    /// argument fragments (AIPerf counts all as output tokens).
+    pub(crate) answer: Cow<'a, str>,
+    /// Reasoning text (`reasoning_content`, else `reasoning`).
+    pub(crate) reasoning: Cow<'a, str>,
+}
+
+impl<'a> Output<'a> {
+    /// An answer-only response.
+    pub(crate) fn answer(text: impl Into<Cow<'a, str>>) -> Self {
+        Self {
+            answer: text.into(),
+            reasoning: Cow::Borrowed(""),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.answer.is_empty() && self.reasoning.is_empty()
+    }
 }
 
 /// An interpreted event plus what it reports besides text.
@@ -67,6 +91,22 @@ struct WireText<'a> {
     reasoning_content: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     reasoning: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    tool_calls: Option<Vec<WireToolCall<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireToolCall<'a> {
+    #[serde(borrow, default)]
+    function: Option<WireFunction<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireFunction<'a> {
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    arguments: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -75,6 +115,14 @@ struct WireUsage {
     prompt_tokens: Option<u32>,
     #[serde(default)]
     completion_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens_details: Option<WireCompletionDetails>,
+}
+
+#[derive(Deserialize, Clone, Copy)]
+struct WireCompletionDetails {
+    #[serde(default)]
+    reasoning_tokens: Option<u32>,
 }
 
 impl From<WireUsage> for Usage {
@@ -82,6 +130,7 @@ impl From<WireUsage> for Usage {
         Usage {
             prompt_tokens: u.prompt_tokens,
             completion_tokens: u.completion_tokens,
+            reasoning_tokens: u.completion_tokens_details.and_then(|d| d.reasoning_tokens),
         }
     }
 }
@@ -98,9 +147,19 @@ pub(crate) fn interpret_event<'a>(ev: &SseEvent<'a>) -> Result<Interpreted<'a>, 
     }
     let data = trim_ascii(ev.data);
     match super::fastpath::classify(data) {
-        Some(super::fastpath::Fast::Content(t)) => {
+        Some(super::fastpath::Fast::Answer(t)) => {
             return Ok(Interpreted {
-                event: Event::Content(Cow::Borrowed(t)),
+                event: Event::Output(Output::answer(t)),
+                usage: None,
+                finished: false,
+            })
+        }
+        Some(super::fastpath::Fast::Reasoning(t)) => {
+            return Ok(Interpreted {
+                event: Event::Output(Output {
+                    answer: Cow::Borrowed(""),
+                    reasoning: Cow::Borrowed(t),
+                }),
                 usage: None,
                 finished: false,
             })
@@ -155,16 +214,16 @@ fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
         .choices
         .iter()
         .any(|c| c.finish_reason.as_ref().is_some_and(|f| !f.is_null()));
-    let text = chunk
+    let output = chunk
         .choices
         .into_iter()
         .next()
-        .map(choice_text)
+        .map(choice_output)
         .unwrap_or_default();
-    let event = if text.is_empty() {
+    let event = if output.is_empty() {
         Event::Empty
     } else {
-        Event::Content(text)
+        Event::Output(output)
     };
     Interpreted {
         event,
@@ -173,16 +232,36 @@ fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
     }
 }
 
-/// Content plus reasoning text of a choice (AIPerf counts both as output).
-fn choice_text(c: WireChoice<'_>) -> Cow<'_, str> {
+/// The output of a choice: completion text, or a message's answer (content
+/// and tool-call text) and reasoning (`reasoning_content` wins over
+/// `reasoning`, as in AIPerf).
+fn choice_output(c: WireChoice<'_>) -> Output<'_> {
     if let Some(t) = c.text {
-        return t;
+        return Output::answer(t);
     }
     let Some(t) = c.delta.or(c.message) else {
-        return Cow::Borrowed("");
+        return Output::default();
     };
-    let parts = [t.reasoning_content, t.reasoning, t.content];
-    let mut present = parts.into_iter().flatten().filter(|p| !p.is_empty());
+    let reasoning = t
+        .reasoning_content
+        .filter(|r| !r.is_empty())
+        .or(t.reasoning)
+        .unwrap_or_default();
+    let tools = t.tool_calls.unwrap_or_default();
+    let tool_text = tools
+        .into_iter()
+        .filter_map(|c| c.function)
+        .flat_map(|f| [f.name, f.arguments])
+        .flatten();
+    Output {
+        answer: concat(t.content.into_iter().chain(tool_text)),
+        reasoning,
+    }
+}
+
+/// The non-empty parts joined, borrowing when there is only one.
+fn concat<'a>(parts: impl Iterator<Item = Cow<'a, str>>) -> Cow<'a, str> {
+    let mut present = parts.filter(|p| !p.is_empty());
     match (present.next(), present.next()) {
         (None, _) => Cow::Borrowed(""),
         (Some(one), None) => one,
@@ -273,7 +352,7 @@ mod tests {
     #[test]
     fn content_role_only_usage_only_and_done() {
         let c = ev(r#"{"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}"#);
-        assert_eq!(c.event, Event::Content("Hi".into()));
+        assert_eq!(c.event, Event::Output(Output::answer("Hi")));
         assert!(!c.finished);
         let role = ev(r#"{"choices":[{"delta":{"role":"assistant","content":""}}]}"#);
         assert_eq!(role.event, Event::Empty);
@@ -285,7 +364,8 @@ mod tests {
             usage.usage,
             Some(Usage {
                 prompt_tokens: Some(5),
-                completion_tokens: Some(7)
+                completion_tokens: Some(7),
+                reasoning_tokens: None,
             })
         );
         assert_eq!(ev(" [DONE] ").event, Event::Done);
@@ -298,12 +378,40 @@ mod tests {
     fn completions_text_reasoning_and_escapes() {
         assert_eq!(
             ev(r#"{"choices":[{"text":" word"}]}"#).event,
-            Event::Content(" word".into())
+            Event::Output(Output::answer(" word"))
         );
         let r = ev(r#"{"choices":[{"delta":{"reasoning_content":"think","content":null}}]}"#);
-        assert_eq!(r.event, Event::Content("think".into()));
+        let think = Output {
+            answer: "".into(),
+            reasoning: "think".into(),
+        };
+        assert_eq!(r.event, Event::Output(think));
+        let both = ev(r#"{"choices":[{"delta":{"reasoning":"r","content":"c"}}]}"#);
+        let rc = Output {
+            answer: "c".into(),
+            reasoning: "r".into(),
+        };
+        assert_eq!(both.event, Event::Output(rc));
         let esc = ev(r#"{"choices":[{"delta":{"content":"a\"b\n"}}]}"#);
-        assert_eq!(esc.event, Event::Content("a\"b\n".into()));
+        assert_eq!(esc.event, Event::Output(Output::answer("a\"b\n")));
+    }
+
+    #[test]
+    fn tool_call_deltas_are_output() {
+        let name = ev(
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1","type":"function","function":{"name":"get_weather","arguments":""}}]}}]}"#,
+        );
+        assert_eq!(name.event, Event::Output(Output::answer("get_weather")));
+        let args = ev(
+            r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"function":{"arguments":"{\"city\":"}}]}}]}"#,
+        );
+        assert_eq!(args.event, Event::Output(Output::answer("{\"city\":")));
+        let id_only = ev(r#"{"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c1"}]}}]}"#);
+        assert_eq!(id_only.event, Event::Empty);
+        let usage = ev(
+            r#"{"choices":[],"usage":{"completion_tokens":9,"completion_tokens_details":{"reasoning_tokens":4}}}"#,
+        );
+        assert_eq!(usage.usage.and_then(|u| u.reasoning_tokens), Some(4));
     }
 
     #[test]
@@ -338,7 +446,7 @@ mod tests {
     fn non_streaming_body() {
         let b = br#"{"choices":[{"message":{"role":"assistant","content":"hello world"},"finish_reason":"length"}],"usage":{"prompt_tokens":3,"completion_tokens":2}}"#;
         let i = interpret_body(b).expect("ok");
-        assert_eq!(i.event, Event::Content("hello world".into()));
+        assert_eq!(i.event, Event::Output(Output::answer("hello world")));
         assert!(i.finished);
         assert_eq!(i.usage.and_then(|u| u.completion_tokens), Some(2));
     }

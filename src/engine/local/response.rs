@@ -19,8 +19,14 @@ pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
 /// What a finished response yielded.
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
+    /// Arrival of each content response of any kind (answer or reasoning).
     pub(crate) responses: Vec<Instant>,
+    /// Arrival of the first response carrying answer text (not reasoning).
+    pub(crate) first_answer: Option<Instant>,
+    /// Answer text: content, completion text, tool-call names and arguments.
     pub(crate) text: String,
+    /// Reasoning text.
+    pub(crate) reasoning: String,
     pub(crate) usage: Option<Usage>,
     pub(crate) error: Option<RequestError>,
 }
@@ -124,9 +130,13 @@ fn apply(out: &mut Outcome, done: &mut bool, finished: &mut bool, i: Interpreted
     }
     *finished |= i.finished;
     match i.event {
-        Event::Content(text) => {
+        Event::Output(o) => {
             out.responses.push(at);
-            out.text.push_str(&text);
+            if !o.answer.is_empty() {
+                out.first_answer.get_or_insert(at);
+                out.text.push_str(&o.answer);
+            }
+            out.reasoning.push_str(&o.reasoning);
         }
         Event::Empty => {}
         Event::Done => *done = true,
@@ -216,7 +226,37 @@ mod tests {
             vec![t0 + Duration::from_millis(5), t0 + Duration::from_millis(9)]
         );
         assert_eq!(o.text, " a b");
+        assert_eq!(o.first_answer, Some(t0 + Duration::from_millis(5)));
         assert_eq!(o.usage.and_then(|u| u.completion_tokens), Some(2));
+    }
+
+    #[test]
+    fn tool_call_only_and_reasoning_first_streams_succeed() {
+        let t0 = Instant::now();
+        let ms = |n| t0 + Duration::from_millis(n);
+        let mut r = StreamReader::new(4);
+        r.on_bytes(b"data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"tool_calls\":[{\"index\":0,\"id\":\"c\",\"type\":\"function\",\"function\":{\"name\":\"lookup\",\"arguments\":\"\"}}]}}]}\n\n", ms(3));
+        r.on_bytes(b"data: {\"choices\":[{\"delta\":{\"tool_calls\":[{\"index\":0,\"function\":{\"arguments\":\"{\\\"q\\\": 1}\"}}]}}]}\n\n", ms(5));
+        r.on_bytes(b"data: {\"choices\":[{\"delta\":{},\"finish_reason\":\"tool_calls\"}]}\n\ndata: [DONE]\n\n", ms(6));
+        let o = r.finish(None);
+        assert!(o.error.is_none(), "{:?}", o.error);
+        assert_eq!(o.responses, vec![ms(3), ms(5)]);
+        assert_eq!(o.first_answer, Some(ms(3)));
+        assert_eq!(o.text, "lookup{\"q\": 1}");
+
+        let mut r = StreamReader::new(4);
+        r.on_bytes(
+            b"data:{\"choices\":[{\"delta\":{\"reasoning_content\":\"hmm\"}}]}\r\n\r\n",
+            ms(2),
+        );
+        r.on_bytes(
+            b"data:{\"choices\":[{\"delta\":{\"content\":\"ok\"}}]}\r\n\r\ndata:[DONE]\r\n\r\n",
+            ms(7),
+        );
+        let o = r.finish(None);
+        assert!(o.error.is_none(), "{:?}", o.error);
+        assert_eq!((o.responses[0], o.first_answer), (ms(2), Some(ms(7))));
+        assert_eq!((o.reasoning.as_str(), o.text.as_str()), ("hmm", "ok"));
     }
 
     #[test]

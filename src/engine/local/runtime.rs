@@ -43,6 +43,7 @@ pub(crate) async fn exchange(
         status,
         outcome,
         output_tokens_client: None,
+        reasoning_tokens_client: None,
     }
 }
 
