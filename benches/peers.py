@@ -124,7 +124,7 @@ def mcc_bench_command(ctx, out):
             "--input-tokens", str(INPUT_TOKENS), "--output-tokens", str(OUTPUT_TOKENS),
             "--tokenizer", ctx["tokenizer"], "--output-dir", out, "--no-progress"]
     # The run history goes to the working directory, not the user's state.
-    return argv, {**OFFLINE, "MCC_BENCH_HOME": os.path.join(ctx["workdir"], "mcc-bench-home")}
+    return argv, {"MCC_BENCH_HOME": os.path.join(ctx["workdir"], "mcc-bench-home")}
 
 
 def read_aiperf_format(out):
@@ -251,6 +251,13 @@ def problems_of(run, client, window, requests):
     return found
 
 
+def read_output(read, out):
+    try:
+        return read(out), []
+    except (OSError, KeyError, IndexError, ValueError) as e:
+        return None, [f"output not readable: {e!r}"]
+
+
 def measure_client(ctx, name, command, read, rep):
     out = os.path.join(ctx["workdir"], f"rep{rep}-{name.split()[0].lower()}")
     os.makedirs(out)
@@ -258,11 +265,7 @@ def measure_client(ctx, name, command, read, rep):
     env = {k: v for k, v in {**os.environ, **env_changes}.items() if v is not None}
     run = run_measured(argv, env, out + ".log")
     window = server_window(ctx["server_log"], run["t0"], run["t1"], ctx["requests"])
-    try:
-        client = read(out)
-    except (OSError, KeyError, IndexError, ValueError) as e:
-        client = None
-        run["read_error"] = repr(e)
+    client, unreadable = read_output(read, out)
     chat = [r for r in window if r["route"] == "chat" and r["first_token_mono_ns"] is not None]
     truth_ms = [server_ttft_ms(r) for r in chat]
     truth_by_id = {r["x_request_id"]: server_ttft_ms(r) for r in chat if r["x_request_id"]}
@@ -287,9 +290,7 @@ def measure_client(ctx, name, command, read, rep):
         figures["paired_requests"] = len(paired)
         figures["paired_error_p50_ms"] = percentile(paired, 50)
         figures["paired_error_p99_ms"] = percentile(paired, 99)
-    figures["problems"] = problems_of(run, client, window, ctx["requests"])
-    if "read_error" in run:
-        figures["problems"].append(f"output not readable: {run['read_error']}")
+    figures["problems"] = unreadable + problems_of(run, client, window, ctx["requests"])
     return figures, render_command(argv, env_changes)
 
 

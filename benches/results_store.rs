@@ -20,7 +20,7 @@ use mcc_bench::domain::{
 };
 use mcc_bench::jobs::history::{history_rows, RowSource};
 use mcc_bench::metrics::{aggregate_level, TokenPolicy};
-use mcc_bench::storage::{history_file_path, query_history, write_history_file};
+use mcc_bench::storage::{history_file_path, query_history, write_history_file, QueryLimits};
 
 /// The binary's allocator (see `src/main.rs`), so figures are the product's.
 #[global_allocator]
@@ -113,7 +113,7 @@ fn query_path(runs: usize, home: &std::path::Path) {
     for _ in 0..11 {
         let t = Instant::now();
         let out = rt
-            .block_on(query_history(home, sql, 10_000))
+            .block_on(query_history(home, sql, 10_000, &QueryLimits::default()))
             .expect("query");
         times.push(t.elapsed());
         rows = out.rows.len();

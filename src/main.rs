@@ -15,11 +15,15 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = mcc_bench::cli::Cli::parse();
+    // Colour codes only for a person at a terminal: a runner's stderr is
+    // its log file.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .init();
     match mcc_bench::cli::dispatch(cli) {
         Ok(code) => code,

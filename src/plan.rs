@@ -64,6 +64,29 @@ impl Overrides {
     }
 }
 
+/// The documented bounds of every number a caller may set (README, "Limits"):
+/// beyond them a run would exhaust memory or never end, so they are refused.
+pub mod limits {
+    /// Requests in flight (closed loop) or the open-loop cap.
+    pub const MAX_CONCURRENCY: u32 = 10_000;
+    /// Load levels of one run.
+    pub const MAX_LEVELS: usize = 64;
+    /// Open-loop rate, requests/s.
+    pub const RATE: (f64, f64) = (0.001, 100_000.0);
+    /// Requests per level.
+    pub const MAX_REQUESTS: u64 = 100_000_000;
+    /// Seconds per level (a week).
+    pub const MAX_DURATION_S: f64 = 604_800.0;
+    /// Prompt or output tokens (mean or standard deviation).
+    pub const MAX_TOKENS: u32 = 1_048_576;
+    /// Warmup requests.
+    pub const MAX_WARMUP: u32 = 1_000_000;
+    /// Per-request timeout, seconds (a day).
+    pub const MAX_REQUEST_TIMEOUT_S: f64 = 86_400.0;
+    /// Grace period, seconds.
+    pub const MAX_GRACE_S: f64 = 3_600.0;
+}
+
 /// Builds the spec; `workload` names the profile when one was chosen.
 pub fn build(
     run_id: String,
@@ -73,6 +96,7 @@ pub fn build(
 ) -> Result<RunSpec, String> {
     let defaults = WorkloadProfile::seed_defaults();
     let profile = workload.unwrap_or(&defaults);
+    check_bounds(o)?;
     Ok(RunSpec {
         run_id,
         workload: workload.map(|p| p.name.clone()),
@@ -87,6 +111,80 @@ pub fn build(
         grace_period_s: non_negative(o.grace_period_s, "the grace period")?,
         seed: o.seed,
     })
+}
+
+/// Refuses numbers beyond `limits`, naming the value and the bound.
+fn check_bounds(o: &Overrides) -> Result<(), String> {
+    use limits::*;
+    let over = |what: &str, v: String, max: String| {
+        Err(format!("{what} {v} is beyond the limit of {max}"))
+    };
+    if let Some(c) = o
+        .concurrency
+        .iter()
+        .chain(&o.max_concurrency)
+        .find(|c| **c > MAX_CONCURRENCY)
+    {
+        return over("concurrency", c.to_string(), MAX_CONCURRENCY.to_string());
+    }
+    if o.concurrency.len().max(o.request_rate.len()) > MAX_LEVELS {
+        return over(
+            "a sweep of",
+            format!("{} levels", o.concurrency.len().max(o.request_rate.len())),
+            MAX_LEVELS.to_string(),
+        );
+    }
+    if let Some(r) = o
+        .request_rate
+        .iter()
+        .find(|r| !(RATE.0..=RATE.1).contains(*r))
+    {
+        return Err(format!(
+            "request rate {r} must be between {} and {} requests/s",
+            RATE.0, RATE.1
+        ));
+    }
+    if let Some(n) = o.request_count.filter(|n| *n > MAX_REQUESTS) {
+        return over("request count", n.to_string(), MAX_REQUESTS.to_string());
+    }
+    if let Some(d) = o.duration_s.filter(|d| *d > MAX_DURATION_S) {
+        return over("duration", format!("{d} s"), format!("{MAX_DURATION_S} s"));
+    }
+    let tokens = [
+        ("input tokens", o.input_tokens),
+        ("input tokens stddev", o.input_tokens_stddev),
+        ("output tokens", o.output_tokens),
+        ("output tokens stddev", o.output_tokens_stddev),
+        ("shared prefix tokens", o.shared_prefix_tokens),
+    ];
+    if let Some((what, Some(n))) = tokens
+        .iter()
+        .find(|(_, n)| n.is_some_and(|n| n > MAX_TOKENS))
+    {
+        return over(what, n.to_string(), MAX_TOKENS.to_string());
+    }
+    if o.warmup_requests > MAX_WARMUP {
+        return over(
+            "warmup requests",
+            o.warmup_requests.to_string(),
+            MAX_WARMUP.to_string(),
+        );
+    }
+    if o.request_timeout_s > MAX_REQUEST_TIMEOUT_S {
+        return over(
+            "request timeout",
+            format!("{} s", o.request_timeout_s),
+            format!("{MAX_REQUEST_TIMEOUT_S} s"),
+        );
+    }
+    if o.grace_period_s > MAX_GRACE_S {
+        return over(
+            "grace period",
+            format!("{} s", o.grace_period_s),
+            format!("{MAX_GRACE_S} s"),
+        );
+    }
+    Ok(())
 }
 
 fn levels(o: &Overrides, profile: &WorkloadProfile) -> Result<Vec<LoadLevel>, String> {

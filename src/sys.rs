@@ -76,6 +76,16 @@ pub fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Sends SIGKILL to a process; false if it does not exist.
+#[allow(unsafe_code)]
+pub fn kill(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: sending a signal touches no memory of ours.
+    unsafe { libc::kill(pid, libc::SIGKILL) == 0 }
+}
+
 /// Sends SIGTERM to a process; false if it does not exist.
 #[allow(unsafe_code)]
 pub fn terminate(pid: u32) -> bool {
@@ -86,13 +96,27 @@ pub fn terminate(pid: u32) -> bool {
     unsafe { libc::kill(pid, libc::SIGTERM) == 0 }
 }
 
-/// The command line of a process (arguments joined by spaces), if readable.
-pub fn process_cmdline(pid: u32) -> Option<String> {
+/// The arguments of a process (argv, the program first), if readable.
+pub fn process_args(pid: u32) -> Option<Vec<String>> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    let raw = raw.strip_suffix(&[0]).unwrap_or(&raw);
     Some(
         raw.split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
-            .collect::<Vec<_>>()
-            .join(" "),
+            .collect(),
     )
+}
+
+/// Caps this process's data segment and private anonymous mappings (the
+/// heap, whatever the allocator) at `bytes` (`RLIMIT_DATA`): beyond it an
+/// allocation fails and the process ends, instead of the machine swapping
+/// or the OOM killer picking a victim. True when the limit was set.
+#[allow(unsafe_code)]
+pub fn limit_memory(bytes: u64) -> bool {
+    let limit = libc::rlimit {
+        rlim_cur: bytes as libc::rlim_t,
+        rlim_max: bytes as libc::rlim_t,
+    };
+    // SAFETY: setrlimit reads the struct we pass and touches no other memory.
+    unsafe { libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 }
 }

@@ -171,7 +171,7 @@ fn bad_flags_are_usage_errors() {
     assert_eq!(o.status.code(), Some(2));
     let o = mcc(&["run", "-e", "sim", "--request-rate=-2"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("positive"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("between"), "{}", stderr(&o));
 }
 
 #[test]

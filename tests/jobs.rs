@@ -195,5 +195,7 @@ fn record(id: &str) -> RunRecord {
         spec: sim_spec(id, 1),
         engine_refs: None,
         context: None,
+        respawns: 0,
+        respawned_at: None,
     }
 }

@@ -134,10 +134,10 @@ fn no_config_is_a_clear_error() {
 fn committed_manifests_and_mcp_json_match_the_registered_tools() {
     use mcc_bench::mcp::{BenchServer, Shared, Toolset};
     let home = tempfile::tempdir().expect("home");
-    let shared = Arc::new(Shared {
-        catalog: mcc_bench::catalog::Catalog::builtin(),
-        jobs: mcc_bench::jobs::Jobs::new(home.path(), Path::new(BIN)),
-    });
+    let shared = Arc::new(Shared::new(
+        mcc_bench::catalog::Catalog::builtin(),
+        mcc_bench::jobs::Jobs::new(home.path(), Path::new(BIN)),
+    ));
     for (name, toolset) in [
         ("mcc-bench", Toolset::All),
         ("workload-picker", Toolset::Catalog),

@@ -24,6 +24,8 @@ async fn connect(w: &World) -> RunningService<RoleClient, ()> {
     let env = w.aws_env();
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
         cmd.arg("serve")
+            .arg("--allow-dir")
+            .arg(std::env::temp_dir())
             .envs(env)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL");
@@ -243,7 +245,10 @@ async fn project_errors_name_the_key_and_file() {
         json!({"engine": "sagemaker", "project_dir": "/nonexistent"}),
     )
     .await;
-    assert!(format!("{:?}", r.content).contains("not an ml-container-creator project"));
+    assert!(
+        format!("{:?}", r.content).contains("--allow-dir"),
+        "a directory the operator did not allow is refused"
+    );
     c.cancel().await.expect("close");
 }
 

@@ -427,6 +427,8 @@ async fn stage_model_is_a_tracked_run_over_mcp() {
         .collect();
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|c| {
         c.arg("serve")
+            .arg("--allow-dir")
+            .arg(std::env::temp_dir())
             .envs(envs)
             .env_remove("AWS_PROFILE")
             .env_remove("AWS_ENDPOINT_URL");

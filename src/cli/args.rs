@@ -274,6 +274,36 @@ pub struct ServeArgs {
     /// proxies do not cut them.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub keep_alive: u64,
+    /// Endpoint URL prefix that may receive the server's OPENAI_API_KEY
+    /// (repeatable). Other endpoints a tool call names get no credential.
+    #[arg(long = "endpoint-allow", value_name = "URL_PREFIX")]
+    pub endpoint_allow: Vec<String>,
+    /// Directory tool calls may name as project_dir or local_dir, besides
+    /// the working directory (repeatable).
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub allow_dir: Vec<PathBuf>,
+    /// S3 bucket stage_model may write besides the profile's models bucket
+    /// (repeatable).
+    #[arg(long = "allow-bucket", value_name = "NAME")]
+    pub allow_bucket: Vec<String>,
+    /// Container image of staging processing jobs (default: the region's
+    /// ml-container-creator image).
+    #[arg(long, value_name = "URI")]
+    pub processing_image: Option<String>,
+    /// Server configuration (JSON: endpoint_allow, allow_dirs,
+    /// allow_buckets, processing_image); flags add to it. Default:
+    /// ~/.config/mcc-bench/server.json when it exists.
+    #[arg(long, value_name = "FILE", env = "MCC_BENCH_SERVER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Statement timeout of query_results, seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub query_timeout: u64,
+    /// Most runs with a live runner at once under this home.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_active_runs: u64,
+    /// Memory one query_results query may use, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
+    pub query_memory_mib: u64,
 }
 
 /// `--toolset`.

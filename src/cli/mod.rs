@@ -9,6 +9,7 @@ mod resolve;
 mod results;
 mod run;
 mod serve;
+mod server_config;
 mod sim_cmd;
 mod stage;
 mod status;
@@ -85,6 +86,10 @@ pub enum Command {
         /// The run to execute.
         run_id: String,
     },
+    /// Run one history query sent on stdin (started by `query`; not for
+    /// direct use).
+    #[command(hide = true, name = "query-worker")]
+    QueryWorker,
     /// List the workload catalog.
     Workloads {
         /// Print JSON instead of a table.
@@ -132,6 +137,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Compare(args) => results::compare(&args),
         Command::Report(args) => results::report(&args),
         Command::Runner { run_id } => runner(&run_id),
+        Command::QueryWorker => Ok(crate::jobs::query_worker::serve_one()),
     }
 }
 

@@ -198,7 +198,7 @@ mod tests {
         let msg = |argv: &[&str]| spec(argv).expect_err("bad").to_string();
         assert!(msg(&["-e", "sim", "-w", "nope"]).contains("unknown workload"));
         assert!(msg(&["-e", "sim", "-c", "0"]).contains("at least 1"));
-        assert!(msg(&["-e", "sim", "-r=-1"]).contains("positive"));
+        assert!(msg(&["-e", "sim", "-r=-1"]).contains("between"));
         assert!(msg(&["-e", "sim", "-r", "1", "-c", "1,2"]).contains("at most one concurrency"));
         assert!(msg(&["-e", "sim", "--extra", "novalue"]).contains("KEY=VALUE"));
         assert!(msg(&["-e", "sim", "--extra-body", "[1]"]).contains("JSON object"));

@@ -32,9 +32,12 @@ pub(crate) fn query(args: &QueryArgs) -> Result<ExitCode, CliError> {
     let limit = args.limit.max(1);
     let rows = runtime()?.block_on(async {
         match args.target.as_str() {
-            "local" => crate::storage::query_history(jobs.home(), &args.sql, limit)
-                .await
-                .map_err(|e| e.to_string()),
+            "local" => {
+                let limits = crate::storage::QueryLimits::default();
+                jobs.query(&args.sql, limit, limits, Default::default())
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             "athena" => history::athena_query(&args.sql, limit).await,
             other => Err(format!(
                 "--target {other:?} is not known; use local or athena"
@@ -125,6 +128,7 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<ExitCode, CliError> {
         baseline: args.baseline.clone(),
         project_dir: args.project.clone(),
         noise_percent: args.threshold,
+        allow_paths: true,
     };
     let (comparison, loaded) = build(&jobs, &req)?;
     let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
@@ -211,7 +215,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<ExitCode, CliError> {
                 )
             })?,
     };
-    let run = load_run(&jobs, &id)?;
+    let run = load_run(&jobs, &id, true)?;
     let ctx = match &run.record {
         Some(r) => history::report_context(
             &r.context.clone().unwrap_or_default(),

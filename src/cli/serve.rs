@@ -12,16 +12,22 @@ use super::CliError;
 use crate::catalog::Catalog;
 use crate::jobs::{default_home, Jobs};
 use crate::mcp::{self, BenchServer, HttpOptions, Shared, Toolset};
+use crate::storage::QueryLimits;
 
 /// Serves until the client closes stdin (stdio) or until Ctrl+C (HTTP).
 pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliError> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
     let home = args.home.clone().unwrap_or_else(default_home);
-    let shared = Arc::new(Shared {
-        catalog,
-        jobs: Jobs::new(&home, &exe),
-    });
+    let policy = super::server_config::load(args)?;
+    let jobs = Jobs::new(&home, &exe).with_max_active(args.max_active_runs as usize);
+    let mut shared = Shared::with_policy(catalog, jobs, policy);
+    shared.query_limits = QueryLimits {
+        timeout: std::time::Duration::from_secs(args.query_timeout),
+        memory_bytes: args.query_memory_mib << 20,
+        ..QueryLimits::default()
+    };
+    let shared = Arc::new(shared);
     let toolset = match args.toolset {
         ToolsetArg::Catalog => Toolset::Catalog,
         ToolsetArg::Benchmark => Toolset::Benchmark,

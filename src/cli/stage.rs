@@ -30,6 +30,7 @@ pub(crate) fn stage(args: &StageArgs) -> Result<ExitCode, CliError> {
         instance_type: args.instance_type.clone(),
         volume_gb: args.volume_gb,
         image: args.image.clone(),
+        allowed_buckets: None,
     };
     let plan = plan_stage(&req).map_err(CliError::Input)?;
     let exe = std::env::current_exe()

@@ -5,6 +5,7 @@
 mod cloud;
 mod compare;
 mod history;
+mod policy;
 mod profile;
 mod record;
 mod result;
@@ -20,6 +21,7 @@ pub use history::{
     Cell, ColumnType, HistoryRow, Partition, ResultContext, HISTORY_COLUMNS, HISTORY_DATABASE,
     HISTORY_TABLE, PARTITION_COLUMNS,
 };
+pub use policy::{url_has_prefix, AllowedEndpoint, KeyChoice, ServerPolicy, DEFAULT_KEY_ENV};
 pub use profile::WorkloadProfile;
 pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{

@@ -80,4 +80,15 @@ pub struct RunRecord {
     /// adapter), for the results history and list filters. Set at start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub context: Option<super::ResultContext>,
+    /// Runners started again for this run after one died (resumable
+    /// engines); reconciliation backs off by it and gives up at a limit.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub respawns: u32,
+    /// When the last runner was started again (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub respawned_at: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

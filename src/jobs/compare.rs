@@ -27,6 +27,10 @@ pub struct CompareRequest {
     pub project_dir: Option<PathBuf>,
     /// Noise threshold in percent.
     pub noise_percent: f64,
+    /// Whether a run may also be named by its output directory or
+    /// `results.json` path (the command line, for the operator's own runs);
+    /// tool calls name runs by id only.
+    pub allow_paths: bool,
 }
 
 /// A run loaded for comparison.
@@ -50,12 +54,12 @@ pub fn compare(
             "nothing to compare with {baseline_ref}: pass at least one more run id (list_benchmarks shows them)"
         )));
     }
-    let base = load_run(jobs, &baseline_ref)?;
+    let base = load_run(jobs, &baseline_ref, req.allow_paths)?;
     let mut loaded = vec![base.clone()];
     let mut warnings = Vec::new();
     let mut out = Vec::new();
     for id in candidates {
-        let cand = load_run(jobs, id)?;
+        let cand = load_run(jobs, id, req.allow_paths)?;
         let (levels, unmatched) = compare_levels(&base.result, &cand.result, req.noise_percent);
         if levels.is_empty() {
             warnings.push(format!(
@@ -126,8 +130,13 @@ fn baseline_of(req: &CompareRequest) -> Result<(String, String), JobError> {
         })
 }
 
-/// A run by id (state file), or by its directory or `results.json` path.
-pub fn load_run(jobs: &Jobs, id: &str) -> Result<LoadedRun, JobError> {
+/// Largest `results.json` read (results hold per-level figures, not
+/// requests: real ones are kilobytes).
+const MAX_RESULTS_BYTES: u64 = 64 << 20;
+
+/// A run by id (state file), or, with `allow_paths`, by its directory or
+/// `results.json` path.
+pub fn load_run(jobs: &Jobs, id: &str, allow_paths: bool) -> Result<LoadedRun, JobError> {
     match jobs.get(id) {
         Ok(record) => {
             let result = read_result(&Path::new(&record.run_dir).join(RESULTS_JSON), id)?;
@@ -136,7 +145,7 @@ pub fn load_run(jobs: &Jobs, id: &str) -> Result<LoadedRun, JobError> {
                 record: Some(record),
             })
         }
-        Err(JobError::UnknownRun(_)) if Path::new(id).exists() => {
+        Err(JobError::UnknownRun(_)) if allow_paths && Path::new(id).exists() => {
             let p = Path::new(id);
             let file = if p.is_dir() {
                 p.join(RESULTS_JSON)
@@ -152,13 +161,31 @@ pub fn load_run(jobs: &Jobs, id: &str) -> Result<LoadedRun, JobError> {
     }
 }
 
+/// Reads a results file: a regular file (never a FIFO or device) of at most
+/// `MAX_RESULTS_BYTES`.
 fn read_result(path: &Path, id: &str) -> Result<RunResult, JobError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+    let missing = |why: String| {
         JobError::Input(format!(
-            "run {id} has no results to compare ({}: {e}); only finished runs can be compared",
+            "run {id} has no results to compare ({}: {why}); only finished runs can be compared",
             path.display()
         ))
-    })?;
+    };
+    let meta = std::fs::symlink_metadata(path).map_err(|e| missing(e.to_string()))?;
+    if !meta.is_file() || meta.len() > MAX_RESULTS_BYTES {
+        return Err(missing(format!(
+            "not a regular results file of at most {} MiB",
+            MAX_RESULTS_BYTES >> 20
+        )));
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(|e| missing(e.to_string()))?,
+            MAX_RESULTS_BYTES,
+        ),
+        &mut text,
+    )
+    .map_err(|e| missing(e.to_string()))?;
     serde_json::from_str(&text)
         .map_err(|e| JobError::Input(format!("{} is not a results file: {e}", path.display())))
 }
@@ -169,7 +196,7 @@ pub fn pin_baseline(jobs: &Jobs, project_dir: &Path, run_id: Option<&str>) -> Re
     let path = &project.config.path;
     let done = match run_id {
         Some(id) => {
-            load_run(jobs, id)?;
+            load_run(jobs, id, true)?;
             crate::project::set_config_var(path, PINNED_BASELINE, id)
         }
         None => crate::project::remove_config_var(path, PINNED_BASELINE),

@@ -10,6 +10,8 @@
 mod cloud;
 pub mod compare;
 pub mod history;
+pub mod query_worker;
+mod reconcile;
 mod runner;
 mod stage;
 
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::{ResultContext, RunRecord, RunSpec, RunState, SecretHeaders};
+use crate::domain::{ResultContext, RunRecord, RunSpec, RunState};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
 pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
@@ -67,16 +69,47 @@ pub struct Jobs {
     state: StateFile,
     /// The binary started as runner (normally this executable).
     exe: PathBuf,
+    /// Most runs with a live runner at once under this home; a start
+    /// beyond it is refused (each runner is a process sending load).
+    max_active: usize,
 }
+
+/// How long a forced clean waits for a runner to stop before killing it.
+const STOP_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs with a live runner at once, by default.
+pub const DEFAULT_MAX_ACTIVE_RUNS: usize = 8;
 
 impl Jobs {
     /// Runs under `home`, executed by the binary `exe`.
+    /// A relative `home` is made absolute now: runners and records must not
+    /// depend on the working directory of whoever started them.
     pub fn new(home: &Path, exe: &Path) -> Self {
+        let home = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
         Self {
-            home: home.to_path_buf(),
-            state: StateFile::in_home(home),
+            state: StateFile::in_home(&home),
+            home,
             exe: exe.to_path_buf(),
+            max_active: DEFAULT_MAX_ACTIVE_RUNS,
         }
+    }
+
+    /// The same runs with at most `n` live runners at once.
+    pub fn with_max_active(mut self, n: usize) -> Self {
+        self.max_active = n.max(1);
+        self
+    }
+
+    /// Runs one SQL query over the results history in a worker process,
+    /// within `limits`; cancelling `cancel` stops it.
+    pub async fn query(
+        &self,
+        sql: &str,
+        limit: usize,
+        limits: crate::storage::QueryLimits,
+        cancel: tokio_util::sync::CancellationToken,
+    ) -> Result<crate::storage::QueryRows, crate::storage::QueryError> {
+        query_worker::run_query(&self.exe, &self.home, sql, limit, limits, cancel).await
     }
 
     /// The home directory (state file, runs, results history).
@@ -140,6 +173,14 @@ impl Jobs {
     }
 
     fn launch(&self, mut spec: RunSpec, run: NewRun<'_>) -> Result<RunRecord, JobError> {
+        check_label(run.label.as_deref())?;
+        let live = self.list()?.iter().filter(|r| self.is_live(r)).count();
+        if live >= self.max_active {
+            return Err(JobError::Input(format!(
+                "{live} runs are active, the most this server runs at once; wait for one to \
+                 finish or cancel one (list_benchmarks status=running)"
+            )));
+        }
         let NewRun {
             label,
             engine,
@@ -148,12 +189,14 @@ impl Jobs {
             context,
         } = run;
         let run_dir = self.home.join("runs").join(&spec.run_id);
-        std::fs::create_dir_all(&run_dir).map_err(|source| StorageError::Write {
+        crate::storage::private_dirs(&run_dir).map_err(|source| StorageError::Write {
             path: run_dir.display().to_string(),
             source,
         })?;
-        spec.endpoint.api_key = None;
-        let headers = std::mem::take(&mut spec.endpoint.headers);
+        let secrets = runner::RunSecrets {
+            api_key: spec.endpoint.api_key.take(),
+            headers: std::mem::take(&mut spec.endpoint.headers),
+        };
         let record = RunRecord {
             run_id: spec.run_id.clone(),
             label,
@@ -170,9 +213,11 @@ impl Jobs {
             spec,
             engine_refs,
             context,
+            respawns: 0,
+            respawned_at: None,
         };
         self.state.update(|doc| doc.runs.push(record.clone()))?;
-        let pid = match runner::spawn(&self.exe, &self.home, &record, &headers) {
+        let pid = match runner::spawn(&self.exe, &self.home, &record, &secrets) {
             Ok(pid) => pid,
             Err(e) => {
                 // Never leave a queued record that nothing will run.
@@ -207,6 +252,12 @@ impl Jobs {
         Ok(runs)
     }
 
+    /// True when an active run is really being worked on: its runner lives,
+    /// or it was recorded moments ago and its runner may still be starting.
+    pub fn is_live(&self, r: &RunRecord) -> bool {
+        r.status.is_active() && reconcile::has_runner(r, chrono::Utc::now())
+    }
+
     /// Changes one record under the lock; returns the updated record.
     pub fn set(
         &self,
@@ -222,6 +273,37 @@ impl Jobs {
             .ok_or_else(|| JobError::UnknownRun(run_id.to_owned()))
     }
 
+    /// Stops an active run's runner and waits until it is gone: asked
+    /// first, killed if it is still there after `STOP_WAIT`.
+    pub fn stop_runner(&self, run_id: &str) -> Result<(), JobError> {
+        let record = self.get(run_id)?;
+        let Some(pid) = record.runner_pid else {
+            return Ok(());
+        };
+        let gone = |wait: std::time::Duration| {
+            let deadline = std::time::Instant::now() + wait;
+            while runner::is_our_runner(pid, run_id) {
+                if std::time::Instant::now() > deadline {
+                    return false;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            true
+        };
+        if runner::is_our_runner(pid, run_id) {
+            crate::sys::terminate(pid);
+        }
+        if !gone(STOP_WAIT) {
+            crate::sys::kill(pid);
+            if !gone(std::time::Duration::from_secs(2)) {
+                return Err(JobError::Spawn(format!(
+                    "the runner of {run_id} (pid {pid}) does not stop"
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Asks an active run's runner to stop (it keeps partial results).
     pub fn cancel(&self, run_id: &str) -> Result<RunRecord, JobError> {
         let record = self.get(run_id)?;
@@ -232,45 +314,6 @@ impl Jobs {
         }
         Ok(record)
     }
-
-    /// Marks active local runs whose runner is gone as `interrupted` and
-    /// starts a new runner for such SageMaker runs (their jobs go on in the
-    /// cloud) and staging runs (a new runner uploads only what is missing);
-    /// returns the runs it changed.
-    pub fn reconcile(&self) -> Result<Vec<String>, JobError> {
-        let now = Anchor::now().rfc3339(std::time::Instant::now());
-        let (mut changed, resume) = self.state.update(|doc| {
-            let mut changed = Vec::new();
-            let mut resume = Vec::new();
-            for r in doc.runs.iter_mut().filter(|r| r.status.is_active()) {
-                let alive = r
-                    .runner_pid
-                    .is_some_and(|pid| runner::is_our_runner(pid, &r.run_id));
-                let resumable = r.engine == SAGEMAKER || r.engine == STAGE;
-                if !alive && r.runner_pid.is_some() && resumable {
-                    resume.push(r.clone());
-                } else if !alive && r.runner_pid.is_some() {
-                    r.status = RunState::Interrupted;
-                    r.finished_at = Some(now.clone());
-                    r.failure = Some(
-                        "the runner process exited without finishing; partial results are kept"
-                            .into(),
-                    );
-                    changed.push(r.run_id.clone());
-                }
-            }
-            (changed, resume)
-        })?;
-        // A runner that finds another live runner for its run exits at once,
-        // so two servers resuming the same run start one follower.
-        for r in resume {
-            match runner::spawn(&self.exe, &self.home, &r, &SecretHeaders::default()) {
-                Ok(_) => changed.push(r.run_id),
-                Err(e) => tracing::warn!("cannot resume run {}: {e}", r.run_id),
-            }
-        }
-        Ok(changed)
-    }
 }
 
 /// What `launch` records besides the spec.
@@ -280,6 +323,22 @@ struct NewRun<'a> {
     target: String,
     engine_refs: Option<serde_json::Value>,
     context: Option<ResultContext>,
+}
+
+/// Longest label a run may carry.
+pub const MAX_LABEL_CHARS: usize = 200;
+
+fn check_label(label: Option<&str>) -> Result<(), JobError> {
+    match label {
+        Some(l) if l.chars().count() > MAX_LABEL_CHARS => Err(JobError::Input(format!(
+            "the label is {} characters; at most {MAX_LABEL_CHARS} are kept",
+            l.chars().count()
+        ))),
+        Some(l) if l.chars().any(char::is_control) => Err(JobError::Input(
+            "the label holds control characters; use plain text".into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// `<workload>-<UTC time>-<random>`: unique even for runs started in the

@@ -4,6 +4,7 @@
 //! date. At most one runner works on a run: a runner that finds another
 //! live one for its run exits without touching it.
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
@@ -23,9 +24,26 @@ use crate::wallclock::Anchor;
 pub const RUNNER_COMMAND: &str = "runner";
 /// How often progress is written to `progress.json`.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
-/// The environment variable that hands a runner the endpoint's extra
-/// headers (JSON), which are never written to the run's files.
-const HEADERS_ENV: &str = "MCC_BENCH_RUN_HEADERS";
+/// The environment variable that hands a runner the endpoint's credentials
+/// (JSON), which are never written to the run's files. A runner takes no
+/// other credential for the endpoint: not even `OPENAI_API_KEY`, which the
+/// starter decided to pass or not.
+const SECRETS_ENV: &str = "MCC_BENCH_RUN_SECRETS";
+
+/// What a runner may send to its endpoint besides the spec.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct RunSecrets {
+    /// Bearer token.
+    pub(super) api_key: Option<String>,
+    /// Extra request headers.
+    pub(super) headers: SecretHeaders,
+}
+
+impl RunSecrets {
+    fn is_empty(&self) -> bool {
+        self.api_key.is_none() && self.headers.is_empty()
+    }
+}
 
 /// Starts the runner for `record` in its own process group, so it survives
 /// the exit of the process that started it. Returns its pid.
@@ -33,7 +51,7 @@ pub(super) fn spawn(
     exe: &Path,
     home: &Path,
     record: &RunRecord,
-    headers: &SecretHeaders,
+    secrets: &RunSecrets,
 ) -> Result<u32, JobError> {
     use std::os::unix::process::CommandExt;
     let log_path = Path::new(&record.run_dir).join("runner.log");
@@ -41,13 +59,16 @@ pub(super) fn spawn(
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(&log_path)
         .map_err(|e| JobError::Spawn(format!("{}: {e}", log_path.display())))?;
     let mut command = Command::new(exe);
-    command.env_remove(HEADERS_ENV);
-    if !headers.is_empty() {
-        let json = serde_json::to_string(headers).map_err(|e| JobError::Spawn(e.to_string()))?;
-        command.env(HEADERS_ENV, json);
+    command
+        .env_remove(SECRETS_ENV)
+        .env_remove(crate::domain::DEFAULT_KEY_ENV);
+    if !secrets.is_empty() {
+        let json = serde_json::to_string(secrets).map_err(|e| JobError::Spawn(e.to_string()))?;
+        command.env(SECRETS_ENV, json);
     }
     let mut child = command
         .arg(RUNNER_COMMAND)
@@ -74,8 +95,10 @@ pub(super) fn spawn(
 /// True when `pid` is alive and is the runner of `run_id` (not a recycled pid).
 pub(super) fn is_our_runner(pid: u32, run_id: &str) -> bool {
     crate::sys::process_alive(pid)
-        && crate::sys::process_cmdline(pid)
-            .is_some_and(|c| c.contains(RUNNER_COMMAND) && c.contains(run_id))
+        && crate::sys::process_args(pid).is_some_and(|a| {
+            a.get(1).map(String::as_str) == Some(RUNNER_COMMAND)
+                && a.get(2).map(String::as_str) == Some(run_id)
+        })
 }
 
 /// Entry point of `mcc-bench runner RUN_ID`: executes the run to its end.
@@ -152,13 +175,12 @@ fn execute_local(
     stop: CancellationToken,
 ) -> Result<RunStatus, String> {
     let mut spec = record.spec.clone();
-    spec.endpoint.api_key = std::env::var("OPENAI_API_KEY")
-        .ok()
-        .filter(|k| !k.is_empty());
-    if let Some(json) = std::env::var_os(HEADERS_ENV) {
-        spec.endpoint.headers = serde_json::from_slice(json.as_encoded_bytes()).map_err(|e| {
-            format!("the endpoint headers handed to the runner are unreadable: {e}")
+    if let Some(json) = std::env::var_os(SECRETS_ENV) {
+        let secrets: RunSecrets = serde_json::from_slice(json.as_encoded_bytes()).map_err(|e| {
+            format!("the endpoint credentials handed to the runner are unreadable: {e}")
         })?;
+        spec.endpoint.api_key = secrets.api_key;
+        spec.endpoint.headers = secrets.headers;
     }
     let sim = if spec.endpoint.simulated {
         let config = SimConfig {

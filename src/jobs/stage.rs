@@ -52,6 +52,9 @@ pub struct StageRequest {
     pub volume_gb: Option<i32>,
     /// Processing job image (default ml-container-creator's).
     pub image: Option<String>,
+    /// Buckets allowed besides the profile's models bucket; `None` allows
+    /// any (the operator at the command line).
+    pub allowed_buckets: Option<Vec<String>>,
 }
 
 /// Resolves a request into a plan, or says what is missing and where.
@@ -70,10 +73,20 @@ pub fn plan_stage(req: &StageRequest) -> Result<StagePlan, String> {
     )?;
     check_model_id(&model_id)?;
     let bootstrap = Bootstrap::load(&Bootstrap::default_path()).map_err(|e| e.to_string())?;
-    let bucket = match &req.bucket {
-        Some(b) => b.clone(),
-        None => project::models_bucket(&bootstrap).map_err(|e| e.to_string())?,
+    let default_bucket = project::models_bucket(&bootstrap).ok();
+    let bucket = match (&req.bucket, &default_bucket) {
+        (Some(b), _) => b.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => project::models_bucket(&bootstrap).map_err(|e| e.to_string())?,
     };
+    if let Some(extra) = &req.allowed_buckets {
+        if default_bucket.as_deref() != Some(bucket.as_str()) && !extra.contains(&bucket) {
+            return Err(format!(
+                "bucket {bucket:?} is not the profile's models bucket ({}); the operator can allow                  it with `mcc-bench serve --allow-bucket {bucket}`",
+                default_bucket.as_deref().unwrap_or("none configured")
+            ));
+        }
+    }
     let region = from_project("AWS_REGION").or_else(env_region);
     let processing = if req.processing_job {
         let name = from_project("PROJECT_NAME").unwrap_or_else(|| model_id.replace('/', "-"));

@@ -31,7 +31,14 @@ pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String>
         ));
     }
     for r in targets.iter().filter(|r| r.status.is_active()) {
-        let _ = jobs.cancel(&r.run_id);
+        // Its runner must be gone before its record and files are: a
+        // runner still writing would bring the directory back.
+        let jobs = jobs.clone();
+        let id = r.run_id.clone();
+        let stopped = tokio::task::spawn_blocking(move || jobs.stop_runner(&id))
+            .await
+            .map_err(|e| e.to_string())?;
+        stopped.map_err(|e| e.to_string())?;
     }
     let mut out = Cleaned::default();
     let mut removable = Vec::new();
@@ -93,8 +100,19 @@ fn remove(
         .update(|doc| doc.runs.retain(|r| !ids.contains(&r.run_id)))
         .map_err(|e| e.to_string())?;
     if delete_files {
+        let runs_root = jobs.home().join("runs");
         for r in runs {
-            if std::fs::remove_dir_all(&r.run_dir).is_ok() {
+            // Only ever a directory of this home's runs (a record could name
+            // anything).
+            let dir = std::path::Path::new(&r.run_dir);
+            if !dir.starts_with(&runs_root) || dir.components().any(|c| c.as_os_str() == "..") {
+                out.warnings.push(format!(
+                    "kept {}: not a run directory of this home",
+                    r.run_dir
+                ));
+                continue;
+            }
+            if std::fs::remove_dir_all(dir).is_ok() {
                 out.deleted_dirs.push(r.run_dir.clone());
             }
         }

@@ -5,6 +5,7 @@
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
+mod allowed;
 mod cleanup;
 pub mod client;
 mod guard;
@@ -49,11 +50,16 @@ pub async fn serve_stdio(server: BenchServer, shared: Arc<Shared>) -> Result<(),
     outcome
 }
 
-/// Marks runs whose runner died as interrupted, until `stop`.
+/// Marks runs whose runner died as interrupted, until `stop`. The state
+/// file's lock and `/proc` are read on a blocking thread, never on the
+/// threads that answer clients.
 async fn track(shared: Arc<Shared>, stop: CancellationToken) {
     loop {
-        if let Err(e) = shared.jobs.reconcile() {
-            tracing::warn!("reconciling runs failed: {e}");
+        let jobs = shared.jobs.clone();
+        match tokio::task::spawn_blocking(move || jobs.reconcile()).await {
+            Ok(Err(e)) => tracing::warn!("reconciling runs failed: {e}"),
+            Err(e) => tracing::warn!("reconciling runs failed: {e}"),
+            Ok(Ok(_)) => {}
         }
         tokio::select! {
             () = stop.cancelled() => return,

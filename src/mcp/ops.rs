@@ -10,7 +10,7 @@ use crate::domain::{RunRecord, RunState};
 use crate::jobs::history::REPORT_HTML;
 use crate::jobs::Jobs;
 use crate::metrics::Stats;
-use crate::storage::RESULTS_JSON;
+use crate::storage::{read_run_file, RESULTS_JSON};
 
 /// Longest server-side wait of get_status (clients time out calls at ~60 s).
 pub(crate) const MAX_WAIT_S: f64 = 50.0;
@@ -393,8 +393,9 @@ pub(crate) fn read_resource(
             .map(|t| (t, JSON))
             .map_err(|e| e.to_string());
     }
+    let dir = Path::new(&r.run_dir);
     if file == REPORT_HTML {
-        return std::fs::read_to_string(Path::new(&r.run_dir).join(REPORT_HTML))
+        return read_run_file(dir, REPORT_HTML, MAX_RESOURCE_BYTES)
             .map(|t| (t, "text/html"))
             .map_err(|e| format!("run {run_id} has no report (yet): {e}"));
     }
@@ -406,7 +407,10 @@ pub(crate) fn read_resource(
             "run {run_id} has no {file:?} (yet); resources/list shows what exists"
         ));
     }
-    std::fs::read_to_string(Path::new(&r.run_dir).join(file))
+    read_run_file(dir, file, MAX_RESOURCE_BYTES)
         .map(|t| (t, JSON))
-        .map_err(|e| format!("cannot read {file}: {e}"))
+        .map_err(|e| e.to_string())
 }
+
+/// Largest run file served as a resource.
+const MAX_RESOURCE_BYTES: u64 = 32 << 20;

@@ -78,7 +78,7 @@ pub(crate) struct WorkloadName {
 }
 
 /// The endpoint to measure.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Endpoint {
@@ -100,6 +100,11 @@ pub(crate) struct Endpoint {
     pub(crate) ca_cert: Option<String>,
     /// Skip verification of the https endpoint's certificate.
     pub(crate) insecure: Option<bool>,
+    /// Name of the server environment variable whose value is sent as the
+    /// bearer token. Only for endpoints the operator allows (`serve
+    /// --endpoint-allow`); by default an allowed endpoint gets
+    /// OPENAI_API_KEY and any other endpoint no credential.
+    pub(crate) api_key_env: Option<String>,
 }
 
 /// Values that replace the workload's.
@@ -125,6 +130,11 @@ pub(crate) struct RunOverrides {
     pub(crate) streaming: Option<bool>,
     /// Requests sent first and excluded from metrics.
     pub(crate) warmup_requests: Option<u32>,
+    /// Per-request timeout, seconds (default 600).
+    pub(crate) request_timeout_s: Option<f64>,
+    /// Seconds in-flight requests may finish after a duration stop or a
+    /// cancel (default 30).
+    pub(crate) grace_period_s: Option<f64>,
 }
 
 /// `start_benchmark` arguments.

@@ -1,22 +1,26 @@
 //! `query_results` (SQL over the results history, embedded or on Athena)
 //! and `compare_results` (runs side by side, with an HTML report).
 
-use std::path::PathBuf;
-
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::allowed::allowed_dir;
 use super::params::portable;
+use super::server::Shared;
 use crate::domain::Comparison;
 use crate::jobs::compare::{compare, CompareRequest};
 use crate::jobs::{history, Jobs};
 use crate::metrics::DEFAULT_NOISE_PERCENT;
+use crate::storage::QueryLimits;
+use tokio_util::sync::CancellationToken;
 
 /// Rows returned when no limit is given.
 const DEFAULT_ROWS: usize = 100;
 /// Most rows one call returns.
 const MAX_ROWS: usize = 10_000;
+/// Longest SQL text accepted.
+const MAX_SQL_BYTES: usize = 64 << 10;
 
 /// `query_results` arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -53,12 +57,26 @@ pub(crate) struct QueryOut {
     pub(crate) history_dir: Option<String>,
 }
 
-pub(crate) async fn query(jobs: &Jobs, a: QueryArgs) -> Result<QueryOut, String> {
+/// Runs the query within the server's limits; `cancel` is the request's
+/// (cancelled when the client cancels or goes away).
+pub(crate) async fn query(
+    jobs: &Jobs,
+    limits: QueryLimits,
+    a: QueryArgs,
+    cancel: CancellationToken,
+) -> Result<QueryOut, String> {
+    if a.sql.len() > MAX_SQL_BYTES {
+        return Err(format!(
+            "the SQL is {} bytes; at most {MAX_SQL_BYTES} are accepted",
+            a.sql.len()
+        ));
+    }
     let limit = a.limit.unwrap_or(DEFAULT_ROWS).clamp(1, MAX_ROWS);
     let target = a.target.as_deref().unwrap_or("local");
     let (rows, dir) = match target {
         "local" => {
-            let rows = crate::storage::query_history(jobs.home(), &a.sql, limit)
+            let rows = jobs
+                .query(&a.sql, limit, limits, cancel)
                 .await
                 .map_err(|e| e.to_string())?;
             let dir = jobs.home().join(crate::storage::HISTORY_DIR);
@@ -111,7 +129,16 @@ pub(crate) struct CompareOut {
     pub(crate) report: Option<String>,
 }
 
-pub(crate) fn compare_runs(jobs: &Jobs, a: CompareArgs) -> Result<CompareOut, String> {
+/// Most runs one comparison takes.
+const MAX_COMPARED: usize = 32;
+
+/// Compares runs named by id; a read-only server writes no report.
+pub(crate) fn compare_runs(
+    shared: &Shared,
+    read_only: bool,
+    a: CompareArgs,
+) -> Result<CompareOut, String> {
+    let jobs = &shared.jobs;
     let noise = a.noise_threshold_percent.unwrap_or(DEFAULT_NOISE_PERCENT);
     if !(noise.is_finite() && (0.0..=100.0).contains(&noise)) {
         return Err(format!(
@@ -123,17 +150,36 @@ pub(crate) fn compare_runs(jobs: &Jobs, a: CompareArgs) -> Result<CompareOut, St
     if let Some(b) = &a.baseline {
         runs.insert(0, b.clone());
     }
+    if runs.len() > MAX_COMPARED {
+        return Err(format!(
+            "{} runs named; compare at most {MAX_COMPARED} at once",
+            runs.len()
+        ));
+    }
+    let project_dir = a
+        .project_dir
+        .map(|d| allowed_dir(shared, &d, "project_dir"))
+        .transpose()?;
     let req = CompareRequest {
         runs,
         baseline: a.baseline,
-        project_dir: a.project_dir.map(PathBuf::from),
+        project_dir,
         noise_percent: noise,
+        allow_paths: false,
     };
-    let (comparison, loaded) = compare(jobs, &req).map_err(|e| e.to_string())?;
+    let (mut comparison, loaded) = compare(jobs, &req).map_err(|e| e.to_string())?;
+    if read_only {
+        comparison
+            .warnings
+            .push("no report written: this server is read-only".into());
+        return Ok(CompareOut {
+            comparison,
+            report: None,
+        });
+    }
     let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
     let path = history::default_comparison_path(jobs.home(), &comparison.baseline.run_id);
     let report = history::comparison_report_file(&path, &comparison, &results);
-    let mut comparison = comparison;
     let report = match report {
         Ok(()) => Some(path.display().to_string()),
         Err(e) => {

@@ -21,6 +21,7 @@ use super::prompts::{self, PROMPTS};
 use super::results::{self, CompareArgs, CompareOut, QueryArgs, QueryOut};
 use super::{cleanup, ops, stage, start};
 use crate::catalog::Catalog;
+use crate::domain::ServerPolicy;
 use crate::jobs::Jobs;
 
 /// Which tools a server offers.
@@ -56,6 +57,33 @@ pub struct Shared {
     pub catalog: Catalog,
     /// The runs.
     pub jobs: Jobs,
+    /// What the operator lets tool calls reach.
+    pub policy: ServerPolicy,
+    /// Bounds on each `query_results` query.
+    pub query_limits: crate::storage::QueryLimits,
+    /// The server's working directory (absolute, symlinks resolved): the
+    /// default project and always an allowed directory; `None` when it
+    /// cannot be read, and then only the operator's directories are allowed.
+    pub cwd: Option<std::path::PathBuf>,
+}
+
+impl Shared {
+    /// A server's shared state with the default (closed) policy.
+    pub fn new(catalog: Catalog, jobs: Jobs) -> Self {
+        Self::with_policy(catalog, jobs, ServerPolicy::default())
+    }
+
+    /// A server's shared state with the operator's allowances.
+    pub fn with_policy(catalog: Catalog, jobs: Jobs, policy: ServerPolicy) -> Self {
+        let cwd = std::env::current_dir().and_then(std::fs::canonicalize).ok();
+        Self {
+            catalog,
+            jobs,
+            policy,
+            query_limits: crate::storage::QueryLimits::default(),
+            cwd,
+        }
+    }
 }
 
 /// The MCP server.
@@ -63,6 +91,11 @@ pub struct Shared {
 pub struct BenchServer {
     shared: Arc<Shared>,
     tool_router: ToolRouter<Self>,
+    /// Offers no tool that writes and writes nothing itself (no comparison
+    /// report).
+    read_only: bool,
+    /// The catalog toolset: no run resources either.
+    catalog_only: bool,
 }
 
 #[tool_router]
@@ -89,6 +122,8 @@ impl BenchServer {
         Self {
             shared,
             tool_router,
+            read_only,
+            catalog_only: toolset == Toolset::Catalog,
         }
     }
 
@@ -139,7 +174,7 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<StartArgs>,
     ) -> Result<Json<Started>, String> {
-        start::start(&self.shared.catalog, &self.shared.jobs, a).map(Json)
+        start::start(&self.shared, a).map(Json)
     }
 
     #[tool(
@@ -155,7 +190,7 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<stage::StageArgs>,
     ) -> Result<Json<stage::StageStarted>, String> {
-        stage::start(&self.shared.jobs, a).map(Json)
+        stage::start(&self.shared, a).map(Json)
     }
 
     #[tool(
@@ -227,8 +262,12 @@ impl BenchServer {
     async fn query_results(
         &self,
         Parameters(a): Parameters<QueryArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<Json<QueryOut>, String> {
-        results::query(&self.shared.jobs, a).await.map(Json)
+        let limits = self.shared.query_limits;
+        results::query(&self.shared.jobs, limits, a, context.ct)
+            .await
+            .map(Json)
     }
 
     #[tool(
@@ -239,7 +278,13 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<CompareArgs>,
     ) -> Result<Json<CompareOut>, String> {
-        results::compare_runs(&self.shared.jobs, a).map(Json)
+        let shared = Arc::clone(&self.shared);
+        let read_only = self.read_only;
+        // Reading results files and rendering the report is blocking work.
+        tokio::task::spawn_blocking(move || results::compare_runs(&shared, read_only, a))
+            .await
+            .map_err(|e| format!("the comparison failed: {e}"))?
+            .map(Json)
     }
 
     #[tool(
@@ -313,6 +358,7 @@ impl ServerHandler for BenchServer {
     ) -> Result<ListResourcesResult, ErrorData> {
         let resources = ops::resources(&self.shared.jobs)
             .into_iter()
+            .filter(|r| !self.catalog_only || r.uri == ops::CATALOG_URI)
             .map(|r| {
                 Resource::new(r.uri, r.name)
                     .with_description(r.description)
@@ -327,6 +373,12 @@ impl ServerHandler for BenchServer {
         request: ReadResourceRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
+        if self.catalog_only && request.uri != ops::CATALOG_URI {
+            return Err(ErrorData::resource_not_found(
+                "this server offers the catalog only (--toolset catalog)",
+                Some(serde_json::json!({ "uri": request.uri })),
+            ));
+        }
         let (text, mime) = ops::read_resource(
             &self.shared.catalog,
             &self.shared.jobs,

@@ -1,14 +1,16 @@
 //! `stage_model`: put a model's weights into S3 as a tracked run, and the
 //! staging part of `get_status` (live counters, then the report).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::allowed::allowed_dir;
 use super::params::portable;
+use super::server::Shared;
 use crate::domain::{RunRecord, StageReport};
-use crate::jobs::{self, Jobs, StageRequest};
+use crate::jobs::{self, StageRequest};
 
 /// `stage_model` arguments.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -19,11 +21,13 @@ pub(crate) struct StageArgs {
     /// `s3://{bucket}/models/{org}/{name}/`. Default: the project's
     /// HF_MODEL_ID.
     pub(crate) model_id: Option<String>,
-    /// Take the weights from this folder (it must hold config.json).
+    /// Take the weights from this folder (it must hold config.json; under
+    /// the server's working directory or a directory the operator allows).
     /// Without it: the local Hugging Face cache, else the Hub (HF_ENDPOINT,
     /// HF_TOKEN).
     pub(crate) local_dir: Option<String>,
-    /// Destination bucket. Default: the bootstrap profile's modelsS3Bucket.
+    /// Destination bucket. Default: the bootstrap profile's modelsS3Bucket;
+    /// another only when the operator allows it (`serve --allow-bucket`).
     pub(crate) bucket: Option<String>,
     /// Hub revision (branch, tag or commit) to pin.
     pub(crate) revision: Option<String>,
@@ -36,11 +40,9 @@ pub(crate) struct StageArgs {
     pub(crate) mode: Option<String>,
     /// processing_job: instance type (default ml.m5.xlarge).
     pub(crate) instance_type: Option<String>,
-    /// processing_job: volume in GB (default 2048).
+    /// processing_job: volume in GB (default 2048; the image is the
+    /// operator's choice, `serve --processing-image`).
     pub(crate) volume_gb: Option<i32>,
-    /// processing_job: container image (default ml-container-creator's
-    /// PyTorch CPU image for the region).
-    pub(crate) image: Option<String>,
     /// ml-container-creator project (holding do/config): defaults come from
     /// it, and STAGED_MODEL_PATH is recorded in it afterwards. Default: the
     /// server's working directory when it is a project.
@@ -81,24 +83,27 @@ pub(crate) struct Staging {
     pub(crate) result: Option<serde_json::Value>,
 }
 
-pub(crate) fn start(jobs: &Jobs, a: StageArgs) -> Result<StageStarted, String> {
+pub(crate) fn start(shared: &Shared, a: StageArgs) -> Result<StageStarted, String> {
+    let jobs = &shared.jobs;
     let mode = a.mode.as_deref().unwrap_or("local");
     if mode != "local" && mode != "processing_job" {
         return Err(format!(
             "mode {mode:?} is not known; use \"local\" (this machine downloads and uploads) or \"processing_job\" (a SageMaker Processing Job does, for models larger than the local disk)"
         ));
     }
+    let dir = |d: Option<String>, what: &str| d.map(|d| allowed_dir(shared, &d, what)).transpose();
     let req = StageRequest {
         model_id: a.model_id,
-        local_dir: a.local_dir.map(PathBuf::from),
+        local_dir: dir(a.local_dir, "local_dir")?,
         bucket: a.bucket,
         revision: a.revision,
         force: a.force,
-        project_dir: a.project_dir.map(PathBuf::from),
+        project_dir: dir(a.project_dir, "project_dir")?,
         processing_job: mode == "processing_job",
         instance_type: a.instance_type,
         volume_gb: a.volume_gb,
-        image: a.image,
+        image: shared.policy.processing_image.clone(),
+        allowed_buckets: Some(shared.policy.allow_buckets.clone()),
     };
     let plan = jobs::plan_stage(&req)?;
     let source = match &plan.source {

@@ -4,21 +4,50 @@
 
 use std::path::Path;
 
+use super::allowed::allowed_dir;
 use super::params::*;
-use crate::catalog::Catalog;
-use crate::domain::{ApiKind, EndpointSpec, SecretHeaders, TlsSpec, WorkloadProfile};
+use super::server::Shared;
+use crate::domain::{
+    ApiKind, EndpointSpec, KeyChoice, SecretHeaders, ServerPolicy, TlsSpec, WorkloadProfile,
+};
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, Overrides};
 
-pub(crate) fn start(catalog: &Catalog, jobs: &Jobs, a: StartArgs) -> Result<Started, String> {
+pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, String> {
     let profile = a
         .workload
         .as_deref()
-        .map(|w| catalog.get(w).map_err(|e| e.to_string()))
+        .map(|w| shared.catalog.get(w).map_err(|e| e.to_string()))
         .transpose()?;
+    if let Some(d) = &a.project_dir {
+        let dir = allowed_dir(shared, d, "project_dir")?;
+        a.project_dir = Some(dir.display().to_string());
+    }
+    let jobs = &shared.jobs;
     match engine_of(&a)? {
-        Engine::Local(endpoint) => start_local(jobs, profile, endpoint, a),
+        Engine::Local(endpoint) => {
+            let api_key = credential(&shared.policy, &endpoint)?;
+            start_local(jobs, profile, endpoint, api_key, a)
+        }
         Engine::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
+    }
+}
+
+/// The bearer token the endpoint may receive from the server's environment
+/// (`endpoint.api_key_env`, or the operator's default for an allowed URL).
+fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, String> {
+    if ep.url.trim().eq_ignore_ascii_case("sim") {
+        return Ok(None);
+    }
+    match policy.key_for(ep.url.trim(), ep.api_key_env.as_deref())? {
+        KeyChoice::None => Ok(None),
+        KeyChoice::Env(var) => match std::env::var(&var).ok().filter(|v| !v.is_empty()) {
+            Some(v) => Ok(Some(v)),
+            None if ep.api_key_env.is_some() => Err(format!(
+                "the credential {var:?} is not set in the server's environment"
+            )),
+            None => Ok(None),
+        },
     }
 }
 
@@ -40,7 +69,7 @@ fn engine_of(a: &StartArgs) -> Result<Engine, String> {
         (Some("local"), None) if crate::project::Project::has_endpoint(&dir) => {
             let url = crate::project::runtime_url(&dir, a.ic.as_deref(), a.adapter.as_deref())
                 .map_err(|e| e.to_string())?;
-            Ok(Engine::Local(Endpoint { url, model: None, api: None, headers: None, ca_cert: None, insecure: None }))
+            Ok(Engine::Local(Endpoint { url, ..Endpoint::default() }))
         }
         (Some("local"), None) => Err(format!(
             "engine local needs endpoint.url (an OpenAI-compatible base URL, `sim`, or sagemaker://ENDPOINT), or project_dir of a project with ENDPOINT_NAME in do/config; {} has none",
@@ -70,7 +99,7 @@ fn reusable(
         .list()
         .map_err(|e| e.to_string())?
         .into_iter()
-        .find(|r| r.status.is_active() && r.target == target && &r.workload == workload)
+        .find(|r| r.target == target && &r.workload == workload && jobs.is_live(r))
         .map(|r| Started {
             run_id: r.run_id,
             status: r.status.as_str().into(),
@@ -125,6 +154,7 @@ fn start_local(
     jobs: &Jobs,
     profile: Option<&WorkloadProfile>,
     ep: Endpoint,
+    api_key: Option<String>,
     a: StartArgs,
 ) -> Result<Started, String> {
     let simulated = ep.url.trim().eq_ignore_ascii_case("sim");
@@ -149,7 +179,7 @@ fn start_local(
             }
         },
         model: ep.model,
-        api_key: None,
+        api_key,
         extra_body: Default::default(),
         simulated,
         tls: TlsSpec {
@@ -181,6 +211,7 @@ fn start_local(
 }
 
 fn overrides(o: RunOverrides) -> Overrides {
+    let defaults = Overrides::none();
     let mut concurrency = o.concurrency_levels.unwrap_or_default();
     if let Some(c) = o.concurrency {
         concurrency = vec![c];
@@ -194,6 +225,8 @@ fn overrides(o: RunOverrides) -> Overrides {
         output_tokens: o.output_tokens,
         streaming: o.streaming,
         warmup_requests: o.warmup_requests.unwrap_or(0),
-        ..Overrides::none()
+        request_timeout_s: o.request_timeout_s.unwrap_or(defaults.request_timeout_s),
+        grace_period_s: o.grace_period_s.unwrap_or(defaults.grace_period_s),
+        ..defaults
     }
 }

@@ -2,11 +2,25 @@
 //! `do/ic/*.conf`, `do/adapters/*.conf`) as bash would assign them:
 //! `KEY=value`, optional `export`, single and double quotes, backslash
 //! escapes, `#` comments, and `$VAR` / `${VAR}` / `${VAR:-default}` expanded
-//! from earlier assignments or the environment. Lines that are not
-//! assignments (conditionals, function calls) are skipped, never guessed at.
+//! from earlier assignments, or from the environment for the few variables
+//! of `ENV_ALLOWED` only: a value read from a project can be shown to an MCP
+//! client, so the server's environment (credentials) never leaks through
+//! one. Lines that are not assignments (conditionals, function calls) are
+//! skipped, never guessed at.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// Environment variables a project file may expand (none is a secret).
+pub(super) const ENV_ALLOWED: [&str; 4] = ["HOME", "USER", "AWS_REGION", "AWS_DEFAULT_REGION"];
+
+/// `name` from the environment, if it is one a project may expand.
+fn allowed_env(name: &str) -> Option<String> {
+    ENV_ALLOWED
+        .contains(&name)
+        .then(|| std::env::var(name).ok())
+        .flatten()
+}
 
 /// The assignments of one file.
 #[derive(Debug, Clone, Default)]
@@ -105,7 +119,7 @@ impl ShellVars {
         self.vars
             .get(key)
             .cloned()
-            .or_else(|| std::env::var(key).ok())
+            .or_else(|| allowed_env(key))
             .unwrap_or_default()
     }
 }
@@ -278,7 +292,7 @@ fn expand_braced(vars: &ShellVars, body: &str) -> String {
             .vars
             .get(name)
             .cloned()
-            .or_else(|| std::env::var(name).ok())
+            .or_else(|| allowed_env(name))
             .unwrap_or_else(|| default.to_owned());
     }
     vars.lookup(body)
@@ -290,6 +304,16 @@ mod tests {
 
     fn parse(text: &str) -> ShellVars {
         ShellVars::parse(Path::new("do/config"), text).expect("parses")
+    }
+
+    #[test]
+    fn only_allowed_environment_variables_expand() {
+        // PATH is always set, and is not one a project may read.
+        let v = parse("A=${PATH}\nB=$PATH\nC=${PATH:-none}\nD=${HOME:-x}\n");
+        assert_eq!(v.get("A").unwrap_or_default(), "");
+        assert_eq!(v.get("B").unwrap_or_default(), "");
+        assert_eq!(v.get("C"), Some("none"));
+        assert_ne!(v.get("D"), Some(""), "HOME is on the allow-list");
     }
 
     #[test]

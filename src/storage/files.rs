@@ -1,20 +1,28 @@
-//! Finding files already written: every file below a directory.
+//! Finding and reading files already written: every file below a
+//! directory, and one file of a run read safely.
 
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-/// Every file below `dir` (subdirectories included), sorted by path.
-/// Directories that cannot be read are skipped: callers look for files they
-/// expect and report what is missing.
+use super::StorageError;
+
+/// Every regular file below `dir` (subdirectories included), sorted by
+/// path. Symbolic links are neither followed nor listed; directories that
+/// cannot be read are skipped: callers look for files they expect and
+/// report what is missing.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path);
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(entry.path());
+            } else if kind.is_file() {
+                out.push(entry.path());
             }
         }
     }
@@ -22,9 +30,60 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The text of `rel` inside `dir`, when it really is a regular file there:
+/// no component may be a symbolic link leading elsewhere, the file itself
+/// is opened without following one, and at most `max` bytes are read.
+pub fn read_run_file(dir: &Path, rel: &str, max: u64) -> Result<String, StorageError> {
+    let path = dir.join(rel);
+    let fail = |reason: String| StorageError::Read {
+        path: path.display().to_string(),
+        reason,
+    };
+    let real_dir = std::fs::canonicalize(dir).map_err(|e| fail(e.to_string()))?;
+    let real = std::fs::canonicalize(&path).map_err(|e| fail(e.to_string()))?;
+    if !real.starts_with(&real_dir) || real != real_dir.join(rel) {
+        return Err(fail(
+            "not a file of the run (a link leads elsewhere)".into(),
+        ));
+    }
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(&real)
+        .map_err(|e| fail(e.to_string()))?;
+    let meta = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !meta.is_file() {
+        return Err(fail("not a regular file".into()));
+    }
+    if meta.len() > max {
+        return Err(fail(format!("larger than {} MiB", max >> 20)));
+    }
+    let mut text = String::new();
+    file.take(max)
+        .read_to_string(&mut text)
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_files_behind_links_or_too_large_are_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let d = dir.path();
+        std::fs::create_dir(d.join("c4")).expect("mkdir");
+        std::fs::write(d.join("c4/ok.json"), b"{}").expect("write");
+        std::fs::write(d.join("big"), vec![b'x'; 100]).expect("write");
+        std::os::unix::fs::symlink("/etc/hostname", d.join("link")).expect("symlink");
+        std::os::unix::fs::symlink("/etc", d.join("up")).expect("symlink");
+        assert_eq!(read_run_file(d, "c4/ok.json", 10).expect("ok"), "{}");
+        for bad in ["link", "up/hostname", "../x", "big"] {
+            assert!(read_run_file(d, bad, 10).is_err(), "{bad}");
+        }
+        assert!(files_under(d).iter().all(|p| !p.ends_with("link")));
+    }
 
     #[test]
     fn lists_nested_files_in_path_order_and_skips_missing_directories() {

@@ -21,7 +21,7 @@ use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use datafusion::sql::sqlparser::ast::Statement;
 use datafusion::sql::sqlparser::dialect::GenericDialect;
 use datafusion::sql::sqlparser::parser::Parser;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::files_under;
@@ -42,9 +42,31 @@ pub enum QueryError {
     Engine(String),
 }
 
+/// Bounds on one query.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct QueryLimits {
+    /// Statement timeout.
+    pub timeout: std::time::Duration,
+    /// Memory the engine may use, bytes.
+    pub memory_bytes: u64,
+    /// Largest answer: rows beyond it are cut and `truncated` is set.
+    pub max_result_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    /// 30 s, 1 GiB of memory, 8 MiB of rows.
+    fn default() -> Self {
+        Self {
+            timeout: std::time::Duration::from_secs(30),
+            memory_bytes: 1 << 30,
+            max_result_bytes: 8 << 20,
+        }
+    }
+}
+
 /// A query's answer: column names, rows as JSON objects, and whether rows
 /// were cut at the limit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryRows {
     /// Column names, in order.
     pub columns: Vec<String>,
@@ -84,10 +106,18 @@ fn statement_kind(s: &Statement) -> String {
         .to_ascii_uppercase()
 }
 
-/// Runs `sql` over the history under `home`, returning at most `limit` rows.
-pub async fn query_history(home: &Path, sql: &str, limit: usize) -> Result<QueryRows, QueryError> {
+/// Runs `sql` over the history under `home`, returning at most `limit` rows
+/// and at most `limits.max_result_bytes` of them, with the engine's memory
+/// capped at `limits.memory_bytes`. (The statement timeout is the caller's:
+/// see `jobs::query_worker`.)
+pub async fn query_history(
+    home: &Path,
+    sql: &str,
+    limit: usize,
+    limits: &QueryLimits,
+) -> Result<QueryRows, QueryError> {
     check_read_only(sql)?;
-    let ctx = history_context(home).await?;
+    let ctx = history_context(home, limits.memory_bytes).await?;
     let options = SQLOptions::new()
         .with_allow_ddl(false)
         .with_allow_dml(false)
@@ -109,8 +139,8 @@ pub async fn query_history(home: &Path, sql: &str, limit: usize) -> Result<Query
         .collect()
         .await
         .map_err(|e| failed(home, &e.to_string()))?;
-    let mut rows = batch_rows(&batches, &columns)?;
-    let truncated = rows.len() > limit;
+    let (mut rows, cut) = batch_rows(&batches, &columns, limits.max_result_bytes)?;
+    let truncated = cut || rows.len() > limit;
     rows.truncate(limit);
     Ok(QueryRows {
         columns,
@@ -151,15 +181,15 @@ fn readable(path: &Path) -> bool {
 
 /// A session with the history registered as `mlcc_ci.benchmark_results`
 /// and `benchmark_results`.
-async fn history_context(home: &Path) -> Result<SessionContext, QueryError> {
+async fn history_context(home: &Path, memory_bytes: u64) -> Result<SessionContext, QueryError> {
     let dir = home.join(HISTORY_DIR);
-    std::fs::create_dir_all(&dir).map_err(|e| {
+    super::private_dirs(&dir).map_err(|e| {
         QueryError::Engine(format!(
             "cannot create the history directory {}: {e}",
             dir.display()
         ))
     })?;
-    let ctx = SessionContext::new_with_config_rt(session_config(), runtime()?);
+    let ctx = SessionContext::new_with_config_rt(session_config(), runtime(memory_bytes)?);
     let catalog = ctx
         .catalog("datafusion")
         .ok_or_else(|| QueryError::Engine("the embedded engine has no default catalog".into()))?;
@@ -191,13 +221,15 @@ async fn history_context(home: &Path) -> Result<SessionContext, QueryError> {
 /// a history of a thousand small files, keeping the decoded footers cached
 /// measured slower than decoding them again (`docs/benchmarks.md`). File
 /// listings are not cached either: a run that lands between two queries
-/// must show up.
-fn runtime() -> Result<Arc<RuntimeEnv>, QueryError> {
+/// must show up. Operators that track their memory stop with a clear error
+/// past `memory_bytes`.
+fn runtime(memory_bytes: u64) -> Result<Arc<RuntimeEnv>, QueryError> {
     let caches = CacheManagerConfig::default()
         .with_list_files_cache_limit(0)
         .with_metadata_cache_limit(0);
     RuntimeEnvBuilder::new()
         .with_cache_manager(caches)
+        .with_memory_limit(usize::try_from(memory_bytes).unwrap_or(usize::MAX), 1.0)
         .build_arc()
         .map_err(|e| QueryError::Engine(format!("the embedded engine cannot start: {e}")))
 }
@@ -215,11 +247,15 @@ fn session_config() -> SessionConfig {
     config
 }
 
+/// The rows of `batches` as JSON objects, stopping before `max_bytes` of
+/// them (serialised); `true` when rows were left out for that.
 fn batch_rows(
     batches: &[RecordBatch],
     columns: &[String],
-) -> Result<Vec<Map<String, Value>>, QueryError> {
+    max_bytes: usize,
+) -> Result<(Vec<Map<String, Value>>, bool), QueryError> {
     let mut rows = Vec::new();
+    let mut bytes = 0usize;
     for batch in batches {
         let converted: Vec<Vec<Value>> = batch
             .columns()
@@ -227,15 +263,19 @@ fn batch_rows(
             .map(|c| column_values(c.as_ref()))
             .collect::<Result<_, _>>()?;
         for i in 0..batch.num_rows() {
-            let row = columns
+            let row: Map<String, Value> = columns
                 .iter()
                 .zip(&converted)
                 .map(|(name, values)| (name.clone(), values[i].clone()))
                 .collect();
+            bytes += serde_json::to_string(&row).map_or(0, |t| t.len());
+            if bytes > max_bytes {
+                return Ok((rows, true));
+            }
             rows.push(row);
         }
     }
-    Ok(rows)
+    Ok((rows, false))
 }
 
 /// A column as JSON values: integers, floats and booleans as numbers and

@@ -19,13 +19,13 @@ use crate::metrics::TokenPolicy;
 use crate::wallclock::Anchor;
 pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
-pub use atomic::write_atomic;
-pub use files::files_under;
+pub use atomic::{private_dirs, write_atomic};
+pub use files::{files_under, read_run_file};
 pub use history_parquet::{
     history_file_path, history_parquet, history_schema, read_history_file, write_history_file,
     HISTORY_DIR,
 };
-pub use history_sql::{check_read_only, query_history, QueryError, QueryRows};
+pub use history_sql::{check_read_only, query_history, QueryError, QueryLimits, QueryRows};
 pub use state::{StateDoc, StateFile, STATE_SCHEMA_VERSION};
 
 /// Name of the AIPerf-compatible aggregate export.

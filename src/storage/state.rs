@@ -6,12 +6,19 @@
 //! reported and never overwritten.
 
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use super::{write_atomic, StorageError};
 use crate::domain::RunRecord;
+
+/// Longest wait for the state file's lock: every holder keeps it for one
+/// read-modify-write of a small document.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Interval between attempts to take the lock.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(5);
 
 /// Version of the document layout this build reads and writes.
 pub const STATE_SCHEMA_VERSION: u32 = 1;
@@ -54,29 +61,38 @@ impl StateFile {
         doc
     }
 
-    /// Applies `change` under an exclusive lock and writes the result.
+    /// Applies `change` under an exclusive lock and writes the result, only
+    /// when it differs from what was read (an idle reconcile writes nothing).
     pub fn update<T>(&self, change: impl FnOnce(&mut StateDoc) -> T) -> Result<T, StorageError> {
         let lock = self.lock(true)?;
-        let mut doc = self.load()?;
+        let (mut doc, before) = self.load_text()?;
         let out = change(&mut doc);
         doc.schema_version = STATE_SCHEMA_VERSION;
         let bytes = serde_json::to_vec_pretty(&doc).map_err(|source| StorageError::Serialise {
             what: "state file",
             source,
         })?;
-        write_atomic(&self.path, &bytes)?;
+        if before.as_bytes() != bytes.as_slice() {
+            write_atomic(&self.path, &bytes)?;
+        }
         drop(lock);
         Ok(out)
     }
 
     fn load(&self) -> Result<StateDoc, StorageError> {
+        self.load_text().map(|(doc, _)| doc)
+    }
+
+    /// The document and the text it was read from (empty when absent).
+    fn load_text(&self) -> Result<(StateDoc, String), StorageError> {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(StateDoc {
+                let doc = StateDoc {
                     schema_version: STATE_SCHEMA_VERSION,
                     runs: Vec::new(),
-                })
+                };
+                return Ok((doc, String::new()));
             }
             Err(e) => return Err(self.bad(format!("cannot be read: {e}"))),
         };
@@ -84,12 +100,13 @@ impl StateFile {
             .map_err(|e| self.bad(format!("is not valid JSON ({e})")))?
             .get("schema_version")
             .and_then(serde_json::Value::as_u64);
-        match version {
+        let doc = match version {
             Some(v) if v > u64::from(STATE_SCHEMA_VERSION) => {
                 Err(self.bad(format!("was written by a newer mcc-bench (schema {v}, this build reads {STATE_SCHEMA_VERSION}); upgrade mcc-bench")))
             }
             _ => serde_json::from_str(&text).map_err(|e| self.bad(format!("has an unexpected layout ({e})"))),
-        }
+        }?;
+        Ok((doc, text))
     }
 
     fn bad(&self, why: String) -> StorageError {
@@ -107,15 +124,40 @@ impl StateFile {
             source,
         };
         if let Some(dir) = self.lock_path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
+            super::private_dirs(dir).map_err(err)?;
         }
         let f = OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
+            .mode(0o600)
             .open(&self.lock_path)
             .map_err(err)?;
-        if exclusive { f.lock() } else { f.lock_shared() }.map_err(err)?;
-        Ok(f)
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            let tried = if exclusive {
+                f.try_lock()
+            } else {
+                f.try_lock_shared()
+            };
+            match tried {
+                Ok(()) => return Ok(f),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(LOCK_POLL);
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StorageError::State {
+                        path: self.path.display().to_string(),
+                        reason: format!(
+                            "stayed locked by another mcc-bench process for {} s; try again, \
+                             or look for a stuck process holding {}",
+                            LOCK_WAIT.as_secs(),
+                            self.lock_path.display()
+                        ),
+                    })
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(err(e)),
+            }
+        }
     }
 }

@@ -17,13 +17,24 @@ const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
 pub type Client = RunningService<RoleClient, ()>;
 
 pub async fn connect(home: &Path, extra: &[&str]) -> Client {
+    connect_with(home, extra, &[]).await
+}
+
+/// `connect` with extra environment variables for the server.
+pub async fn connect_with(home: &Path, extra: &[&str], env: &[(&str, &str)]) -> Client {
     let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+    let env: Vec<(String, String)> = env
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     let home = home.to_path_buf();
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
         cmd.arg("serve")
             .args(&extra)
             .env("MCC_BENCH_HOME", &home)
-            .env_remove("MCC_BENCH_CATALOG");
+            .env_remove("MCC_BENCH_CATALOG")
+            .env_remove("OPENAI_API_KEY")
+            .envs(env);
     }))
     .expect("server starts");
     ().serve(transport).await.expect("initialize handshake")

@@ -20,7 +20,7 @@ use super::response::{err, http_error, whole_body, Outcome, StreamReader};
 use crate::domain::{ErrorKind, RequestError};
 
 /// Largest non-streamed body read; beyond it the response is malformed.
-const MAX_WHOLE_BODY: usize = 64 << 20;
+const MAX_WHOLE_BODY: usize = super::response::MAX_RESPONSE_BYTES;
 
 type Io = TokioIo<Stream>;
 /// The I/O half hyper hands back from the handshake.

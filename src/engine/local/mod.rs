@@ -135,6 +135,7 @@ fn prepare<'a>(
         policy,
         tokenizer_name,
         model,
+        secrets: secrets_of(spec),
     })
 }
 
@@ -231,7 +232,7 @@ fn prepare_requests(
     let per_prompt = u64::from(spec.prompts.input_tokens_mean.max(1)) * 8;
     let pool = needed
         .min(PROMPT_POOL_MAX)
-        .min((PROMPT_POOL_CHARS / per_prompt).max(100)) as usize;
+        .min((PROMPT_POOL_CHARS / per_prompt).max(1)) as usize;
     let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
     let mut rng = Rng::derive(spec.seed, 0x9903);
     (0..pool)
@@ -263,6 +264,37 @@ struct Runner<'a> {
     tokenizer_name: String,
     /// The model named in requests (the URL when none is named).
     model: String,
+    /// The run's credentials, scrubbed from anything an endpoint says.
+    secrets: Vec<String>,
+}
+
+/// Shortest credential scrubbed (shorter values would mangle messages
+/// without protecting anything).
+const MIN_SECRET_LEN: usize = 4;
+
+/// The credentials of `spec`'s endpoint: API key and header values.
+fn secrets_of(spec: &RunSpec) -> Vec<String> {
+    let headers = spec.endpoint.headers.0.iter().map(|(_, v)| v.clone());
+    spec.endpoint
+        .api_key
+        .clone()
+        .into_iter()
+        .chain(headers)
+        .filter(|s| s.len() >= MIN_SECRET_LEN)
+        .collect()
+}
+
+/// Replaces every credential in the error messages an endpoint sent (they
+/// are stored in results): an endpoint that echoes a request's headers
+/// never gets a key into a file.
+fn scrub(records: &mut [RequestRecord], secrets: &[String]) {
+    for e in records.iter_mut().filter_map(|r| r.error.as_mut()) {
+        for s in secrets {
+            if e.message.contains(s.as_str()) {
+                e.message = e.message.replace(s.as_str(), "***");
+            }
+        }
+    }
 }
 
 impl Runner<'_> {
@@ -281,7 +313,9 @@ impl Runner<'_> {
             first_request: 0,
             seed: self.spec.seed ^ 0x3A,
         };
-        run_phase(&self.lctx, &plan).records
+        let mut records = run_phase(&self.lctx, &plan).records;
+        scrub(&mut records, &self.secrets);
+        records
     }
 
     fn levels(&self, mut warmup: Vec<RequestRecord>) -> Result<Vec<LevelResult>, EngineError> {
@@ -291,7 +325,8 @@ impl Runner<'_> {
                 break;
             }
             self.ctx.progress.start_level(i, false);
-            let (outcome, load) = self.measure(i, *level);
+            let (mut outcome, load) = self.measure(i, *level);
+            scrub(&mut outcome.records, &self.secrets);
             let dir = self.level_dir(i);
             let result = self.level_result(*level, &outcome, &load, &dir);
             storage::write_level_exports(

@@ -15,6 +15,14 @@ const PREALLOCATED_RESPONSES: usize = 4096;
 /// Largest SSE event or unfinished line buffered before the stream counts
 /// as malformed (a server that never ends a line cannot exhaust memory).
 pub(crate) const MAX_EVENT_BYTES: usize = 8 << 20;
+/// Largest response, streamed or whole: beyond it the endpoint is not
+/// honouring `max_tokens` and the request fails (memory stays bounded).
+pub(crate) const MAX_RESPONSE_BYTES: usize = 64 << 20;
+/// Content responses a stream may carry per requested token (servers that
+/// split a token over several chunks stay far below)…
+const RESPONSES_PER_TOKEN: usize = 16;
+/// …and never fewer than this many.
+const MIN_RESPONSE_CAP: usize = 4096;
 
 /// What a finished response yielded.
 #[derive(Debug, Default)]
@@ -40,6 +48,10 @@ pub(crate) struct StreamReader {
     done: bool,
     /// A choice reported `finish_reason`: the generation is complete.
     finished: bool,
+    /// Bytes fed so far.
+    bytes: usize,
+    /// Most content responses accepted (runaway streams fail past it).
+    max_responses: usize,
 }
 
 impl StreamReader {
@@ -55,6 +67,10 @@ impl StreamReader {
             out,
             done: false,
             finished: false,
+            bytes: 0,
+            max_responses: (expected_tokens as usize)
+                .saturating_mul(RESPONSES_PER_TOKEN)
+                .max(MIN_RESPONSE_CAP),
         }
     }
 
@@ -72,11 +88,14 @@ impl StreamReader {
 
     /// Feeds one read that arrived at `at`.
     pub(crate) fn on_bytes(&mut self, bytes: &[u8], at: Instant) {
+        self.bytes += bytes.len();
+        self.check_size();
         let Self {
             parser,
             out,
             done,
             finished,
+            ..
         } = self;
         parser.feed(bytes, &mut |ev| {
             if out.error.is_some() || *done {
@@ -94,6 +113,26 @@ impl StreamReader {
             );
             out.error = Some(err(ErrorKind::MalformedResponse, None, msg));
         }
+        self.check_size();
+    }
+
+    /// Fails a stream that outgrew what its request asked for.
+    fn check_size(&mut self) {
+        if self.out.error.is_some() {
+            return;
+        }
+        let why = if self.bytes > MAX_RESPONSE_BYTES {
+            format!("the response grew past {} MiB", MAX_RESPONSE_BYTES >> 20)
+        } else if self.out.responses.len() > self.max_responses {
+            format!(
+                "the stream carried more than {} content chunks",
+                self.max_responses
+            )
+        } else {
+            return;
+        };
+        let msg = format!("{why}: the endpoint does not stop at max_tokens");
+        self.out.error = Some(err(ErrorKind::MalformedResponse, None, msg));
     }
 
     /// Ends the stream: `cut` is set when the body failed mid-way.
@@ -325,6 +364,22 @@ mod tests {
         let e = r.finish(None).error.expect("error");
         assert_eq!(e.kind, ErrorKind::MalformedResponse);
         assert!(e.message.contains("MiB"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_endless_token_stream_fails_instead_of_growing() {
+        let t = Instant::now();
+        let mut r = StreamReader::new(2);
+        let c = chunk("tok");
+        let mut fed = 0;
+        while !r.failed() && fed < 100_000 {
+            r.on_bytes(c.as_bytes(), t);
+            fed += 1;
+        }
+        assert!(r.failed(), "stopped after {fed} chunks");
+        assert!(fed <= MIN_RESPONSE_CAP + 1, "{fed}");
+        let e = r.finish(None).error.expect("error");
+        assert!(e.message.contains("max_tokens"), "{}", e.message);
     }
 
     #[test]

@@ -96,9 +96,22 @@ pub fn write_run_report(
 
 /// Where a comparison's report goes by default:
 /// `<home>/comparisons/compare-<baseline>-<UTC time>.html`.
+/// The run id is reduced to letters, digits, `-`, `_` and `.` runs that
+/// cannot climb (a results file read from elsewhere may hold any text).
 pub fn default_comparison_path(home: &Path, baseline: &str) -> PathBuf {
+    let safe: String = baseline
+        .chars()
+        .take(120)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     home.join("comparisons").join(format!(
-        "compare-{baseline}-{}.html",
+        "compare-{safe}-{}.html",
         crate::wallclock::compact_utc_now()
     ))
 }
