@@ -199,3 +199,65 @@ fn record(id: &str) -> RunRecord {
         respawned_at: None,
     }
 }
+
+/// A process whose command line merely contains "runner" and the run id
+/// (a recycled pid) is not taken for the run's runner.
+#[test]
+fn a_lookalike_process_is_not_the_runner() {
+    let home = tempfile::tempdir().expect("home");
+    let j = jobs(home.path());
+    let mut r = record("look-alike");
+    r.status = RunState::Running;
+    r.run_dir = home.path().join("runs/look-alike").display().to_string();
+    let mut impostor = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "sleep 30; true",
+            "mcc-bench runner look-alike",
+            "runner",
+            "look-alike",
+        ])
+        .spawn()
+        .expect("sh");
+    r.runner_pid = Some(impostor.id());
+    j.state().update(|doc| doc.runs.push(r)).expect("record");
+    j.reconcile().expect("reconcile");
+    let after = j.get("look-alike").expect("record");
+    let _ = impostor.kill();
+    let _ = impostor.wait();
+    assert_eq!(after.status, RunState::Interrupted, "{after:?}");
+}
+
+/// A relative home is recorded as an absolute path: the runner and a later
+/// `clean` must not depend on the starter's working directory.
+#[test]
+fn a_relative_home_is_recorded_absolute() {
+    let base = tempfile::tempdir().expect("base");
+    let cwd = std::env::current_dir().expect("cwd");
+    let rel = pathdiff(base.path(), &cwd);
+    let j = jobs(&rel.join("home"));
+    assert!(j.home().is_absolute(), "{}", j.home().display());
+    let started = j.start(sim_spec("rel-run", 2), None, None).expect("start");
+    assert!(
+        Path::new(&started.run_dir).is_absolute(),
+        "{}",
+        started.run_dir
+    );
+    wait_for(&j, "rel-run", |r| !r.status.is_active());
+}
+
+/// `to` relative to `from` (both absolute), with `..` as needed.
+fn pathdiff(to: &Path, from: &Path) -> std::path::PathBuf {
+    let common = to
+        .components()
+        .zip(from.components())
+        .take_while(|(a, b)| a == b)
+        .count();
+    let ups = from.components().count() - common;
+    let mut out = std::path::PathBuf::new();
+    for _ in 0..ups {
+        out.push("..");
+    }
+    out.extend(to.components().skip(common));
+    out
+}

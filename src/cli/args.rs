@@ -143,22 +143,36 @@ pub enum EngineArg {
     Sagemaker,
 }
 
-/// Knobs of the in-process simulator used by `run --endpoint sim`.
+/// Knobs of the in-process simulator used by `run --endpoint sim`; unset
+/// ones take the run's simulator defaults (`domain::SimSettings`).
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Simulator (--endpoint sim)")]
 pub struct RunSimArgs {
-    /// Simulated time to first token, ms.
-    #[arg(long, default_value_t = 20.0)]
-    pub sim_ttft_ms: f64,
-    /// Simulated inter-token latency, ms.
-    #[arg(long, default_value_t = 2.0)]
-    pub sim_itl_ms: f64,
-    /// Uniform jitter on each token gap, ± ms.
-    #[arg(long, default_value_t = 0.0)]
-    pub sim_itl_jitter_ms: f64,
-    /// Probability of an HTTP 500 per request.
-    #[arg(long, default_value_t = 0.0)]
-    pub sim_error_rate: f64,
+    /// Simulated time to first token, ms [default: 20].
+    #[arg(long)]
+    pub sim_ttft_ms: Option<f64>,
+    /// Simulated inter-token latency, ms [default: 2].
+    #[arg(long)]
+    pub sim_itl_ms: Option<f64>,
+    /// Uniform jitter on each token gap, ± ms [default: 0].
+    #[arg(long)]
+    pub sim_itl_jitter_ms: Option<f64>,
+    /// Probability of an HTTP 500 per request [default: 0].
+    #[arg(long)]
+    pub sim_error_rate: Option<f64>,
+}
+
+impl RunSimArgs {
+    /// The settings these flags give over the defaults.
+    pub fn settings(&self) -> crate::domain::SimSettings {
+        let d = crate::domain::SimSettings::default();
+        crate::domain::SimSettings {
+            ttft_ms: self.sim_ttft_ms.unwrap_or(d.ttft_ms),
+            itl_ms: self.sim_itl_ms.unwrap_or(d.itl_ms),
+            itl_jitter_ms: self.sim_itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
+            error_rate: self.sim_error_rate.unwrap_or(d.error_rate),
+        }
+    }
 }
 
 /// `mcc-bench sim`.

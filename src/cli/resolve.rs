@@ -41,6 +41,7 @@ pub(crate) fn resolve(
         extra_body: plan::extra_body(args.extra_body.as_deref(), &args.extra)
             .map_err(CliError::Input)?,
         simulated,
+        sim: simulated.then(|| args.sim.settings()),
         tls: TlsSpec {
             ca_cert_pem: args.ca_cert.as_deref().map(read_ca_cert).transpose()?,
             insecure: args.insecure,

@@ -207,7 +207,7 @@ pub(crate) fn report(args: &ReportArgs) -> Result<ExitCode, CliError> {
         None => jobs
             .list()?
             .into_iter()
-            .find(|r| r.engine != crate::jobs::STAGE)
+            .find(|r| r.engine != crate::domain::Engine::Stage)
             .map(|r| r.run_id)
             .ok_or_else(|| {
                 CliError::Input(
@@ -220,13 +220,13 @@ pub(crate) fn report(args: &ReportArgs) -> Result<ExitCode, CliError> {
         Some(r) => history::report_context(
             &r.context.clone().unwrap_or_default(),
             r.label.clone(),
-            &r.engine,
+            r.engine,
             &r.target,
         ),
         None => history::report_context(
             &Default::default(),
             None,
-            "local",
+            crate::domain::Engine::Local,
             &run.result.spec.endpoint.url,
         ),
     };

@@ -1,6 +1,7 @@
 //! `mcc-bench run`: pick the engine; for the local one, resolve the spec,
-//! start the simulator if asked, run with Ctrl+C handling and a progress
-//! line, print the result. The SageMaker engine is `cloud_run`.
+//! record the run and execute it in the foreground (the job layer's one
+//! local path) with Ctrl+C handling and a progress line, print the result.
+//! The SageMaker engine is `cloud_run`.
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -14,10 +15,8 @@ use super::progress_bar::ProgressBar;
 use super::resolve::resolve;
 use super::{exit, table, CliError};
 use crate::catalog::Catalog;
-use crate::domain::{RunResult, RunSpec, RunStatus, StopCondition};
-use crate::engine::local::{self, Progress, RunContext};
-use crate::jobs::{self, history};
-use crate::sim::{Faults, SimConfig, SimServer};
+use crate::domain::{RunResult, RunStatus};
+use crate::jobs::{self, history, local_run, Foreground, Jobs};
 
 /// Runs a benchmark from the command line.
 pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
@@ -61,72 +60,48 @@ fn engine_of(args: &RunArgs) -> Result<Engine, CliError> {
     }
 }
 
+/// A local run in the foreground: recorded in the home's state file like
+/// any run (so MCP clients see, fetch, compare and clean it), executed on
+/// the one local path with Ctrl+C handling and a progress line.
 fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, CliError> {
     let run_id = jobs::new_run_id(args.workload.as_deref());
-    let mut spec = resolve(args, catalog, run_id, url)?;
+    let spec = resolve(args, catalog, run_id, url)?;
     let output_dir = args
         .output_dir
         .clone()
         .unwrap_or_else(|| unique_dir(&spec.run_id));
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
+    let jobs = Jobs::new(&jobs::default_home(), &exe);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("mcc-bench-io")
         .build()
         .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
-    let sim = start_sim(args, &mut spec)?;
     let stop = CancellationToken::new();
     let signals = rt.spawn(watch_signals(stop.clone(), spec.grace_period_s));
-    let progress = Arc::new(progress_for(&spec));
+    let progress = Arc::new(local_run::progress_for(&spec));
     let show_bar = !args.no_progress && std::io::stderr().is_terminal();
     let bar = show_bar.then(|| ProgressBar::start(Arc::clone(&progress)));
-    let ctx = RunContext {
-        handle: rt.handle().clone(),
-        stop: stop.clone(),
-        progress,
-        excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
+    let foreground = Foreground {
+        label: None,
+        context: args.project.as_deref().and_then(|d| {
+            crate::project::result_context(d, args.ic.as_deref(), args.adapter.as_deref()).ok()
+        }),
         output_dir,
     };
-    let outcome = local::run(&spec, &ctx);
+    let outcome = jobs.run_foreground(spec, foreground, &rt, stop, progress);
     if let Some(bar) = bar {
         bar.finish();
     }
     signals.abort();
-    drop(sim);
     let result = outcome?;
-    if result.status == RunStatus::Completed {
-        rt.block_on(record_history(args, &result));
+    let report = PathBuf::from(&result.output_dir).join(history::REPORT_HTML);
+    if report.is_file() {
+        eprintln!("report: {}", report.display());
     }
     print_result(&result, args.json)?;
     Ok(ExitCode::from(exit_code(&result)))
-}
-
-/// Adds a foreground run to the history (`$MCC_BENCH_HOME/results`) and
-/// writes its HTML report next to its results; problems are warnings.
-async fn record_history(args: &RunArgs, result: &RunResult) {
-    let context = args
-        .project
-        .as_deref()
-        .and_then(|d| {
-            crate::project::result_context(d, args.ic.as_deref(), args.adapter.as_deref()).ok()
-        })
-        .unwrap_or_default();
-    let dir = PathBuf::from(&result.output_dir);
-    let src = history::RowSource {
-        result,
-        context: &context,
-        engine: "local",
-        job_names: &[],
-    };
-    let outcome = history::publish(&jobs::default_home(), src, &dir).await;
-    for w in &outcome.warnings {
-        eprintln!("warning: {w}");
-    }
-    let target = result.spec.endpoint.url.clone();
-    let ctx = history::report_context(&context, None, "local", &target);
-    match history::write_run_report(&dir, result, &ctx) {
-        Ok(path) => eprintln!("report: {}", path.display()),
-        Err(e) => eprintln!("warning: report not written: {e}"),
-    }
 }
 
 /// `./artifacts/<run id>`, with a numeric suffix if that already exists.
@@ -142,33 +117,6 @@ fn unique_dir(run_id: &str) -> PathBuf {
         })
         .find(|p| !p.exists())
         .unwrap_or(base)
-}
-
-fn start_sim(args: &RunArgs, spec: &mut RunSpec) -> Result<Option<SimServer>, CliError> {
-    if !spec.endpoint.simulated {
-        return Ok(None);
-    }
-    let config = SimConfig {
-        ttft_ms: args.sim.sim_ttft_ms,
-        itl_ms: args.sim.sim_itl_ms,
-        itl_jitter_ms: args.sim.sim_itl_jitter_ms,
-        seed: args.seed,
-        faults: Faults {
-            http_500: args.sim.sim_error_rate,
-            ..Faults::default()
-        },
-        ..SimConfig::default()
-    };
-    let sim = SimServer::start(config)?;
-    spec.endpoint.url = sim.url();
-    Ok(Some(sim))
-}
-
-fn progress_for(spec: &RunSpec) -> Progress {
-    match spec.stop {
-        StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
-        StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
-    }
 }
 
 /// First Ctrl+C or SIGTERM: stop dispatching; in-flight requests get the

@@ -11,7 +11,6 @@ use super::args::StatusArgs;
 use super::{exit, table, CliError};
 use crate::domain::{RunRecord, RunResult, RunState};
 use crate::jobs::{default_home, refs_of, Jobs};
-use crate::storage::RESULTS_JSON;
 
 /// Prints the state of one run (the newest by default).
 pub(crate) fn status(args: &StatusArgs) -> Result<ExitCode, CliError> {
@@ -56,8 +55,7 @@ fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, CliError> {
 }
 
 pub(super) fn read_result(r: &RunRecord) -> Option<RunResult> {
-    let text = std::fs::read_to_string(std::path::Path::new(&r.run_dir).join(RESULTS_JSON)).ok()?;
-    serde_json::from_str(&text).ok()
+    crate::storage::read_run_result(std::path::Path::new(&r.run_dir)).ok()
 }
 
 /// The run's state in a few lines, with its cloud jobs when it has any.

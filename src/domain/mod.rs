@@ -7,9 +7,11 @@ mod compare;
 mod history;
 mod policy;
 mod profile;
+mod progress;
 mod record;
 mod result;
 mod run;
+mod sim;
 mod spec;
 mod stage;
 
@@ -23,11 +25,13 @@ pub use history::{
 };
 pub use policy::{url_has_prefix, AllowedEndpoint, KeyChoice, ServerPolicy, DEFAULT_KEY_ENV};
 pub use profile::WorkloadProfile;
+pub use progress::ProgressSnapshot;
 pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
 pub use result::{
     ErrorSummaryEntry, Indicator, LevelResult, RunResult, RunStatus, TokenCountCheck, Validity,
 };
-pub use run::{RunRecord, RunState};
+pub use run::{Engine, RunRecord, RunState, Starter};
+pub use sim::SimSettings;
 pub use spec::{
     ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, SecretHeaders,
     StopCondition, TlsSpec, TokenCountSource,

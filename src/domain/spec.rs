@@ -32,6 +32,9 @@ pub struct EndpointSpec {
     /// True when the target is the built-in simulated endpoint.
     #[serde(default)]
     pub simulated: bool,
+    /// The simulator's settings (used when `simulated`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sim: Option<super::SimSettings>,
     /// How the endpoint's certificate is checked (https only).
     #[serde(default, skip_serializing_if = "TlsSpec::is_default")]
     pub tls: TlsSpec,

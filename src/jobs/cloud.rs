@@ -8,15 +8,16 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
-use crate::domain::{RunRecord, RunSpec, RunStatus, SageMakerPlan, SageMakerRefs};
+use crate::domain::{
+    Engine, RunRecord, RunResult, RunSpec, RunStatus, SageMakerPlan, SageMakerRefs,
+};
 use crate::engine::sagemaker::{self, spec as smspec, AwsCloud, Backoff};
 
 /// Engine name of SageMaker runs in run records.
-pub const SAGEMAKER: &str = "sagemaker";
 
 /// The SageMaker identifiers of a run record, when it is a SageMaker run.
 pub fn refs_of(record: &RunRecord) -> Option<SageMakerRefs> {
-    if record.engine != SAGEMAKER {
+    if record.engine != Engine::Sagemaker {
         return None;
     }
     record
@@ -49,14 +50,14 @@ pub(super) fn backoff() -> Backoff {
     }
 }
 
-/// Executes (or resumes) a SageMaker run; returns how it ended and, when
+/// Executes (or resumes) a SageMaker run; returns its result and, when
 /// some levels failed while others completed, a note saying which.
 pub(super) fn execute(
     jobs: &Jobs,
     record: &RunRecord,
     rt: &tokio::runtime::Runtime,
     stop: &CancellationToken,
-) -> Result<(RunStatus, Option<String>), String> {
+) -> Result<(RunResult, Option<String>), String> {
     let mut refs = refs_of(record)
         .ok_or("the run record has no SageMaker job names (engine_refs); start the run again")?;
     let persist = |r: &SageMakerRefs| {
@@ -97,7 +98,7 @@ pub(super) fn execute(
         .collect();
     let note = (!failed.is_empty() && result.status == RunStatus::Completed)
         .then(|| format!("some levels did not complete: {}", failed.join("; ")));
-    Ok((result.status, note))
+    Ok((result, note))
 }
 
 /// Deletes a finished SageMaker run's jobs and workload configs.

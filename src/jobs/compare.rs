@@ -100,7 +100,7 @@ fn summary(run: &LoadedRun) -> crate::domain::RunSummary {
     run_summary(
         &run.result,
         r.and_then(|r| r.label.clone()),
-        r.map_or("local", |r| r.engine.as_str()),
+        r.map_or(crate::domain::Engine::Local, |r| r.engine),
         ctx.and_then(|c| c.adapter.clone()),
         ctx.and_then(|c| c.instance_type.clone()),
     )

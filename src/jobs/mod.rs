@@ -10,6 +10,7 @@
 mod cloud;
 pub mod compare;
 pub mod history;
+pub mod local_run;
 pub mod query_worker;
 mod reconcile;
 mod runner;
@@ -19,14 +20,12 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-use crate::domain::{ResultContext, RunRecord, RunSpec, RunState};
+use crate::domain::{Engine, ResultContext, RunRecord, RunSpec, RunState, Starter};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
-pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of, SAGEMAKER};
+pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of};
 pub use runner::{run_runner, RUNNER_COMMAND};
-pub use stage::{
-    plan_stage, stage_plan_of, StageRequest, STAGE, STAGE_PROGRESS_JSON, STAGE_RESULT_JSON,
-};
+pub use stage::{plan_stage, stage_plan_of, StageRequest, STAGE_PROGRESS_JSON, STAGE_RESULT_JSON};
 
 /// Job-layer failures.
 #[derive(Debug, Error)]
@@ -130,19 +129,39 @@ impl Jobs {
         label: Option<String>,
         context: Option<ResultContext>,
     ) -> Result<RunRecord, JobError> {
-        let target = if spec.endpoint.simulated {
-            "sim".to_owned()
-        } else {
-            spec.endpoint.url.clone()
-        };
-        let run = NewRun {
-            label,
-            engine: "local",
-            target,
-            engine_refs: None,
-            context,
-        };
+        let run = NewRun::local(&spec, label, context);
         self.launch(spec, run)
+    }
+
+    /// Records a local run this process executes itself (the foreground
+    /// `mcc-bench run`, files in `output_dir`) and executes it on the one
+    /// local path: a record like any other (engine `local`, started by
+    /// `cli`), which `list_benchmarks`, `fetch_results`, `compare_results`
+    /// and `clean` see, and which the next reconcile marks `interrupted` if
+    /// this process dies.
+    pub fn run_foreground(
+        &self,
+        spec: RunSpec,
+        foreground: Foreground,
+        rt: &tokio::runtime::Runtime,
+        stop: tokio_util::sync::CancellationToken,
+        progress: std::sync::Arc<crate::engine::local::Progress>,
+    ) -> Result<crate::domain::RunResult, JobError> {
+        check_label(foreground.label.as_deref())?;
+        let run_dir = std::path::absolute(&foreground.output_dir)
+            .unwrap_or_else(|_| foreground.output_dir.clone());
+        let run = NewRun::local(&spec, foreground.label, foreground.context);
+        let mut record = new_record(spec.clone(), run, &run_dir, Starter::Cli)?;
+        record.spec.endpoint.api_key = None;
+        runner::take_run(&mut record, std::process::id());
+        self.state.update(|doc| doc.runs.push(record.clone()))?;
+        let result = local_run::execute(self, &record, spec, rt, stop, progress);
+        let outcome = match &result {
+            Ok(r) => Ok((r.status, None)),
+            Err(e) => Err(e.to_string()),
+        };
+        runner::finish(self, &record.run_id, outcome)?;
+        result
     }
 
     /// Records a new SageMaker run (one benchmark job per level, names fixed
@@ -164,7 +183,7 @@ impl Jobs {
         let refs = serde_json::to_value(refs).map_err(|e| JobError::Cloud(e.to_string()))?;
         let run = NewRun {
             label,
-            engine: SAGEMAKER,
+            engine: Engine::Sagemaker,
             target,
             engine_refs: Some(refs),
             context,
@@ -172,7 +191,7 @@ impl Jobs {
         self.launch(spec, run)
     }
 
-    fn launch(&self, mut spec: RunSpec, run: NewRun<'_>) -> Result<RunRecord, JobError> {
+    fn launch(&self, mut spec: RunSpec, run: NewRun) -> Result<RunRecord, JobError> {
         check_label(run.label.as_deref())?;
         let live = self.list()?.iter().filter(|r| self.is_live(r)).count();
         if live >= self.max_active {
@@ -181,41 +200,12 @@ impl Jobs {
                  finish or cancel one (list_benchmarks status=running)"
             )));
         }
-        let NewRun {
-            label,
-            engine,
-            target,
-            engine_refs,
-            context,
-        } = run;
         let run_dir = self.home.join("runs").join(&spec.run_id);
-        crate::storage::private_dirs(&run_dir).map_err(|source| StorageError::Write {
-            path: run_dir.display().to_string(),
-            source,
-        })?;
         let secrets = runner::RunSecrets {
             api_key: spec.endpoint.api_key.take(),
             headers: std::mem::take(&mut spec.endpoint.headers),
         };
-        let record = RunRecord {
-            run_id: spec.run_id.clone(),
-            label,
-            workload: spec.workload.clone(),
-            engine: engine.to_owned(),
-            target,
-            status: RunState::Queued,
-            created_at: Anchor::now().rfc3339(std::time::Instant::now()),
-            started_at: None,
-            finished_at: None,
-            runner_pid: None,
-            run_dir: run_dir.display().to_string(),
-            failure: None,
-            spec,
-            engine_refs,
-            context,
-            respawns: 0,
-            respawned_at: None,
-        };
+        let record = new_record(spec, run, &run_dir, Starter::Runner)?;
         self.state.update(|doc| doc.runs.push(record.clone()))?;
         let pid = match runner::spawn(&self.exe, &self.home, &record, &secrets) {
             Ok(pid) => pid,
@@ -282,7 +272,7 @@ impl Jobs {
         };
         let gone = |wait: std::time::Duration| {
             let deadline = std::time::Instant::now() + wait;
-            while runner::is_our_runner(pid, run_id) {
+            while runner::is_our_runner(&record) {
                 if std::time::Instant::now() > deadline {
                     return false;
                 }
@@ -290,7 +280,7 @@ impl Jobs {
             }
             true
         };
-        if runner::is_our_runner(pid, run_id) {
+        if runner::is_our_runner(&record) {
             crate::sys::terminate(pid);
         }
         if !gone(STOP_WAIT) {
@@ -308,7 +298,7 @@ impl Jobs {
     pub fn cancel(&self, run_id: &str) -> Result<RunRecord, JobError> {
         let record = self.get(run_id)?;
         if let (true, Some(pid)) = (record.status.is_active(), record.runner_pid) {
-            if runner::is_our_runner(pid, run_id) {
+            if runner::is_our_runner(&record) {
                 crate::sys::terminate(pid);
             }
         }
@@ -316,13 +306,76 @@ impl Jobs {
     }
 }
 
+/// What a foreground run records besides its spec.
+#[derive(Debug, Clone, Default)]
+pub struct Foreground {
+    /// Free-form label.
+    pub label: Option<String>,
+    /// What is measured, when a project says it.
+    pub context: Option<ResultContext>,
+    /// Where the run's files go.
+    pub output_dir: PathBuf,
+}
+
+impl NewRun {
+    /// A local run of `spec`: the target is `sim` or the endpoint's URL.
+    fn local(spec: &RunSpec, label: Option<String>, context: Option<ResultContext>) -> Self {
+        let target = if spec.endpoint.simulated {
+            "sim".to_owned()
+        } else {
+            spec.endpoint.url.clone()
+        };
+        Self {
+            label,
+            engine: Engine::Local,
+            target,
+            engine_refs: None,
+            context,
+        }
+    }
+}
+
 /// What `launch` records besides the spec.
-struct NewRun<'a> {
+struct NewRun {
     label: Option<String>,
-    engine: &'a str,
+    engine: Engine,
     target: String,
     engine_refs: Option<serde_json::Value>,
     context: Option<ResultContext>,
+}
+
+/// A queued record of a new run whose files go to `run_dir` (created now).
+fn new_record(
+    spec: RunSpec,
+    run: NewRun,
+    run_dir: &Path,
+    started_by: Starter,
+) -> Result<RunRecord, JobError> {
+    crate::storage::private_dirs(run_dir).map_err(|source| StorageError::Write {
+        path: run_dir.display().to_string(),
+        source,
+    })?;
+    Ok(RunRecord {
+        run_id: spec.run_id.clone(),
+        label: run.label,
+        workload: spec.workload.clone(),
+        engine: run.engine,
+        started_by,
+        runner_started: None,
+        target: run.target,
+        status: RunState::Queued,
+        created_at: Anchor::now().rfc3339(std::time::Instant::now()),
+        started_at: None,
+        finished_at: None,
+        runner_pid: None,
+        run_dir: run_dir.display().to_string(),
+        failure: None,
+        spec,
+        engine_refs: run.engine_refs,
+        context: run.context,
+        respawns: 0,
+        respawned_at: None,
+    })
 }
 
 /// Longest label a run may carry.

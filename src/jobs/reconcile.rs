@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use super::{runner, JobError, Jobs, SAGEMAKER, STAGE};
+use super::{runner, JobError, Jobs};
 use crate::domain::{RunRecord, RunState};
 use crate::wallclock::Anchor;
 
@@ -74,7 +74,7 @@ impl Jobs {
 /// its runner may still be starting.
 pub(super) fn has_runner(r: &RunRecord, now: chrono::DateTime<chrono::Utc>) -> bool {
     match r.runner_pid {
-        Some(pid) => runner::is_our_runner(pid, &r.run_id),
+        Some(_) => runner::is_our_runner(r),
         None => age(&r.created_at, now).is_none_or(|a| a < QUEUED_GRACE),
     }
 }
@@ -92,7 +92,7 @@ fn verdict(r: &RunRecord, now: chrono::DateTime<chrono::Utc>) -> Verdict {
             ),
         );
     }
-    if r.engine != SAGEMAKER && r.engine != STAGE {
+    if !r.engine.resumable() {
         return Verdict::End(
             RunState::Interrupted,
             "the runner process exited without finishing; partial results are kept".into(),

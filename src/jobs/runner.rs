@@ -7,23 +7,16 @@
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
-use crate::domain::{RunRecord, RunState, RunStatus, SecretHeaders, StopCondition};
-use crate::engine::local::{self, Progress, RunContext};
-use crate::sim::{SimConfig, SimServer};
-use crate::storage::write_atomic;
+use crate::domain::{Engine, RunRecord, RunState, RunStatus, SecretHeaders};
 use crate::wallclock::Anchor;
 
 /// The hidden subcommand that runs a runner.
 pub const RUNNER_COMMAND: &str = "runner";
-/// How often progress is written to `progress.json`.
-const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 /// The environment variable that hands a runner the endpoint's credentials
 /// (JSON), which are never written to the run's files. A runner takes no
 /// other credential for the endpoint: not even `OPENAI_API_KEY`, which the
@@ -92,48 +85,74 @@ pub(super) fn spawn(
     Ok(pid)
 }
 
-/// True when `pid` is alive and is the runner of `run_id` (not a recycled pid).
-pub(super) fn is_our_runner(pid: u32, run_id: &str) -> bool {
-    crate::sys::process_alive(pid)
-        && crate::sys::process_args(pid).is_some_and(|a| {
+/// True when the process the record names is alive and is the one that
+/// took the run: the same pid *and* start time (a recycled pid has another).
+/// Records without a start time (older ones) are matched on the runner's
+/// exact arguments instead.
+pub(super) fn is_our_runner(r: &RunRecord) -> bool {
+    let Some(pid) = r.runner_pid else {
+        return false;
+    };
+    if !crate::sys::process_alive(pid) {
+        return false;
+    }
+    match r.runner_started {
+        Some(started) => crate::sys::process_start_ticks(pid) == Some(started),
+        None => crate::sys::process_args(pid).is_some_and(|a| {
             a.get(1).map(String::as_str) == Some(RUNNER_COMMAND)
-                && a.get(2).map(String::as_str) == Some(run_id)
-        })
+                && a.get(2).map(String::as_str) == Some(r.run_id.as_str())
+        }),
+    }
 }
 
 /// Entry point of `mcc-bench runner RUN_ID`: executes the run to its end.
 pub fn run_runner(jobs: &Jobs, run_id: &str) -> Result<RunState, JobError> {
-    let now = || Anchor::now().rfc3339(std::time::Instant::now());
     let me = std::process::id();
     let mut other: Option<RunState> = None;
     let record = jobs.set(run_id, |r| {
-        if let Some(pid) = r.runner_pid.filter(|p| *p != me) {
-            if is_our_runner(pid, &r.run_id) {
-                other = Some(r.status);
-                return;
-            }
+        if r.runner_pid.is_some_and(|p| p != me) && is_our_runner(r) {
+            other = Some(r.status);
+            return;
         }
-        r.status = RunState::Running;
-        if r.started_at.is_none() {
-            r.started_at = Some(now());
-        }
-        r.runner_pid = Some(me);
+        take_run(r, me);
     })?;
     if let Some(state) = other {
         return Ok(state);
     }
-    let (state, failure) = match execute(jobs, &record) {
-        Ok((status, note)) => match status {
-            RunStatus::Completed => (RunState::Completed, note),
-            RunStatus::Cancelled => (
-                RunState::Cancelled,
-                Some("cancelled on request; partial results kept".to_owned()),
-            ),
-            RunStatus::Failed => (
-                RunState::Failed,
-                Some("every request failed; see the error summary in the results".to_owned()),
-            ),
-        },
+    let outcome = execute(jobs, &record);
+    finish(jobs, run_id, outcome)
+}
+
+/// Marks `r` as being executed by process `pid` from now on.
+pub(super) fn take_run(r: &mut RunRecord, pid: u32) {
+    r.status = RunState::Running;
+    if r.started_at.is_none() {
+        r.started_at = Some(now());
+    }
+    r.runner_pid = Some(pid);
+    r.runner_started = crate::sys::process_start_ticks(pid);
+}
+
+fn now() -> String {
+    Anchor::now().rfc3339(std::time::Instant::now())
+}
+
+/// Records how a run's execution ended: its final state, when, and why.
+pub(super) fn finish(
+    jobs: &Jobs,
+    run_id: &str,
+    outcome: Result<(RunStatus, Option<String>), String>,
+) -> Result<RunState, JobError> {
+    let (state, failure) = match outcome {
+        Ok((RunStatus::Completed, note)) => (RunState::Completed, note),
+        Ok((RunStatus::Cancelled, _)) => (
+            RunState::Cancelled,
+            Some("cancelled on request; partial results kept".to_owned()),
+        ),
+        Ok((RunStatus::Failed, _)) => (
+            RunState::Failed,
+            Some("every request failed; see the error summary in the results".to_owned()),
+        ),
         Err(e) => (RunState::Failed, Some(e)),
     };
     jobs.set(run_id, |r| {
@@ -152,29 +171,33 @@ fn execute(jobs: &Jobs, record: &RunRecord) -> Result<(RunStatus, Option<String>
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let stop = CancellationToken::new();
     let signals = rt.spawn(stop_on_signal(stop.clone()));
-    let outcome = if record.engine == super::SAGEMAKER {
-        super::cloud::execute(jobs, record, &rt, &stop)
-    } else if record.engine == super::STAGE {
-        super::stage::execute(record, &rt, &stop)
-    } else {
-        execute_local(record, &rt, stop).map(|s| (s, None))
+    let outcome = match record.engine {
+        Engine::Sagemaker => {
+            super::cloud::execute(jobs, record, &rt, &stop).map(|(result, note)| {
+                if result.status == RunStatus::Completed {
+                    // The load is over; adding the run to the history is the
+                    // collecting step.
+                    let _ = jobs.set(&record.run_id, |r| r.status = RunState::Collecting);
+                    rt.block_on(super::history::after_run(jobs.home(), record, &result));
+                }
+                (result.status, note)
+            })
+        }
+        Engine::Stage => super::stage::execute(record, &rt, &stop),
+        Engine::Local => {
+            let spec = with_secrets(record.spec.clone())?;
+            let progress = Arc::new(super::local_run::progress_for(&spec));
+            super::local_run::execute(jobs, record, spec, &rt, stop, progress)
+                .map(|r| (r.status, None))
+                .map_err(|e| e.to_string())
+        }
     };
     signals.abort();
-    if record.engine != super::STAGE && matches!(outcome, Ok((RunStatus::Completed, _))) {
-        // The load is over; adding the run to the history is the collecting step.
-        let _ = jobs.set(&record.run_id, |r| r.status = RunState::Collecting);
-        rt.block_on(super::history::after_run(&jobs.home, record));
-    }
     outcome
 }
 
-/// The local engine with a progress writer (and the simulator for `sim`).
-fn execute_local(
-    record: &RunRecord,
-    rt: &tokio::runtime::Runtime,
-    stop: CancellationToken,
-) -> Result<RunStatus, String> {
-    let mut spec = record.spec.clone();
+/// The spec with the endpoint's credentials the starter handed over.
+fn with_secrets(mut spec: crate::domain::RunSpec) -> Result<crate::domain::RunSpec, String> {
     if let Some(json) = std::env::var_os(SECRETS_ENV) {
         let secrets: RunSecrets = serde_json::from_slice(json.as_encoded_bytes()).map_err(|e| {
             format!("the endpoint credentials handed to the runner are unreadable: {e}")
@@ -182,35 +205,7 @@ fn execute_local(
         spec.endpoint.api_key = secrets.api_key;
         spec.endpoint.headers = secrets.headers;
     }
-    let sim = if spec.endpoint.simulated {
-        let config = SimConfig {
-            ttft_ms: 20.0,
-            itl_ms: 2.0,
-            seed: spec.seed,
-            ..SimConfig::default()
-        };
-        let s = SimServer::start(config).map_err(|e| e.to_string())?;
-        spec.endpoint.url = s.url();
-        Some(s)
-    } else {
-        None
-    };
-    let progress = Arc::new(match spec.stop {
-        StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
-        StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
-    });
-    let dir = Path::new(&record.run_dir).to_path_buf();
-    let writer = ProgressWriter::start(Arc::clone(&progress), dir.join("progress.json"));
-    let ctx = RunContext {
-        handle: rt.handle().clone(),
-        stop,
-        progress,
-        excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
-        output_dir: dir,
-    };
-    let outcome = local::run(&spec, &ctx);
-    writer.finish();
-    outcome.map(|r| r.status).map_err(|e| e.to_string())
+    Ok(spec)
 }
 
 async fn stop_on_signal(stop: CancellationToken) {
@@ -226,55 +221,4 @@ async fn stop_on_signal(stop: CancellationToken) {
         _ = int.recv() => {}
     }
     stop.cancel();
-}
-
-/// Writes the live counters to `progress.json` until finished.
-struct ProgressWriter {
-    done: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl ProgressWriter {
-    fn start(progress: Arc<Progress>, path: std::path::PathBuf) -> Self {
-        let done = Arc::new(AtomicBool::new(false));
-        let flag = Arc::clone(&done);
-        let thread = std::thread::Builder::new()
-            .name("mcc-bench-progress-file".into())
-            .spawn(move || loop {
-                let last = flag.load(Relaxed);
-                let _ = write_atomic(&path, progress_json(&progress).as_bytes());
-                if last {
-                    return;
-                }
-                std::thread::sleep(PROGRESS_EVERY);
-            })
-            .ok();
-        Self { done, thread }
-    }
-
-    fn finish(mut self) {
-        self.done.store(true, Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn progress_json(p: &Progress) -> String {
-    let elapsed = p.level_elapsed();
-    let completed = p.completed.load(Relaxed);
-    serde_json::json!({
-        "level_index": p.level.load(Relaxed),
-        "levels": p.levels,
-        "warming_up": p.warming_up.load(Relaxed),
-        "sent": p.sent.load(Relaxed),
-        "completed": completed,
-        "errors": p.errors.load(Relaxed),
-        "per_level_requests": p.per_level_target,
-        "per_level_seconds": p.per_level_seconds,
-        "level_elapsed_s": elapsed,
-        "requests_per_s": if elapsed > 0.0 { completed as f64 / elapsed } else { 0.0 },
-        "ttft_p50_ms": p.ttft.p50(),
-    })
-    .to_string()
 }

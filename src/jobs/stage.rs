@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
 use crate::domain::{
-    ApiKind, EndpointSpec, ProcessingSpec, RunRecord, RunStatus, StagePlan, StageReport,
+    ApiKind, EndpointSpec, Engine, ProcessingSpec, RunRecord, RunStatus, StagePlan, StageReport,
     StageSource,
 };
 use crate::engine::sagemaker::AwsCloud;
@@ -22,7 +22,6 @@ use crate::engine::stage::{self, processing, source, StageError, StageProgress, 
 use crate::project::{self, Bootstrap, Project};
 
 /// Engine name of staging runs in run records.
-pub const STAGE: &str = "stage";
 /// Live counters of a staging run, in its run directory.
 pub const STAGE_PROGRESS_JSON: &str = "stage_progress.json";
 /// The report of a finished staging run, in its run directory.
@@ -231,7 +230,7 @@ impl Jobs {
         let refs = serde_json::to_value(&plan).map_err(|e| JobError::Cloud(e.to_string()))?;
         let run = super::NewRun {
             label,
-            engine: STAGE,
+            engine: Engine::Stage,
             target: plan.s3_uri(),
             engine_refs: Some(refs),
             context: None,
@@ -242,7 +241,7 @@ impl Jobs {
 
 /// The plan of a staging run record.
 pub fn stage_plan_of(record: &RunRecord) -> Option<StagePlan> {
-    if record.engine != STAGE {
+    if record.engine != Engine::Stage {
         return None;
     }
     record

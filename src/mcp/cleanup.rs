@@ -5,8 +5,9 @@
 //! that names them is lost; the reason comes back as a warning.
 
 use super::params::*;
+use crate::domain::Engine;
 use crate::domain::RunRecord;
-use crate::jobs::{self, Jobs, SAGEMAKER};
+use crate::jobs::{self, Jobs};
 
 pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String> {
     let all = jobs.list().map_err(|e| e.to_string())?;
@@ -43,7 +44,7 @@ pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String>
     let mut out = Cleaned::default();
     let mut removable = Vec::new();
     for r in targets {
-        if r.engine != SAGEMAKER {
+        if r.engine != Engine::Sagemaker {
             removable.push(r);
             continue;
         }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::params::*;
 use crate::catalog::{normalize, Catalog};
-use crate::domain::{RunRecord, RunState};
+use crate::domain::{LevelResult, RunRecord, RunState};
 use crate::jobs::history::REPORT_HTML;
 use crate::jobs::Jobs;
 use crate::metrics::Stats;
@@ -55,7 +55,7 @@ pub(crate) fn status(r: &RunRecord, timed_out: bool) -> Status {
         timed_out,
         workload: r.workload.clone(),
         target: r.target.clone(),
-        engine: r.engine.clone(),
+        engine: r.engine.to_string(),
         cloud_jobs: cloud_jobs(r),
         staging: super::stage::staging(r),
         label: r.label.clone(),
@@ -81,45 +81,31 @@ fn cloud_jobs(r: &RunRecord) -> Vec<CloudJobStatus> {
 }
 
 pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
-    let v: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("progress.json")).ok()?).ok()?;
-    let n = |k: &str| v.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
-    let f = |k: &str| v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0);
-    let (completed, total, rate) = (n("completed"), n("per_level_requests"), f("requests_per_s"));
-    let eta_s = if total > 0 && rate > 0.0 {
-        Some(total.saturating_sub(completed) as f64 / rate)
-    } else if f("per_level_seconds") > 0.0 {
-        Some((f("per_level_seconds") - f("level_elapsed_s")).max(0.0))
-    } else {
-        None
-    };
+    let p = crate::storage::read_progress(dir)?;
     Some(ProgressInfo {
-        level: n("level_index") as usize + 1,
-        levels: n("levels") as usize,
-        completed,
-        total,
-        errors: n("errors"),
-        elapsed_s: f("level_elapsed_s"),
-        eta_s,
-        requests_per_s: rate,
-        warming_up: v
-            .get("warming_up")
-            .and_then(serde_json::Value::as_bool)
-            .unwrap_or(false),
-        ttft_p50_ms: v.get("ttft_p50_ms").and_then(serde_json::Value::as_f64),
+        level: p.level_index + 1,
+        levels: p.levels,
+        completed: p.completed,
+        total: p.per_level_requests,
+        errors: p.errors,
+        elapsed_s: p.level_elapsed_s,
+        eta_s: p.eta_s(),
+        requests_per_s: p.requests_per_s,
+        warming_up: p.warming_up,
+        ttft_p50_ms: p.ttft_p50_ms,
     })
 }
 
 pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
     let r = jobs.get(&a.run_id).map_err(|e| e.to_string())?;
-    if r.engine == crate::jobs::STAGE {
+    if r.engine == crate::domain::Engine::Stage {
         return Err(format!(
             "run {} stages model weights and has no benchmark results; get_status shows its staging report",
             r.run_id
         ));
     }
     let path = Path::new(&r.run_dir).join(RESULTS_JSON);
-    let Ok(bytes) = std::fs::read(&path) else {
+    if !path.is_file() {
         return Err(match r.status {
             s if s.is_active() => format!(
                 "run {} is still {}; call get_status with wait_seconds, then fetch_results",
@@ -133,13 +119,10 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
                 r.failure.map(|f| format!(": {f}")).unwrap_or_default()
             ),
         });
-    };
-    let full: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is unreadable: {e}", path.display()))?;
-    let levels: Vec<LevelSummary> = full["levels"]
-        .as_array()
-        .map(|ls| ls.iter().map(level_summary).collect())
-        .unwrap_or_default();
+    }
+    let result = crate::storage::read_run_result(Path::new(&r.run_dir))
+        .map_err(|e| format!("{e}; the run's results are damaged"))?;
+    let levels: Vec<LevelSummary> = result.levels.iter().map(level_summary).collect();
     let files = levels
         .iter()
         .flat_map(|l| {
@@ -152,9 +135,9 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
     Ok(Results {
         run_id: r.run_id,
         status: r.status.as_str().into(),
-        model: full["model"].as_str().unwrap_or_default().to_owned(),
+        model: result.model.clone(),
         levels,
-        indicators: full["indicators"].clone(),
+        indicators: serde_json::to_value(&result.indicators).unwrap_or_default(),
         files,
         report: Some(Path::new(&r.run_dir).join(REPORT_HTML))
             .filter(|p| p.is_file())
@@ -165,44 +148,36 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
             .then(|| format!("mcc-bench://runs/{run_id}/{REPORT_HTML}")),
         history: crate::jobs::history::read_outcome(Path::new(&r.run_dir))
             .and_then(|h| serde_json::to_value(h).ok()),
-        full: (a.detail.as_deref() == Some("full")).then_some(full),
+        full: (a.detail.as_deref() == Some("full"))
+            .then(|| serde_json::to_value(&result).ok())
+            .flatten(),
     })
 }
 
-fn level_summary(l: &serde_json::Value) -> LevelSummary {
-    let m = &l["metrics"];
-    let pct = |k: &str| -> Option<Percentiles> {
-        let s: Stats = serde_json::from_value(m[k].clone()).ok()?;
-        Some(Percentiles {
+fn level_summary(l: &LevelResult) -> LevelSummary {
+    let m = &l.metrics;
+    let pct = |s: &Option<Stats>| {
+        s.as_ref().map(|s| Percentiles {
             p50: s.p50,
             p90: s.p90,
             p99: s.p99,
             avg: s.avg,
         })
     };
-    let label = match (
-        l["level"]["concurrency"].as_u64(),
-        l["level"]["rate"].as_f64(),
-    ) {
-        (Some(c), _) => format!("c{c}"),
-        (None, Some(r)) => format!("r{r}"),
-        _ => String::new(),
-    };
     LevelSummary {
-        level: label,
-        requests: m["request_count"].as_u64().unwrap_or(0),
-        errors: m["error_request_count"].as_u64().unwrap_or(0),
-        request_throughput: m["request_throughput"].as_f64().unwrap_or(0.0),
-        output_token_throughput: m["output_token_throughput"].as_f64().unwrap_or(0.0),
-        latency_ms: pct("request_latency"),
-        ttft_ms: pct("time_to_first_token"),
-        itl_ms: pct("inter_token_latency"),
-        client_bound: l["validity"]["client_bound"].as_bool().unwrap_or(false),
-        validity_reasons: serde_json::from_value(l["validity"]["reasons"].clone())
-            .unwrap_or_default(),
-        validity: l["validity"].clone(),
-        error_summary: l["errors"].clone(),
-        export_dir: l["export_dir"].as_str().unwrap_or_default().to_owned(),
+        level: l.level.label(),
+        requests: m.request_count,
+        errors: m.error_request_count,
+        request_throughput: m.request_throughput,
+        output_token_throughput: m.output_token_throughput,
+        latency_ms: pct(&m.request_latency),
+        ttft_ms: pct(&m.time_to_first_token),
+        itl_ms: pct(&m.inter_token_latency),
+        client_bound: l.validity.client_bound,
+        validity_reasons: l.validity.reasons.clone(),
+        validity: serde_json::to_value(&l.validity).unwrap_or_default(),
+        error_summary: serde_json::to_value(&l.errors).unwrap_or_default(),
+        export_dir: l.export_dir.clone(),
     }
 }
 
@@ -221,7 +196,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
         .into_iter()
         .filter(|r| a.status.as_deref().is_none_or(|s| r.status.as_str() == s))
         .filter(|r| want_workload.is_none() || r.workload == want_workload)
-        .filter(|r| a.engine.as_deref().is_none_or(|e| r.engine == e))
+        .filter(|r| a.engine.as_deref().is_none_or(|e| r.engine.as_str() == e))
         .filter(|r| matches_facts(r, a))
         .collect();
     let page: Vec<RunSummary> = matching
@@ -232,7 +207,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
             run_id: r.run_id.clone(),
             status: r.status.as_str().into(),
             workload: r.workload.clone(),
-            engine: r.engine.clone(),
+            engine: r.engine.to_string(),
             target: r.target.clone(),
             label: r.label.clone(),
             model: run_model(r),

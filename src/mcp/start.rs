@@ -182,6 +182,7 @@ fn start_local(
         api_key,
         extra_body: Default::default(),
         simulated,
+        sim: None,
         tls: TlsSpec {
             ca_cert_pem: ep.ca_cert,
             insecure: ep.insecure.unwrap_or(false),

@@ -152,7 +152,7 @@ fn compare_level(b: &LevelResult, c: &LevelResult, noise_percent: f64) -> LevelC
 pub fn run_summary(
     result: &RunResult,
     label: Option<String>,
-    engine: &str,
+    engine: crate::domain::Engine,
     adapter: Option<String>,
     instance_type: Option<String>,
 ) -> RunSummary {
@@ -172,7 +172,7 @@ pub fn run_summary(
         model: result.model.clone(),
         adapter,
         instance_type,
-        engine: engine.to_owned(),
+        engine: engine.to_string(),
         status,
         start_time: result.start_time.clone(),
         valid: validity_notes.is_empty() && !result.levels.is_empty(),

@@ -73,6 +73,23 @@ impl Default for SimConfig {
     }
 }
 
+impl SimConfig {
+    /// The configuration of an in-process simulator for a run's settings.
+    pub fn for_run(s: &crate::domain::SimSettings, seed: u64) -> Self {
+        Self {
+            ttft_ms: s.ttft_ms,
+            itl_ms: s.itl_ms,
+            itl_jitter_ms: s.itl_jitter_ms,
+            seed,
+            faults: Faults {
+                http_500: s.error_rate,
+                ..Faults::default()
+            },
+            ..Self::default()
+        }
+    }
+}
+
 impl Faults {
     /// Picks the fault for a draw `u` uniform in [0, 1).
     pub fn pick(&self, u: f64) -> Option<Fault> {

@@ -90,6 +90,29 @@ pub struct ExportContext<'a> {
     pub model: &'a str,
 }
 
+/// Name of the live progress snapshot.
+pub const PROGRESS_JSON: &str = "progress.json";
+
+/// Writes `progress.json` (atomically: a reader sees one whole snapshot).
+pub fn write_progress(dir: &Path, p: &crate::domain::ProgressSnapshot) -> Result<(), StorageError> {
+    write_json(&dir.join(PROGRESS_JSON), p, "progress")
+}
+
+/// The last progress snapshot of a run, if it wrote a readable one.
+pub fn read_progress(dir: &Path) -> Option<crate::domain::ProgressSnapshot> {
+    let text = read_run_file(dir, PROGRESS_JSON, 1 << 20).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// Reads `results.json` of a run directory.
+pub fn read_run_result(dir: &Path) -> Result<RunResult, StorageError> {
+    let text = read_run_file(dir, RESULTS_JSON, 64 << 20)?;
+    serde_json::from_str(&text).map_err(|e| StorageError::Read {
+        path: dir.join(RESULTS_JSON).display().to_string(),
+        reason: format!("not a results file: {e}"),
+    })
+}
+
 /// Writes `run_spec.json`.
 pub fn write_run_spec(dir: &Path, spec: &RunSpec) -> Result<(), StorageError> {
     write_json(&dir.join(RUN_SPEC_JSON), spec, "run spec")

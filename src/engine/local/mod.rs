@@ -498,6 +498,48 @@ mod tests {
     }
 
     #[test]
+    fn credentials_an_endpoint_echoes_are_scrubbed() {
+        let mut s = spec("http://h/v1");
+        s.endpoint.api_key = Some("sk-abcdef".into());
+        s.endpoint.headers = crate::domain::SecretHeaders(vec![
+            ("api-key".into(), "gw-123456".into()),
+            ("x-short".into(), "1".into()),
+        ]);
+        let secrets = secrets_of(&s);
+        assert_eq!(
+            secrets,
+            ["sk-abcdef", "gw-123456"],
+            "short values are not secrets"
+        );
+        let t = std::time::Instant::now();
+        let mut rec = RequestRecord {
+            index: 0,
+            phase: BenchmarkPhase::Profiling,
+            level: 0,
+            intended: t,
+            send: t,
+            head: None,
+            responses: Vec::new(),
+            first_answer: None,
+            end: t,
+            status: Some(400),
+            error: Some(crate::domain::RequestError {
+                kind: crate::domain::ErrorKind::ClientError,
+                code: Some(400),
+                message: "HTTP 400: you sent Bearer sk-abcdef and api-key: gw-123456".into(),
+            }),
+            usage: None,
+            input_tokens: 1,
+            output_tokens_client: None,
+            reasoning_tokens_client: None,
+            max_tokens: 1,
+        };
+        scrub(std::slice::from_mut(&mut rec), &secrets);
+        let msg = rec.error.map(|e| e.message).unwrap_or_default();
+        assert_eq!(msg, "HTTP 400: you sent Bearer *** and api-key: ***");
+    }
+
+    #[test]
     fn impossible_specs_are_rejected_with_the_reason() {
         let mut s = spec("http://h/v1");
         s.levels = vec![LoadLevel::Concurrency { concurrency: 0 }];

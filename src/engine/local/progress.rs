@@ -70,6 +70,29 @@ impl Progress {
         }
     }
 
+    /// The counters as of now, for other processes.
+    pub fn snapshot(&self) -> crate::domain::ProgressSnapshot {
+        let elapsed = self.level_elapsed();
+        let completed = self.completed.load(Relaxed);
+        crate::domain::ProgressSnapshot {
+            level_index: self.level.load(Relaxed),
+            levels: self.levels,
+            warming_up: self.warming_up.load(Relaxed),
+            sent: self.sent.load(Relaxed),
+            completed,
+            errors: self.errors.load(Relaxed),
+            per_level_requests: self.per_level_target,
+            per_level_seconds: self.per_level_seconds,
+            level_elapsed_s: elapsed,
+            requests_per_s: if elapsed > 0.0 {
+                completed as f64 / elapsed
+            } else {
+                0.0
+            },
+            ttft_p50_ms: self.ttft.p50(),
+        }
+    }
+
     /// Seconds since the current level started.
     pub fn level_elapsed(&self) -> f64 {
         self.level_started

@@ -193,38 +193,32 @@ pub fn athena_polling() -> Polling {
     p
 }
 
-/// After a tracked run completes: its history and its HTML report. Every
-/// failure is logged and recorded, never raised.
-pub async fn after_run(home: &Path, record: &crate::domain::RunRecord) {
+/// After a tracked run completes: its history and its HTML report, from
+/// the result in memory. Every failure is logged and recorded, never raised.
+pub async fn after_run(
+    home: &Path,
+    record: &crate::domain::RunRecord,
+    result: &crate::domain::RunResult,
+) {
     let dir = Path::new(&record.run_dir);
-    let result: crate::domain::RunResult = match std::fs::read(dir.join(RESULTS_JSON))
-        .map_err(|e| e.to_string())
-        .and_then(|b| serde_json::from_slice(&b).map_err(|e| e.to_string()))
-    {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::warn!("run {}: no results for the history: {e}", record.run_id);
-            return;
-        }
-    };
     let context = record.context.clone().unwrap_or_default();
     let job_names: Vec<String> = super::refs_of(record)
         .map(|refs| refs.jobs.into_iter().map(|j| j.job_name).collect())
         .unwrap_or_default();
     let src = RowSource {
-        result: &result,
+        result,
         context: &context,
-        engine: &record.engine,
+        engine: record.engine,
         job_names: &job_names,
     };
     publish(home, src, dir).await;
     let ctx = report_context(
         &context,
         record.label.clone(),
-        &record.engine,
+        record.engine,
         &record.target,
     );
-    if let Err(e) = write_run_report(dir, &result, &ctx) {
+    if let Err(e) = write_run_report(dir, result, &ctx) {
         tracing::warn!("run {}: report not written: {e}", record.run_id);
     }
 }
@@ -233,12 +227,12 @@ pub async fn after_run(home: &Path, record: &crate::domain::RunRecord) {
 pub fn report_context(
     c: &crate::domain::ResultContext,
     label: Option<String>,
-    engine: &str,
+    engine: crate::domain::Engine,
     target: &str,
 ) -> crate::report::ReportContext {
     crate::report::ReportContext {
         label,
-        engine: engine.to_owned(),
+        engine: engine.to_string(),
         target: target.to_owned(),
         instance_type: c.instance_type.clone(),
         adapter: c.adapter.clone(),

@@ -20,7 +20,7 @@ pub struct RowSource<'a> {
     /// The project facts recorded at start.
     pub context: &'a ResultContext,
     /// Engine that produced it (`local`, `sagemaker`).
-    pub engine: &'a str,
+    pub engine: crate::domain::Engine,
     /// Cloud job name per level (SageMaker), else empty.
     pub job_names: &'a [String],
 }
@@ -151,7 +151,7 @@ fn run_columns(src: RowSource<'_>) -> HistoryRow {
     if let StopCondition::Duration { seconds } = spec.stop {
         put_int(&mut row, "duration_seconds", Some(seconds.round() as u64));
     }
-    put_text(&mut row, "run_type", Some(src.engine.to_owned()));
+    put_text(&mut row, "run_type", Some(src.engine.to_string()));
     put_text(&mut row, "mcc_version", c.mcc_version.clone());
     put_text(
         &mut row,
@@ -160,7 +160,7 @@ fn run_columns(src: RowSource<'_>) -> HistoryRow {
     );
     put_text(&mut row, "region", c.region.clone());
     put_text(&mut row, "adapter_name", c.adapter.clone());
-    let source = if src.engine == "sagemaker" {
+    let source = if src.engine == crate::domain::Engine::Sagemaker {
         "aiperf"
     } else {
         "mcc-bench"

@@ -1,0 +1,3 @@
+"""placeholder"""
+async def run(c):
+    raise NotImplementedError
