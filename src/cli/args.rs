@@ -274,6 +274,14 @@ pub struct ServeArgs {
     /// proxies do not cut them.
     #[arg(long, value_name = "SECONDS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub keep_alive: u64,
+    /// Most HTTP connections served at once; one more is answered 503
+    /// (Retry-After: 1) and closed at once.
+    #[arg(long, value_name = "N", default_value_t = crate::mcp::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections: u64,
+    /// Milliseconds an HTTP client has to send a request head (also the
+    /// longest a keep-alive connection idles); for tests.
+    #[arg(long, value_name = "MS", hide = true, default_value_t = crate::mcp::DEFAULT_HEADER_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub header_timeout_ms: u64,
 }
 
 /// `--toolset`.

@@ -5,6 +5,7 @@
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
+mod accept;
 mod cleanup;
 pub mod client;
 mod guard;
@@ -24,7 +25,10 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-pub use http::{bind as bind_http, serve as serve_http, HttpError, HttpOptions, MAX_BODY_BYTES};
+pub use http::{
+    bind as bind_http, serve as serve_http, HttpError, HttpOptions, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, MAX_BODY_BYTES,
+};
 pub use server::{BenchServer, Shared, Toolset, CATALOG_TOOLS, WRITE_TOOLS};
 
 /// How often the tracker reconciles runs whose runner died.
