@@ -278,6 +278,10 @@ pub struct ServeArgs {
     /// (Retry-After: 1) and closed at once.
     #[arg(long, value_name = "N", default_value_t = crate::mcp::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub max_connections: u64,
+    /// Most legacy HTTP+SSE sessions open at once; one more GET /sse is
+    /// answered 503 (Retry-After: 5).
+    #[arg(long, value_name = "N", default_value_t = crate::mcp::DEFAULT_MAX_SESSIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_sessions: u64,
     /// Milliseconds an HTTP client has to send a request head (also the
     /// longest a keep-alive connection idles); for tests.
     #[arg(long, value_name = "MS", hide = true, default_value_t = crate::mcp::DEFAULT_HEADER_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]

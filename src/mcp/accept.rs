@@ -12,7 +12,8 @@
 //!   and logs at most one warning per second, counting the ones it held back.
 //!
 //! Every connection is a task of one `JoinSet`, aborted when the server
-//! stops.
+//! stops. Each request carries its connection's `ConnCloser`, with which
+//! the legacy SSE layer closes the stream of a client that stopped reading.
 
 use std::convert::Infallible;
 use std::io;
@@ -43,6 +44,17 @@ pub(super) struct ConnLimits {
     pub(super) max_connections: usize,
     /// Time to send a request head (and longest keep-alive idle time).
     pub(super) header_timeout: Duration,
+}
+
+/// Closes the connection a request arrived on (a request extension).
+#[derive(Debug, Clone, Default)]
+pub(super) struct ConnCloser(CancellationToken);
+
+impl ConnCloser {
+    /// Drops the connection: its socket is closed, whatever is buffered.
+    pub(super) fn close(&self) {
+        self.0.cancel();
+    }
 }
 
 /// At most one message per `every`; the others are counted, and the count
@@ -179,7 +191,7 @@ fn refuse(stream: &TcpStream, max: usize, log: &mut Throttle) {
     }
 }
 
-/// Serves one connection until it ends.
+/// Serves one connection until it ends or its `ConnCloser` is used.
 async fn serve_conn(
     stream: TcpStream,
     routes: Arc<Routes>,
@@ -187,7 +199,10 @@ async fn serve_conn(
     header_timeout: Duration,
 ) {
     let _permit = permit;
-    let svc = service_fn(move |req: http::Request<hyper::body::Incoming>| {
+    let closer = ConnCloser::default();
+    let token = closer.0.clone();
+    let svc = service_fn(move |mut req: http::Request<hyper::body::Incoming>| {
+        req.extensions_mut().insert(closer.clone());
         let routes = Arc::clone(&routes);
         async move { Ok::<_, Infallible>(routes.route(req).await) }
     });
@@ -195,7 +210,10 @@ async fn serve_conn(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .serve_connection(TokioIo::new(stream), svc);
-    let _ = conn.await;
+    tokio::select! {
+        _ = conn => {}
+        () = token.cancelled() => {}
+    }
 }
 
 #[cfg(test)]

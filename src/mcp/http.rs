@@ -30,6 +30,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 /// Default `HttpOptions::max_connections`.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
 
+/// Default `HttpOptions::max_sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
 /// Default `HttpOptions::header_timeout`.
 pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -46,6 +49,8 @@ pub struct HttpOptions {
     pub keep_alive: Duration,
     /// Connections served at once; one more is answered 503 and closed.
     pub max_connections: usize,
+    /// Open legacy SSE sessions; one more `GET /sse` is answered 503.
+    pub max_sessions: usize,
     /// Time a client has to send a request head; also the longest a
     /// keep-alive connection waits idle for its next request.
     pub header_timeout: Duration,
@@ -117,6 +122,7 @@ pub async fn serve(
             make,
             guard,
             opts.keep_alive,
+            opts.max_sessions,
             stop.child_token(),
         )),
         token: opts

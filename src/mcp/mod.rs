@@ -16,6 +16,7 @@ mod prompts;
 mod results;
 mod server;
 mod sse;
+mod sse_stream;
 mod stage;
 mod start;
 
@@ -27,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use http::{
     bind as bind_http, serve as serve_http, HttpError, HttpOptions, DEFAULT_HEADER_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS, MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, MAX_BODY_BYTES,
 };
 pub use server::{BenchServer, Shared, Toolset, CATALOG_TOOLS, WRITE_TOOLS};
 
