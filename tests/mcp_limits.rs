@@ -240,13 +240,21 @@ fn the_default_header_timeout_is_ten_seconds() {
 fn connections_over_the_limit_are_refused_and_the_server_keeps_serving() {
     let server = Server::start(&["--max-connections", "4"]);
     server.wait_serving(Duration::from_secs(2));
+    // Let the server finish with that connection, then take every slot.
+    std::thread::sleep(Duration::from_millis(300));
     let idle: Vec<TcpStream> = (0..4).map(|_| server.connect()).collect();
     std::thread::sleep(Duration::from_millis(300));
+    for s in &idle {
+        s.set_nonblocking(true).expect("nonblocking");
+        let open = matches!(s.peek(&mut [0]), Err(e) if e.kind() == ErrorKind::WouldBlock);
+        assert!(open, "an idle connection within the limit was refused");
+    }
     // The fifth and later ones: 503 at once, or closed.
     for _ in 0..40 {
         let mut extra = server.connect();
         let started = Instant::now();
-        let _ = extra.write_all(b"GET /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+        let _ = extra
+            .write_all(b"GET /nowhere HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
         let mut reply = String::new();
         let _ = extra.read_to_string(&mut reply);
         assert!(started.elapsed() < Duration::from_secs(2));
