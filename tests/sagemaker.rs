@@ -144,6 +144,8 @@ async fn sagemaker_runs_through_the_mcp_tools() {
         assert_eq!(row["model"], "Qwen_Qwen3-0.6B");
     }
 
+    hostile_output_is_imported_safely(&c, &w).await;
+
     // A failed job carries the service's reason to the agent.
     control(
         &w.emulator,
@@ -185,8 +187,6 @@ async fn sagemaker_runs_through_the_mcp_tools() {
         &w.emulator,
         json!({"lose_output": false, "job_delay_seconds": 60, "stop_seconds": 0.5}),
     );
-    let id = start(&c, &w, json!({"request_count": 4})).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
     let created = |w: &World| {
         emulator_state(&w.emulator)["calls"]
             .as_array()
@@ -195,7 +195,10 @@ async fn sagemaker_runs_through_the_mcp_tools() {
             .filter(|c| *c == "CreateAIBenchmarkJob")
             .count()
     };
-    while created(&w) < 5 {
+    let before = created(&w);
+    let id = start(&c, &w, json!({"request_count": 4})).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while created(&w) <= before {
         assert!(Instant::now() < deadline, "job never created");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -223,6 +226,61 @@ async fn sagemaker_runs_through_the_mcp_tools() {
     assert_eq!(state["jobs"], json!({}), "{state}");
     assert_eq!(state["configs"], json!([]), "{state}");
     c.cancel().await.expect("close");
+}
+
+/// An output archive that also carries a link named like the export (to
+/// /etc/passwd), a hard link, a FIFO and a `../` path: the run completes
+/// from the real exports, the job lists each skipped entry, and nothing
+/// lands outside the run directory or stays there as a link.
+async fn hostile_output_is_imported_safely(c: &RunningService<RoleClient, ()>, w: &World) {
+    control(&w.emulator, json!({"hostile_output": true}));
+    let id = start(c, w, json!({"request_count": 4})).await;
+    let s = wait_done(c, &id).await;
+    control(&w.emulator, json!({"hostile_output": false}));
+    assert_eq!(s["status"], "completed", "{s}");
+    let warnings: Vec<&str> = s["cloud_jobs"][0]["output_warnings"]
+        .as_array()
+        .expect("warnings")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for (entry, why) in [
+        ("aaa/profile_export_aiperf.json", "symbolic link"),
+        ("artifacts/hostname", "hard link"),
+        ("artifacts/pipe", "FIFO"),
+        ("escaped-by-archive.txt", "`..`"),
+    ] {
+        assert!(
+            warnings
+                .iter()
+                .any(|w| w.contains(entry) && w.contains(why)),
+            "{entry}: {warnings:?}"
+        );
+    }
+    let r = content(&call(c, "fetch_results", json!({"run_id": id})).await);
+    assert_eq!(r["levels"][0]["requests"], 4, "{r}");
+    let run_dir = record(w, &id).expect("record")["run_dir"]
+        .as_str()
+        .expect("run dir")
+        .to_owned();
+    let mut stack = vec![w.home.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).expect("read_dir").flatten() {
+            let (path, t) = (e.path(), e.file_type().expect("type"));
+            assert_ne!(
+                e.file_name(),
+                "escaped-by-archive.txt",
+                "{}",
+                path.display()
+            );
+            if path.starts_with(&run_dir) {
+                assert!(t.is_file() || t.is_dir(), "{} is {t:?}", path.display());
+            }
+            if t.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

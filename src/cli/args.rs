@@ -318,6 +318,18 @@ pub struct ServeArgs {
     /// Memory one query_results query may use, MiB.
     #[arg(long, value_name = "MIB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(64..=1_048_576))]
     pub query_memory_mib: u64,
+    /// Most HTTP connections served at once; one more is answered 503
+    /// (Retry-After: 1) and closed at once.
+    #[arg(long, value_name = "N", default_value_t = crate::mcp::DEFAULT_MAX_CONNECTIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_connections: u64,
+    /// Most legacy HTTP+SSE sessions open at once; one more GET /sse is
+    /// answered 503 (Retry-After: 5).
+    #[arg(long, value_name = "N", default_value_t = crate::mcp::DEFAULT_MAX_SESSIONS as u64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub max_sessions: u64,
+    /// Milliseconds an HTTP client has to send a request head (also the
+    /// longest a keep-alive connection idles); for tests.
+    #[arg(long, value_name = "MS", hide = true, default_value_t = crate::mcp::DEFAULT_HEADER_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub header_timeout_ms: u64,
 }
 
 /// `--toolset`.

@@ -49,6 +49,9 @@ pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliE
         auth_token: args.auth_token.clone(),
         allowed_origins: args.allow_origin.clone(),
         keep_alive: std::time::Duration::from_secs(args.keep_alive),
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        max_sessions: usize::try_from(args.max_sessions).unwrap_or(usize::MAX),
+        header_timeout: std::time::Duration::from_millis(args.header_timeout_ms),
     };
     rt.block_on(async move {
         let listener = mcp::bind_http(&opts)

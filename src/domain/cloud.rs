@@ -66,6 +66,11 @@ pub struct CloudJob {
     pub failure: Option<String>,
     /// True once its results are downloaded (they are downloaded once).
     pub downloaded: bool,
+    /// What the download skipped (archive entries that are not regular
+    /// files or directories, or would land outside the run directory), one
+    /// message each; the rest of the output was imported.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub output_warnings: Vec<String>,
 }
 
 /// The run record's `engine_refs` for a SageMaker run.

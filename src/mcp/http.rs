@@ -2,31 +2,39 @@
 //! HTTP+SSE transport at `/sse` + `/message` (`sse`), on one port. Before
 //! either sees a request this layer enforces the bearer token (401); both
 //! check Host and Origin against one `Guard` (403) and bound request bodies.
-//! A non-loopback bind requires a token.
+//! A non-loopback bind requires a token. Connections are accepted under the
+//! limits of `accept` (count, header timeout, backoff on accept errors).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+use super::accept::{accept_loop, ConnLimits};
 use super::guard::Guard;
 use super::sse::{MakeServer, SseHub};
 use super::{track, BenchServer, Shared};
 
 /// Largest JSON-RPC request body accepted.
 pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// Default `HttpOptions::max_connections`.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
+/// Default `HttpOptions::max_sessions`.
+pub const DEFAULT_MAX_SESSIONS: usize = 64;
+
+/// Default `HttpOptions::header_timeout`.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// HTTP serving options.
 #[derive(Debug, Clone)]
@@ -38,7 +46,14 @@ pub struct HttpOptions {
     /// Extra allowed Origins (loopback origins are always allowed).
     pub allowed_origins: Vec<String>,
     /// Interval of keep-alive comments on idle event streams.
-    pub keep_alive: std::time::Duration,
+    pub keep_alive: Duration,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Open legacy SSE sessions; one more `GET /sse` is answered 503.
+    pub max_sessions: usize,
+    /// Time a client has to send a request head; also the longest a
+    /// keep-alive connection waits idle for its next request.
+    pub header_timeout: Duration,
 }
 
 /// Why the HTTP server could not start.
@@ -107,6 +122,7 @@ pub async fn serve(
             make,
             guard,
             opts.keep_alive,
+            opts.max_sessions,
             stop.child_token(),
         )),
         token: opts
@@ -114,39 +130,18 @@ pub async fn serve(
             .filter(|t| !t.is_empty())
             .map(Arc::<str>::from),
     });
+    let limits = ConnLimits {
+        max_connections: opts.max_connections.max(1),
+        header_timeout: opts.header_timeout,
+    };
     let tracker = tokio::spawn(track(shared, stop.clone()));
-    accept_loop(listener, Arc::clone(&routes), &stop).await;
+    accept_loop(listener, Arc::clone(&routes), limits, &stop).await;
     routes.sse.shutdown().await;
     let _ = tracker.await;
 }
 
-/// Accepts connections until `stop`, then closes the ones still open.
-async fn accept_loop(listener: TcpListener, routes: Arc<Routes>, stop: &CancellationToken) {
-    let mut conns = JoinSet::new();
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    let routes = Arc::clone(&routes);
-                    let svc = service_fn(move |req| {
-                        let routes = Arc::clone(&routes);
-                        async move { Ok::<_, Infallible>(routes.route(req).await) }
-                    });
-                    conns.spawn(async move {
-                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
-                    });
-                }
-                Err(e) => tracing::warn!("accept failed: {e}"),
-            },
-            Some(_) = conns.join_next(), if !conns.is_empty() => {}
-        }
-    }
-    conns.shutdown().await;
-}
-
 /// What the HTTP server serves.
-struct Routes {
+pub(super) struct Routes {
     mcp: Mcp,
     sse: Arc<SseHub>,
     /// Bearer token every request must carry, when set.
@@ -154,7 +149,7 @@ struct Routes {
 }
 
 impl Routes {
-    async fn route(&self, req: Request<hyper::body::Incoming>) -> Response<Body> {
+    pub(super) async fn route(&self, req: Request<hyper::body::Incoming>) -> Response<Body> {
         let path = req.uri().path();
         if !matches!(path, "/mcp" | "/sse" | "/message") {
             return text(

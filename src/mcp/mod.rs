@@ -6,6 +6,7 @@
 //! errors.
 
 mod allowed;
+mod accept;
 mod cleanup;
 pub mod client;
 mod guard;
@@ -16,6 +17,7 @@ mod prompts;
 mod results;
 mod server;
 mod sse;
+mod sse_stream;
 mod stage;
 mod start;
 
@@ -25,7 +27,10 @@ use std::time::Duration;
 use rmcp::ServiceExt;
 use tokio_util::sync::CancellationToken;
 
-pub use http::{bind as bind_http, serve as serve_http, HttpError, HttpOptions, MAX_BODY_BYTES};
+pub use http::{
+    bind as bind_http, serve as serve_http, HttpError, HttpOptions, DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_SESSIONS, MAX_BODY_BYTES,
+};
 pub use server::{BenchServer, Shared, Toolset, CATALOG_TOOLS, WRITE_TOOLS};
 
 /// How often the tracker reconciles runs whose runner died.

@@ -76,6 +76,7 @@ fn cloud_jobs(r: &RunRecord) -> Vec<CloudJobStatus> {
             job_name: j.job_name,
             status: j.status,
             failure_reason: j.failure,
+            output_warnings: j.output_warnings,
         })
         .collect()
 }

@@ -235,6 +235,10 @@ pub(crate) struct CloudJobStatus {
     pub(crate) status: Option<String>,
     /// The service's `FailureReason`, when the job failed.
     pub(crate) failure_reason: Option<String>,
+    /// Parts of the job's output that were not imported (links, devices,
+    /// paths leaving the run directory), each with its reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) output_warnings: Vec<String>,
 }
 
 /// State of a run.

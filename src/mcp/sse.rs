@@ -5,35 +5,41 @@
 //! stream. Each stream is one session served by its own `BenchServer`, the
 //! same handler as stdio and streamable HTTP. The bearer token is checked by
 //! the router before this module sees a request; Host and Origin are checked
-//! here with the same allow-lists rmcp applies to `/mcp`.
+//! here with the same allow-lists rmcp applies to `/mcp`. At most
+//! `max_sessions` sessions are open at once (one more `GET /sse` is answered
+//! 503 with `Retry-After`); each session's queues are bounded
+//! (`sse_stream`).
 
 use std::collections::HashMap;
-use std::convert::Infallible;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
 use http::{header, HeaderValue, Method, Request, Response, StatusCode};
-use http_body::{Body as HttpBody, Frame};
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
-use rmcp::service::RoleServer;
-use rmcp::transport::Transport;
+use rmcp::model::ClientJsonRpcMessage;
 use rmcp::ServiceExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::accept::ConnCloser;
 use super::guard::{forbidden, Guard};
 use super::http::{text, Body, MAX_BODY_BYTES};
+use super::sse_stream::{
+    Inbound, Queued, SessionGuard, SessionTransport, SseBody, INBOUND_BYTES, INBOUND_MESSAGES,
+    UNSENT_BYTES, UNSENT_MESSAGES,
+};
 use super::BenchServer;
 
-/// Messages queued per session and direction. A full inbound queue answers
-/// the POST with 503; a full outbound queue makes the handler wait.
-const QUEUE: usize = 64;
+/// A session's inbound queue, as the hub holds it.
+#[derive(Clone)]
+struct Session {
+    tx: mpsc::UnboundedSender<Inbound>,
+    /// Shared with the session's transport, which counts messages out.
+    queued: Arc<Queued>,
+}
 
 /// Builds one handler per session.
 pub(super) type MakeServer = Arc<dyn Fn() -> BenchServer + Send + Sync>;
@@ -42,7 +48,9 @@ pub(super) type MakeServer = Arc<dyn Fn() -> BenchServer + Send + Sync>;
 pub(super) struct SseHub {
     /// Inbound queue of each open stream, by session id. An entry lives
     /// exactly as long as its stream: the stream's `SessionGuard` removes it.
-    sessions: Mutex<HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>>,
+    /// At most `max_sessions` entries (checked and inserted under the lock).
+    sessions: Mutex<HashMap<String, Session>>,
+    max_sessions: usize,
     /// Every session's handler task; awaited by `shutdown`.
     tasks: TaskTracker,
     /// Parent of every session's token; cancelled when the server stops.
@@ -64,10 +72,12 @@ impl SseHub {
         make: MakeServer,
         guard: Arc<Guard>,
         keep_alive: Duration,
+        max_sessions: usize,
         stop: CancellationToken,
     ) -> Self {
         Self {
             sessions: Mutex::new(HashMap::new()),
+            max_sessions,
             tasks: TaskTracker::new(),
             stop,
             make,
@@ -82,7 +92,7 @@ impl SseHub {
             return forbidden(reason);
         }
         match (req.method(), req.uri().path()) {
-            (&Method::GET, "/sse") => self.open(),
+            (&Method::GET, "/sse") => self.open(&req),
             (&Method::POST, "/message") => self.post(req).await,
             _ => {
                 let mut r = text(
@@ -102,9 +112,12 @@ impl SseHub {
         self.tasks.wait().await;
     }
 
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, mpsc::Sender<ClientJsonRpcMessage>>> {
+    /// Removes a session (its stream is gone).
+    pub(super) fn forget(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Session>> {
         // A poisoned map is still consistent: entries are inserted and
         // removed whole.
         self.sessions
@@ -112,7 +125,7 @@ impl SseHub {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn open(self: &Arc<Self>) -> Response<Body> {
+    fn open(self: &Arc<Self>, req: &Request<Incoming>) -> Response<Body> {
         let id = match session_id() {
             Ok(id) => id,
             Err(e) => {
@@ -122,30 +135,39 @@ impl SseHub {
                 )
             }
         };
-        let (in_tx, in_rx) = mpsc::channel(QUEUE);
-        let (out_tx, out_rx) = mpsc::channel(QUEUE);
+        let (in_tx, in_rx) = mpsc::unbounded_channel();
+        let (out_tx, out_rx) = mpsc::unbounded_channel();
+        let inbound = Arc::new(Queued::new(INBOUND_MESSAGES, INBOUND_BYTES));
+        let unsent = Arc::new(Queued::new(UNSENT_MESSAGES, UNSENT_BYTES));
+        let queued = Arc::clone(&inbound);
+        if !self.register(&id, Session { tx: in_tx, queued }) {
+            return busy(
+                format!("too many legacy SSE sessions open ({}, --max-sessions); retry later, or use streamable HTTP at /mcp", self.max_sessions),
+                "5",
+            );
+        }
         let session = self.stop.child_token();
-        self.lock().insert(id.clone(), in_tx);
-        let server = (self.make)();
         let transport = SessionTransport {
+            id: id.clone(),
             rx: in_rx,
+            inbound,
             tx: out_tx,
+            unsent: Arc::clone(&unsent),
+            closer: req
+                .extensions()
+                .get::<ConnCloser>()
+                .cloned()
+                .unwrap_or_default(),
+            session: session.clone(),
         };
-        let ct = session.clone();
-        self.tasks.spawn(async move {
-            match server.serve_with_ct(transport, ct).await {
-                Ok(running) => {
-                    let _ = running.waiting().await;
-                }
-                Err(e) => tracing::debug!("legacy SSE session ended before initialize: {e}"),
-            }
-        });
+        self.spawn_handler(transport, session.clone());
         tracing::debug!(session = %id, "legacy SSE session opened");
         let body = SseBody {
             first: Some(Bytes::from(format!(
                 "event: endpoint\ndata: /message?sessionId={id}\n\n"
             ))),
             rx: out_rx,
+            unsent,
             keep_alive: tokio::time::interval_at(
                 tokio::time::Instant::now() + self.keep_alive,
                 self.keep_alive,
@@ -167,6 +189,30 @@ impl SseHub {
         r
     }
 
+    /// Adds a session, unless `max_sessions` are open (then false).
+    fn register(&self, id: &str, session: Session) -> bool {
+        let mut sessions = self.lock();
+        if sessions.len() >= self.max_sessions {
+            return false;
+        }
+        sessions.insert(id.to_owned(), session);
+        true
+    }
+
+    /// Runs the session's handler (a tracked task) until `ct` is cancelled
+    /// or the client ends the session.
+    fn spawn_handler(&self, transport: SessionTransport, ct: CancellationToken) {
+        let server = (self.make)();
+        self.tasks.spawn(async move {
+            match server.serve_with_ct(transport, ct).await {
+                Ok(running) => {
+                    let _ = running.waiting().await;
+                }
+                Err(e) => tracing::debug!("legacy SSE session ended before initialize: {e}"),
+            }
+        });
+    }
+
     async fn post(&self, req: Request<Incoming>) -> Response<Body> {
         let Some(id) = query_param(req.uri().query().unwrap_or(""), "sessionId") else {
             return text(
@@ -175,27 +221,35 @@ impl SseHub {
                     .into(),
             );
         };
-        let Some(tx) = self.lock().get(id).cloned() else {
+        let Some(session) = self.lock().get(id).cloned() else {
             return unknown_session();
         };
-        let msg = match read_message(req.into_body()).await {
-            Ok(msg) => msg,
+        let (msg, len) = match read_message(req.into_body()).await {
+            Ok(read) => read,
             Err(refused) => return refused,
         };
-        match tx.try_send(msg) {
+        if !session.queued.admit(len) {
+            return busy(
+                format!("session queue full (at most {INBOUND_MESSAGES} messages or {INBOUND_BYTES} bytes waiting); retry shortly"),
+                "1",
+            );
+        }
+        match session.tx.send((msg, len)) {
             Ok(()) => text(StatusCode::ACCEPTED, "Accepted".into()),
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                let mut r = text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    format!("session queue full ({QUEUE} messages waiting); retry shortly"),
-                );
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
+            Err(_) => {
+                session.queued.take(len);
+                unknown_session()
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => unknown_session(),
         }
     }
+}
+
+/// 503 with `Retry-After: seconds`.
+fn busy(msg: String, seconds: &'static str) -> Response<Body> {
+    let mut r = text(StatusCode::SERVICE_UNAVAILABLE, msg);
+    r.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static(seconds));
+    r
 }
 
 fn unknown_session() -> Response<Body> {
@@ -205,8 +259,8 @@ fn unknown_session() -> Response<Body> {
     )
 }
 
-/// Reads one JSON-RPC message, at most `MAX_BODY_BYTES`.
-async fn read_message(body: Incoming) -> Result<ClientJsonRpcMessage, Response<Body>> {
+/// Reads one JSON-RPC message, at most `MAX_BODY_BYTES`, with its size.
+async fn read_message(body: Incoming) -> Result<(ClientJsonRpcMessage, usize), Response<Body>> {
     let bytes = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(e) if e.is::<http_body_util::LengthLimitError>() => {
@@ -222,12 +276,13 @@ async fn read_message(body: Incoming) -> Result<ClientJsonRpcMessage, Response<B
             ))
         }
     };
-    serde_json::from_slice(&bytes).map_err(|e| {
+    let msg = serde_json::from_slice(&bytes).map_err(|e| {
         text(
             StatusCode::BAD_REQUEST,
             format!("body is not a JSON-RPC message: {e}"),
         )
-    })
+    })?;
+    Ok((msg, bytes.len()))
 }
 
 /// A query parameter's raw value (session ids are plain hex, never escaped).
@@ -245,102 +300,6 @@ fn session_id() -> Result<String, getrandom::Error> {
     let mut raw = [0u8; 16];
     getrandom::fill(&mut raw)?;
     Ok(raw.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-/// Removes its session from the hub and stops the session's handler when
-/// the stream is dropped (client gone, connection closed, server stopping).
-struct SessionGuard {
-    hub: Arc<SseHub>,
-    id: String,
-    token: CancellationToken,
-}
-
-impl Drop for SessionGuard {
-    fn drop(&mut self) {
-        self.hub.lock().remove(&self.id);
-        self.token.cancel();
-        tracing::debug!(session = %self.id, "legacy SSE session closed");
-    }
-}
-
-/// The event stream: the endpoint event, then one `message` event per
-/// server message, with keep-alive comments while idle. Ends when the
-/// session's handler ends.
-struct SseBody {
-    first: Option<Bytes>,
-    rx: mpsc::Receiver<ServerJsonRpcMessage>,
-    keep_alive: tokio::time::Interval,
-    _session: SessionGuard,
-}
-
-impl HttpBody for SseBody {
-    type Data = Bytes;
-    type Error = Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
-        }
-        match self.rx.poll_recv(cx) {
-            Poll::Ready(Some(msg)) => {
-                return Poll::Ready(Some(Ok(Frame::data(message_event(&msg)))))
-            }
-            Poll::Ready(None) => return Poll::Ready(None),
-            Poll::Pending => {}
-        }
-        if self.keep_alive.poll_tick(cx).is_ready() {
-            return Poll::Ready(Some(Ok(Frame::data(Bytes::from_static(
-                b": keep-alive\n\n",
-            )))));
-        }
-        Poll::Pending
-    }
-}
-
-/// One `message` event. Serialised JSON has no raw newlines, so one `data:`
-/// line carries it whole.
-fn message_event(msg: &ServerJsonRpcMessage) -> Bytes {
-    let json = serde_json::to_string(msg).unwrap_or_else(|e| {
-        format!(r#"{{"jsonrpc":"2.0","method":"notifications/message","params":{{"level":"error","data":"cannot encode a reply: {e}"}}}}"#)
-    });
-    Bytes::from(format!("event: message\ndata: {json}\n\n"))
-}
-
-/// The handler's side of one session.
-struct SessionTransport {
-    rx: mpsc::Receiver<ClientJsonRpcMessage>,
-    tx: mpsc::Sender<ServerJsonRpcMessage>,
-}
-
-/// The client's stream is gone.
-#[derive(Debug, thiserror::Error)]
-#[error("the legacy SSE stream of this session is closed")]
-struct StreamClosed;
-
-impl Transport<RoleServer> for SessionTransport {
-    type Error = StreamClosed;
-
-    fn send(
-        &mut self,
-        item: ServerJsonRpcMessage,
-    ) -> impl std::future::Future<Output = Result<(), StreamClosed>> + Send + 'static {
-        let tx = self.tx.clone();
-        async move { tx.send(item).await.map_err(|_| StreamClosed) }
-    }
-
-    fn receive(
-        &mut self,
-    ) -> impl std::future::Future<Output = Option<ClientJsonRpcMessage>> + Send {
-        self.rx.recv()
-    }
-
-    async fn close(&mut self) -> Result<(), StreamClosed> {
-        self.rx.close();
-        Ok(())
-    }
 }
 
 #[cfg(test)]

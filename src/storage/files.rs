@@ -8,21 +8,20 @@ use std::path::{Path, PathBuf};
 use super::StorageError;
 
 /// Every regular file below `dir` (subdirectories included), sorted by
-/// path. Symbolic links are neither followed nor listed; directories that
-/// cannot be read are skipped: callers look for files they expect and
-/// report what is missing.
+/// path. Symbolic links below `dir` are neither followed nor listed, so
+/// what is found was written there and the walk cannot leave `dir` or loop.
+/// Directories that cannot be read are skipped: callers look for files they
+/// expect and report what is missing.
 pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let Ok(kind) = entry.file_type() else {
-                continue;
-            };
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                out.push(entry.path());
+            // DirEntry::file_type does not follow symbolic links.
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                Ok(t) if t.is_file() => out.push(entry.path()),
+                _ => {}
             }
         }
     }
@@ -103,5 +102,19 @@ mod tests {
             .collect();
         assert_eq!(found, want);
         assert!(files_under(&dir.path().join("missing")).is_empty());
+    }
+
+    #[test]
+    fn symbolic_links_are_neither_followed_nor_listed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let outside = tempfile::tempdir().expect("outside");
+        std::fs::write(outside.path().join("secret"), b"x").expect("write");
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).expect("mkdir");
+        std::fs::write(root.join("kept"), b"").expect("write");
+        std::os::unix::fs::symlink(outside.path(), root.join("dir-link")).expect("link");
+        std::os::unix::fs::symlink("/etc/passwd", root.join("file-link")).expect("link");
+        std::os::unix::fs::symlink(&root, root.join("loop")).expect("link");
+        assert_eq!(files_under(&root), [root.join("kept")]);
     }
 }

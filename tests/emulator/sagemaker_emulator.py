@@ -7,7 +7,8 @@ built-in simulated endpoint with the job's workload spec, then the AIPerf
 exports are packed as output.tar.gz and uploaded, under a service-style
 `bmk-prod-<job>-<hash>/` sub-prefix, to the S3 server (moto) given on the
 command line. Behaviour switches for failure tests are set with
-POST /_control (JSON): fail_jobs (reason), lose_output, stop_seconds,
+POST /_control (JSON): fail_jobs (reason), lose_output, hostile_output
+(the archive also carries links, a FIFO and a `../` path), stop_seconds,
 job_delay_seconds, fail_ops ({operation: error code}, answered as that AWS
 error), model_error (an HTTP status the model answers invocations with),
 stream_error (a ModelStreamError after the first payload part). POST
@@ -64,7 +65,8 @@ class State:
         self.binary, self.s3_url = binary, s3_url
         self.endpoints = {e: "InService" for e in endpoints}
         self.configs, self.jobs = {}, {}
-        self.control = {"fail_jobs": None, "lose_output": False, "stop_seconds": 0.0,
+        self.control = {"fail_jobs": None, "lose_output": False, "hostile_output": False,
+                        "stop_seconds": 0.0,
                         "job_delay_seconds": 0.0}
         self.calls = []
         self.control.update({"fail_ops": {}, "model_error": None, "stream_error": False})
@@ -283,6 +285,20 @@ def execute(st, job):
             job["status"] = "Completed"
 
 
+def add_hostile_entries(tar):
+    """Entries an output archive must not be trusted with: a link named like
+    the export (sorting before the real one), links out of the directory,
+    a FIFO and a path climbing out of it."""
+    def entry(name, kind, link="", data=b""):
+        info = tarfile.TarInfo(name)
+        info.type, info.linkname, info.size = kind, link, len(data)
+        tar.addfile(info, io.BytesIO(data) if data else None)
+    entry("aaa/profile_export_aiperf.json", tarfile.SYMTYPE, "/etc/passwd")
+    entry("artifacts/hostname", tarfile.LNKTYPE, "/etc/hostname")
+    entry("artifacts/pipe", tarfile.FIFOTYPE)
+    entry("../../../../../escaped-by-archive.txt", tarfile.REGTYPE, data=b"escaped\n")
+
+
 def upload(st, job, out_dir):
     files = []
     for root, _, names in os.walk(out_dir):
@@ -290,6 +306,8 @@ def upload(st, job, out_dir):
                   if n in ("profile_export_aiperf.json", "profile_export.jsonl")]
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        if st.control["hostile_output"]:
+            add_hostile_entries(tar)
         for f in files:
             tar.add(f, arcname="artifacts/" + os.path.basename(f))
     bucket, _, prefix = job["output"].removeprefix("s3://").partition("/")

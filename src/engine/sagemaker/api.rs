@@ -152,7 +152,8 @@ pub trait CloudApi: Send + Sync {
         bucket: &str,
         prefix: &str,
     ) -> impl Future<Output = CloudResult<Vec<String>>> + Send;
-    /// `GetObject`, streamed into `dest`.
+    /// `GetObject`, streamed into a new file `dest` (which must not exist;
+    /// a symbolic link there is an error, never followed).
     fn download(
         &self,
         bucket: &str,

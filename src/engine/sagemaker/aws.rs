@@ -277,7 +277,15 @@ impl CloudApi for AwsCloud {
                 format!("{}: {e}", dest.display()),
             )
         };
-        let mut file = tokio::fs::File::create(dest).await.map_err(io)?;
+        // A new file only, never through a symbolic link at `dest`.
+        let mut file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .mode(0o644)
+            .open(dest)
+            .await
+            .map_err(io)?;
         let mut body = obj.body;
         while let Some(chunk) = body.try_next().await.map_err(|e| {
             CloudError::new(

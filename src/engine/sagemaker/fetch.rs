@@ -1,24 +1,33 @@
 //! Collecting a completed job's output: list what the service wrote under
-//! the output location for this job, download it, unpack every `*.tar.gz`
-//! (entries that would escape the directory are refused), find the AIPerf
-//! exports by name, and turn them into a level result.
+//! the output location for this job, download it into a fresh `download/`
+//! directory of the level, unpack every `*.tar.gz` (regular files and
+//! directories only, within a budget: `unpack`), find the AIPerf exports by
+//! name, and turn them into a level result. Nothing is ever written through
+//! a symbolic link, and the exports are only looked for among regular files.
 
 use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 
 use super::api::{split_s3_uri, CloudApi};
+use super::unpack::{clear_file_slot, create_file_below, reset_dir, unpack, Budget};
 use super::SageMakerError;
 use crate::domain::{LevelResult, LoadLevel, TokenCountCheck, Validity};
 use crate::storage::{files_under, import_aiperf_json, AIPERF_JSON, AIPERF_JSONL};
 
+/// Largest `profile_export_aiperf.json` read (it is read whole; AIPerf's
+/// aggregate is a few kB).
+const MAX_EXPORT_JSON_BYTES: u64 = 64 << 20;
+
 /// Downloads job `job_name`'s output from `output_s3` into `level_dir`,
 /// leaving `profile_export_aiperf.json` (and the JSONL when present) there.
+/// Returns a warning per object or archive entry that was skipped.
 pub(super) async fn download_job_output<A: CloudApi>(
     api: &A,
     output_s3: &str,
     job_name: &str,
     level_dir: &Path,
-) -> Result<(), SageMakerError> {
+) -> Result<Vec<String>, SageMakerError> {
     let (bucket, prefix) = split_s3_uri(output_s3).ok_or_else(|| {
         SageMakerError::Output(format!(
             "job {job_name} reports an unusable output location {output_s3:?}"
@@ -36,15 +45,27 @@ pub(super) async fn download_job_output<A: CloudApi>(
         )));
     }
     let raw = level_dir.join("download");
-    fs::create_dir_all(&raw).map_err(|e| io_error(&raw, &e))?;
+    fs::create_dir_all(level_dir).map_err(|e| io_error(level_dir, &e))?;
+    reset_dir(&raw).map_err(|e| io_error(&raw, &e))?;
+    let mut budget = Budget::default();
+    let mut warnings = Vec::new();
     for key in &keys {
-        let dest = raw.join(safe_relative(key));
-        if let Some(parent) = dest.parent() {
-            fs::create_dir_all(parent).map_err(|e| io_error(parent, &e))?;
+        let rel = safe_relative(key);
+        if rel.as_os_str().is_empty() {
+            warnings.push(format!("object {key:?}: skipped, its key names no file"));
+            continue;
         }
+        let dest = clear_file_slot(&raw, &rel).map_err(|e| io_error(&raw, &e))?;
         api.download(&bucket, key, &dest).await?;
         if key.ends_with(".tar.gz") || key.ends_with(".tgz") {
-            unpack(&dest, &raw)?;
+            match unpack(&dest, &raw, &mut budget) {
+                Ok(skipped) => warnings.extend(skipped),
+                Err(e) => {
+                    // What was unpacked of a refused output is not kept.
+                    let _ = fs::remove_dir_all(&raw);
+                    return Err(e.into());
+                }
+            }
         }
     }
     place_exports(
@@ -52,7 +73,8 @@ pub(super) async fn download_job_output<A: CloudApi>(
         level_dir,
         &format!("s3://{bucket}/{prefix}"),
         job_name,
-    )
+    )?;
+    Ok(warnings)
 }
 
 /// A key as a relative path without `..` or absolute parts.
@@ -62,22 +84,8 @@ fn safe_relative(key: &str) -> PathBuf {
         .collect()
 }
 
-fn unpack(archive: &Path, into: &Path) -> Result<(), SageMakerError> {
-    let file = fs::File::open(archive).map_err(|e| io_error(archive, &e))?;
-    let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(file));
-    let entries = tar.entries().map_err(|e| bad_archive(archive, &e))?;
-    for entry in entries {
-        let mut entry = entry.map_err(|e| bad_archive(archive, &e))?;
-        // unpack_in refuses (returns false for) paths escaping `into`.
-        entry
-            .unpack_in(into)
-            .map_err(|e| bad_archive(archive, &e))?;
-    }
-    Ok(())
-}
-
-/// Copies the first `profile_export_aiperf.json` / `.jsonl` found (in path
-/// order) into `level_dir`.
+/// Copies the first regular `profile_export_aiperf.json` / `.jsonl` found
+/// (in path order) into `level_dir`.
 fn place_exports(
     raw: &Path,
     level_dir: &Path,
@@ -95,15 +103,22 @@ fn place_exports(
             "job {job} completed but its output under {location} holds no {AIPERF_JSON}"
         )));
     };
-    copy(json, &level_dir.join(AIPERF_JSON))?;
+    copy(json, level_dir, AIPERF_JSON)?;
     if let Some(jsonl) = pick(AIPERF_JSONL) {
-        copy(jsonl, &level_dir.join(AIPERF_JSONL))?;
+        copy(jsonl, level_dir, AIPERF_JSONL)?;
     }
     Ok(())
 }
 
-fn copy(from: &Path, to: &Path) -> Result<(), SageMakerError> {
-    fs::copy(from, to).map(|_| ()).map_err(|e| io_error(to, &e))
+/// Copies `from` to a new file `dir/name` (replacing, never following, a
+/// link at that place).
+fn copy(from: &Path, dir: &Path, name: &str) -> Result<(), SageMakerError> {
+    let to = dir.join(name);
+    let mut src = fs::File::open(from).map_err(|e| io_error(from, &e))?;
+    let mut dst = create_file_below(dir, Path::new(name)).map_err(|e| io_error(&to, &e))?;
+    io::copy(&mut src, &mut dst)
+        .map(|_| ())
+        .map_err(|e| io_error(&to, &e))
 }
 
 /// The level result of a downloaded level directory.
@@ -113,6 +128,13 @@ pub(super) fn level_from_exports(
     tokenizer: &str,
 ) -> Result<LevelResult, SageMakerError> {
     let path = level_dir.join(AIPERF_JSON);
+    let size = fs::metadata(&path).map_err(|e| io_error(&path, &e))?.len();
+    if size > MAX_EXPORT_JSON_BYTES {
+        return Err(SageMakerError::Output(format!(
+            "{}: {size} bytes, over the {MAX_EXPORT_JSON_BYTES} an AIPerf aggregate may take; not imported",
+            path.display()
+        )));
+    }
     let text = fs::read_to_string(&path).map_err(|e| io_error(&path, &e))?;
     let imported = import_aiperf_json(&path.display().to_string(), &text)
         .map_err(|e| SageMakerError::Output(e.to_string()))?;
@@ -162,10 +184,6 @@ fn cloud_validity(concurrency: u32, rate: f64) -> Validity {
 
 fn io_error(path: &Path, e: &std::io::Error) -> SageMakerError {
     SageMakerError::Output(format!("{}: {e}", path.display()))
-}
-
-fn bad_archive(path: &Path, e: &std::io::Error) -> SageMakerError {
-    SageMakerError::Output(format!("cannot unpack {}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -201,7 +201,11 @@ async fn collect<A: CloudApi>(
     if !job.downloaded {
         let info = api.describe_job(&job.job_name).await?;
         let location = info.output_s3.unwrap_or_else(|| output_uri(&refs.plan));
-        download_job_output(api, &location, &job.job_name, &level_dir).await?;
+        let skipped = download_job_output(api, &location, &job.job_name, &level_dir).await?;
+        for w in &skipped {
+            tracing::warn!("output of {}: {w}", job.job_name);
+        }
+        refs.jobs[i].output_warnings = skipped;
         refs.jobs[i].downloaded = true;
         persist(refs);
     }

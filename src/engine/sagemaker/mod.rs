@@ -7,7 +7,8 @@
 //!   staging's object store and processing-job calls over the same clients.
 //! - `spec` — run spec → workload spec and job names.
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
-//! - `fetch` — download, unpack and import a job's output.
+//! - `fetch` — download and import a job's output; `unpack` — its
+//!   archives, regular files and directories only, within a budget.
 //! - `cleanup` — delete a run's jobs and configs, or leftovers by prefix.
 //! - `athena` — the history's Athena table, partition registration and
 //!   queries behind a trait (`aws_athena` implements it).
@@ -25,6 +26,7 @@ mod fetch;
 pub mod flow;
 pub mod runtime;
 pub mod spec;
+mod unpack;
 
 pub use api::{CloudApi, CloudError, CloudErrorKind};
 pub use aws::AwsCloud;

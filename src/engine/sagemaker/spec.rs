@@ -44,6 +44,7 @@ pub fn plan_jobs(plan: &SageMakerPlan, levels: &[u32]) -> Vec<CloudJob> {
             status: None,
             failure: None,
             downloaded: false,
+            output_warnings: Vec::new(),
         })
         .collect()
 }
