@@ -58,7 +58,7 @@ fn write_path(n: usize, home: &std::path::Path) {
     let src = RowSource {
         result: &run,
         context: &context,
-        engine: "local",
+        engine: mcc_bench::domain::Engine::Local,
         job_names: &[],
     };
     let t1 = Instant::now();
@@ -98,7 +98,7 @@ fn query_path(runs: usize, home: &std::path::Path) {
         let src = RowSource {
             result: &run,
             context: &context,
-            engine: "local",
+            engine: mcc_bench::domain::Engine::Local,
             job_names: &[],
         };
         let path = history_file_path(home, &src.partition(), &src.file_name());

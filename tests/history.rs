@@ -152,7 +152,7 @@ fn local_runs_land_in_the_history_and_sql_reads_them_back() {
     let src = mcc_bench::jobs::history::RowSource {
         result: &result,
         context: &context,
-        engine: "local",
+        engine: mcc_bench::domain::Engine::Local,
         job_names: &[],
     };
     let back = mcc_bench::storage::read_history_file(Path::new(

@@ -13,8 +13,6 @@ use crate::domain::{
 };
 use crate::engine::sagemaker::{self, spec as smspec, AwsCloud, Backoff};
 
-/// Engine name of SageMaker runs in run records.
-
 /// The SageMaker identifiers of a run record, when it is a SageMaker run.
 pub fn refs_of(record: &RunRecord) -> Option<SageMakerRefs> {
     if record.engine != Engine::Sagemaker {

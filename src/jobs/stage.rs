@@ -21,7 +21,6 @@ use crate::engine::sagemaker::AwsCloud;
 use crate::engine::stage::{self, processing, source, StageError, StageProgress, DEFAULT_PARALLEL};
 use crate::project::{self, Bootstrap, Project};
 
-/// Engine name of staging runs in run records.
 /// Live counters of a staging run, in its run directory.
 pub const STAGE_PROGRESS_JSON: &str = "stage_progress.json";
 /// The report of a finished staging run, in its run directory.

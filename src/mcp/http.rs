@@ -179,12 +179,15 @@ impl Routes {
     }
 }
 
-/// Constant-time comparison of the presented bearer token.
+/// Constant-time comparison of the presented bearer token. The scheme
+/// name is case-insensitive (RFC 9110 §11.1): `bearer x` is `Bearer x`.
 fn bearer_matches(headers: &http::HeaderMap, expected: &str) -> bool {
     let Some(given) = headers
         .get(http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token)
     else {
         return false;
     };
@@ -217,6 +220,14 @@ mod tests {
         );
         assert!(bearer_matches(&h, "s3cret"));
         assert!(!bearer_matches(&h, "s3cre"));
+        for scheme in ["bearer", "BEARER", "BeArEr"] {
+            let v = format!("{scheme} s3cret");
+            h.insert(
+                http::header::AUTHORIZATION,
+                http::HeaderValue::from_str(&v).expect("header"),
+            );
+            assert!(bearer_matches(&h, "s3cret"), "{v}");
+        }
         h.insert(
             http::header::AUTHORIZATION,
             http::HeaderValue::from_static("Basic s3cret"),

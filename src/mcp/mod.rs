@@ -5,8 +5,8 @@
 //! and a message an agent can act on; only protocol faults are JSON-RPC
 //! errors.
 
-mod allowed;
 mod accept;
+mod allowed;
 mod cleanup;
 pub mod client;
 mod guard;

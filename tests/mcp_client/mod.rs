@@ -12,7 +12,8 @@ use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+/// The binary under test (one definition for every test file).
+pub const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
 
 pub type Client = RunningService<RoleClient, ()>;
 

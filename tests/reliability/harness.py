@@ -184,7 +184,9 @@ class Sandbox:
         proc.wait(timeout=10)
 
     async def close(self) -> None:
-        for s in self.servers:
+        # Clients close in the reverse order of their opening: each holds
+        # task-scoped state of the task that opened it.
+        for s in reversed(self.servers):
             await s.close()
         for h in self.helpers:
             if h.poll() is None:

@@ -8,10 +8,11 @@ state file and no runner left alive."""
 
 import asyncio
 import json
+import os
 import random
 import signal
-import os
 import time
+import traceback
 from dataclasses import dataclass, field
 
 from harness import (ACTIVE_STATES, KNOWN_STATES, PhaseReport, RssSampler, Sandbox, alive,
@@ -344,5 +345,8 @@ def record(report: PhaseReport, trial: Trial) -> None:
 async def run(campaign) -> PhaseReport:
     report = PhaseReport("1. kill -9 at random points", "trials")
     for i in range(campaign.trials):
-        await trial_once(campaign, report, i)
+        try:
+            await trial_once(campaign, report, i)
+        except Exception:  # the harness broke in this trial: say so, go on
+            report.fail(f"trial {i}", "the trial ran to its end", traceback.format_exc())
     return report
