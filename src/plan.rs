@@ -87,6 +87,58 @@ pub mod limits {
     pub const MAX_GRACE_S: f64 = 3_600.0;
 }
 
+/// Which engine runs a benchmark, and against what.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineChoice {
+    /// The local engine against this URL (`sim`, an OpenAI-compatible base
+    /// URL, or `sagemaker://` for a SageMaker endpoint's runtime API).
+    Local(String),
+    /// SageMaker benchmark jobs for the project in this directory.
+    SageMaker(std::path::PathBuf),
+}
+
+/// What a caller said about the engine.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EngineRequest<'a> {
+    /// The engine asked for, if any.
+    pub engine: Option<crate::domain::Engine>,
+    /// The endpoint URL given, if any.
+    pub endpoint: Option<&'a str>,
+    /// The project's inference component or adapter, if named.
+    pub ic: Option<&'a str>,
+    /// The project's adapter, if named.
+    pub adapter: Option<&'a str>,
+}
+
+/// The engine asked for, or the default: local with an endpoint, else
+/// SageMaker when the project in `dir` names an endpoint. Local without an
+/// endpoint drives the project's endpoint through the SageMaker runtime
+/// API. The one rule for the shell and the MCP tools.
+pub fn choose_engine(
+    req: EngineRequest<'_>,
+    dir: &std::path::Path,
+) -> Result<EngineChoice, String> {
+    use crate::domain::Engine;
+    use crate::project::{runtime_url, Project};
+    let endpoint = req.endpoint.map(str::trim).filter(|e| !e.is_empty());
+    match (req.engine, endpoint) {
+        (Some(Engine::Local) | None, Some(url)) => Ok(EngineChoice::Local(url.to_owned())),
+        (Some(Engine::Sagemaker), Some(_)) => Err(
+            "an endpoint URL is for the local engine; the SageMaker engine benchmarks the project's own endpoint (name the project, and its inference component or adapter)".into(),
+        ),
+        (Some(Engine::Sagemaker), None) => Ok(EngineChoice::SageMaker(dir.to_path_buf())),
+        (Some(Engine::Local), None) => runtime_url(dir, req.ic, req.adapter)
+            .map(EngineChoice::Local)
+            .map_err(|e| e.to_string()),
+        (None, None) if Project::has_endpoint(dir) => Ok(EngineChoice::SageMaker(dir.to_path_buf())),
+        (Some(Engine::Stage), _) => Err("stage is not a benchmark engine; use local or sagemaker".into()),
+        (None, None) => Err(format!(
+            "say what to benchmark: an endpoint URL (local engine; `sim` is the built-in simulator), or an ml-container-creator project with ENDPOINT_NAME in do/config (SageMaker engine); {} has none",
+            dir.display()
+        )),
+    }
+}
+
 /// Builds the spec; `workload` names the profile when one was chosen.
 pub fn build(
     run_id: String,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use super::args::{CompareArgs, QueryArgs, ReportArgs};
 use super::{exit, CliError};
-use crate::domain::{Comparison, Verdict};
+use crate::domain::{Comparison, QueryTarget, Verdict};
 use crate::jobs::compare::{compare as build, load_run, pin_baseline, CompareRequest};
 use crate::jobs::{default_home, history, Jobs};
 
@@ -30,18 +30,16 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
 pub(crate) fn query(args: &QueryArgs) -> Result<ExitCode, CliError> {
     let jobs = jobs_at(args.home.as_deref())?;
     let limit = args.limit.max(1);
+    let target = QueryTarget::parse(Some(&args.target)).map_err(CliError::Input)?;
     let rows = runtime()?.block_on(async {
-        match args.target.as_str() {
-            "local" => {
+        match target {
+            QueryTarget::Local => {
                 let limits = crate::storage::QueryLimits::default();
                 jobs.query(&args.sql, limit, limits, Default::default())
                     .await
                     .map_err(|e| e.to_string())
             }
-            "athena" => history::athena_query(&args.sql, limit).await,
-            other => Err(format!(
-                "--target {other:?} is not known; use local or athena"
-            )),
+            QueryTarget::Athena => history::athena_query(&args.sql, limit).await,
         }
     });
     let rows = rows.map_err(CliError::Input)?;

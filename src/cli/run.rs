@@ -15,49 +15,32 @@ use super::progress_bar::ProgressBar;
 use super::resolve::resolve;
 use super::{exit, table, CliError};
 use crate::catalog::Catalog;
-use crate::domain::{RunResult, RunStatus};
+use crate::domain::{Engine, RunResult, RunStatus};
 use crate::jobs::{self, history, local_run, Foreground, Jobs};
+use crate::plan::{choose_engine, EngineChoice, EngineRequest};
 
 /// Runs a benchmark from the command line.
 pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
     match engine_of(&args)? {
-        Engine::Local(url) => run_local(&args, catalog, &url),
-        Engine::SageMaker(dir) => super::cloud_run::run(&args, catalog, &dir),
+        EngineChoice::Local(url) => run_local(&args, catalog, &url),
+        EngineChoice::SageMaker(dir) => super::cloud_run::run(&args, catalog, &dir),
     }
 }
 
-enum Engine {
-    /// The local engine against this URL.
-    Local(String),
-    /// SageMaker benchmark jobs for the project in this directory.
-    SageMaker(PathBuf),
-}
-
-/// `--engine`, or the default: local with `--endpoint`, else SageMaker
-/// when the project (`--project`, else the working directory) has an
-/// endpoint. Local without `--endpoint` drives the project's endpoint
-/// through the SageMaker runtime API.
-fn engine_of(args: &RunArgs) -> Result<Engine, CliError> {
+/// `--engine`, or the default (`plan::choose_engine`, shared with the MCP
+/// tools); the project is `--project`, else the working directory.
+fn engine_of(args: &RunArgs) -> Result<EngineChoice, CliError> {
     let dir = args.project.clone().unwrap_or_else(|| PathBuf::from("."));
-    let endpoint = args.endpoint.as_deref().filter(|e| !e.trim().is_empty());
-    let project_err = |e: crate::project::ProjectError| CliError::Input(e.to_string());
-    match (args.engine, endpoint) {
-        (Some(EngineArg::Local) | None, Some(url)) => Ok(Engine::Local(url.to_owned())),
-        (Some(EngineArg::Sagemaker), Some(_)) => Err(CliError::Input(
-            "--endpoint is for the local engine; the SageMaker engine benchmarks the project's endpoint (--project DIR, --ic or --adapter)".into(),
-        )),
-        (Some(EngineArg::Sagemaker), None) => Ok(Engine::SageMaker(dir)),
-        (Some(EngineArg::Local), None) => {
-            crate::project::runtime_url(&dir, args.ic.as_deref(), args.adapter.as_deref())
-                .map(Engine::Local)
-                .map_err(project_err)
-        }
-        (None, None) if crate::project::Project::has_endpoint(&dir) => Ok(Engine::SageMaker(dir)),
-        (None, None) => Err(CliError::Input(format!(
-            "say what to benchmark: --endpoint URL (or `sim`, the built-in simulator), or --project DIR of an ml-container-creator project with ENDPOINT_NAME in do/config ({} has none)",
-            dir.display()
-        ))),
-    }
+    let req = EngineRequest {
+        engine: args.engine.map(|e| match e {
+            EngineArg::Local => Engine::Local,
+            EngineArg::Sagemaker => Engine::Sagemaker,
+        }),
+        endpoint: args.endpoint.as_deref(),
+        ic: args.ic.as_deref(),
+        adapter: args.adapter.as_deref(),
+    };
+    choose_engine(req, &dir).map_err(CliError::Input)
 }
 
 /// A local run in the foreground: recorded in the home's state file like

@@ -184,3 +184,33 @@ pub struct ResultContext {
     #[serde(default)]
     pub serving: BTreeMap<String, String>,
 }
+
+/// Where a query over the results history runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueryTarget {
+    /// The embedded engine over this machine's history files.
+    Local,
+    /// The shared Athena table.
+    Athena,
+}
+
+impl QueryTarget {
+    /// The target named `name` (`local` when none), or what to write instead.
+    pub fn parse(name: Option<&str>) -> Result<Self, String> {
+        match name.unwrap_or("local") {
+            "local" => Ok(Self::Local),
+            "athena" => Ok(Self::Athena),
+            other => Err(format!(
+                "query target {other:?} is not known; use \"local\" or \"athena\""
+            )),
+        }
+    }
+
+    /// The target's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Athena => "athena",
+        }
+    }
+}

@@ -20,8 +20,8 @@ pub use compare::{
     Better, CandidateComparison, Comparison, LevelComparison, MetricDelta, RunSummary, Verdict,
 };
 pub use history::{
-    Cell, ColumnType, HistoryRow, Partition, ResultContext, HISTORY_COLUMNS, HISTORY_DATABASE,
-    HISTORY_TABLE, PARTITION_COLUMNS,
+    Cell, ColumnType, HistoryRow, Partition, QueryTarget, ResultContext, HISTORY_COLUMNS,
+    HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS,
 };
 pub use policy::{url_has_prefix, AllowedEndpoint, KeyChoice, ServerPolicy, DEFAULT_KEY_ENV};
 pub use profile::WorkloadProfile;

@@ -5,14 +5,15 @@
 //! that names them is lost; the reason comes back as a warning.
 
 use super::params::*;
+use super::tool_error::{tool_err, ToolError};
 use crate::domain::Engine;
 use crate::domain::RunRecord;
 use crate::jobs::{self, Jobs};
 
-pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String> {
-    let all = jobs.list().map_err(|e| e.to_string())?;
+pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, ToolError> {
+    let all = jobs.list()?;
     let targets: Vec<RunRecord> = match (&a.run_id, a.finished) {
-        (Some(id), _) => vec![jobs.get(id).map_err(|e| e.to_string())?],
+        (Some(id), _) => vec![jobs.get(id)?],
         (None, true) => all
             .iter()
             .filter(|r| !r.status.is_active())
@@ -25,7 +26,7 @@ pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String>
         }
     };
     if let Some(active) = targets.iter().find(|r| r.status.is_active() && !a.force) {
-        return Err(format!(
+        return Err(tool_err!(
             "run {} is {}; cancel it first, or pass force: true",
             active.run_id,
             active.status.as_str()
@@ -38,8 +39,8 @@ pub(crate) async fn clean(jobs: &Jobs, a: &CleanArgs) -> Result<Cleaned, String>
         let id = r.run_id.clone();
         let stopped = tokio::task::spawn_blocking(move || jobs.stop_runner(&id))
             .await
-            .map_err(|e| e.to_string())?;
-        stopped.map_err(|e| e.to_string())?;
+            .map_err(|e| tool_err!("stopping the runner failed: {e}"))?;
+        stopped?;
     }
     let mut out = Cleaned::default();
     let mut removable = Vec::new();
@@ -95,11 +96,10 @@ fn remove(
     runs: &[RunRecord],
     delete_files: bool,
     out: &mut Cleaned,
-) -> Result<(), String> {
+) -> Result<(), ToolError> {
     let ids: Vec<String> = runs.iter().map(|r| r.run_id.clone()).collect();
     jobs.state()
-        .update(|doc| doc.runs.retain(|r| !ids.contains(&r.run_id)))
-        .map_err(|e| e.to_string())?;
+        .update(|doc| doc.runs.retain(|r| !ids.contains(&r.run_id)))?;
     if delete_files {
         let runs_root = jobs.home().join("runs");
         for r in runs {

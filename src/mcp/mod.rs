@@ -20,6 +20,7 @@ mod sse;
 mod sse_stream;
 mod stage;
 mod start;
+mod tool_error;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,6 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::params::*;
+use super::tool_error::{tool_err, ToolError};
 use crate::catalog::{normalize, Catalog};
 use crate::domain::{LevelResult, RunRecord, RunState};
 use crate::jobs::history::REPORT_HTML;
@@ -17,17 +18,12 @@ pub(crate) const MAX_WAIT_S: f64 = 50.0;
 const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// The record of `run_id`, or of the newest run.
-pub(crate) fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, String> {
+pub(crate) fn find(jobs: &Jobs, run_id: Option<&str>) -> Result<RunRecord, ToolError> {
     match run_id {
-        Some(id) => jobs.get(id).map_err(|e| e.to_string()),
-        None => jobs
-            .list()
-            .map_err(|e| e.to_string())?
-            .into_iter()
-            .next()
-            .ok_or_else(|| {
-                "no benchmark has been started yet; call start_benchmark first".to_owned()
-            }),
+        Some(id) => Ok(jobs.get(id)?),
+        None => jobs.list()?.into_iter().next().ok_or_else(|| {
+            tool_err!("no benchmark has been started yet; call start_benchmark first")
+        }),
     }
 }
 
@@ -39,9 +35,9 @@ pub(crate) fn poll_change(
     jobs: &Jobs,
     run_id: &str,
     from: RunState,
-) -> Result<(RunRecord, bool), String> {
+) -> Result<(RunRecord, bool), ToolError> {
     let _ = jobs.reconcile();
-    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+    let r = jobs.get(run_id)?;
     let changed = r.status != from;
     Ok((r, changed))
 }
@@ -97,10 +93,10 @@ pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
     })
 }
 
-pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
-    let r = jobs.get(&a.run_id).map_err(|e| e.to_string())?;
+pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, ToolError> {
+    let r = jobs.get(&a.run_id)?;
     if r.engine == crate::domain::Engine::Stage {
-        return Err(format!(
+        return Err(tool_err!(
             "run {} stages model weights and has no benchmark results; get_status shows its staging report",
             r.run_id
         ));
@@ -108,12 +104,12 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, String> {
     let path = Path::new(&r.run_dir).join(RESULTS_JSON);
     if !path.is_file() {
         return Err(match r.status {
-            s if s.is_active() => format!(
+            s if s.is_active() => tool_err!(
                 "run {} is still {}; call get_status with wait_seconds, then fetch_results",
                 r.run_id,
                 s.as_str()
             ),
-            s => format!(
+            s => tool_err!(
                 "run {} is {} and wrote no results{}",
                 r.run_id,
                 s.as_str(),
@@ -182,7 +178,7 @@ fn level_summary(l: &LevelResult) -> LevelSummary {
     }
 }
 
-pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
+pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, ToolError> {
     let offset: usize = match &a.cursor {
         None => 0,
         Some(c) => c.parse().map_err(|_| {
@@ -192,8 +188,7 @@ pub(crate) fn list(jobs: &Jobs, a: &ListArgs) -> Result<RunList, String> {
     let limit = a.limit.unwrap_or(20).clamp(1, 100);
     let want_workload = a.workload.as_deref().map(normalize);
     let matching: Vec<RunRecord> = jobs
-        .list()
-        .map_err(|e| e.to_string())?
+        .list()?
         .into_iter()
         .filter(|r| a.status.as_deref().is_none_or(|s| r.status.as_str() == s))
         .filter(|r| want_workload.is_none() || r.workload == want_workload)
@@ -256,15 +251,15 @@ fn matches_facts(r: &RunRecord, a: &ListArgs) -> bool {
     model_ok && instance_ok && adapter_ok && label_ok
 }
 
-pub(crate) fn cancel(jobs: &Jobs, run_id: &str) -> Result<Cancelled, String> {
-    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+pub(crate) fn cancel(jobs: &Jobs, run_id: &str) -> Result<Cancelled, ToolError> {
+    let r = jobs.get(run_id)?;
     if !r.status.is_active() {
-        return Err(format!(
+        return Err(tool_err!(
             "run {run_id} already ended ({}); nothing to cancel",
             r.status.as_str()
         ));
     }
-    jobs.cancel(run_id).map_err(|e| e.to_string())?;
+    jobs.cancel(run_id)?;
     Ok(Cancelled {
         run_id: run_id.to_owned(),
         status: r.status.as_str().into(),
@@ -349,13 +344,13 @@ pub(crate) fn read_resource(
     catalog: &Catalog,
     jobs: &Jobs,
     uri: &str,
-) -> Result<(String, &'static str), String> {
+) -> Result<(String, &'static str), ToolError> {
     const JSON: &str = "application/json";
     if uri == CATALOG_URI {
         let list: Vec<Workload> = catalog.profiles().map(Workload::from).collect();
         return serde_json::to_string_pretty(&serde_json::json!({ "workloads": list }))
             .map(|t| (t, JSON))
-            .map_err(|e| e.to_string());
+            .map_err(|e| tool_err!("{e}"));
     }
     let rest = uri
         .strip_prefix("mcc-bench://runs/")
@@ -363,29 +358,27 @@ pub(crate) fn read_resource(
     let (run_id, file) = rest
         .split_once('/')
         .ok_or_else(|| format!("unknown resource {uri:?}"))?;
-    let r = jobs.get(run_id).map_err(|e| e.to_string())?;
+    let r = jobs.get(run_id)?;
     if file == "status" {
         return serde_json::to_string_pretty(&status(&r, false))
             .map(|t| (t, JSON))
-            .map_err(|e| e.to_string());
+            .map_err(|e| tool_err!("{e}"));
     }
     let dir = Path::new(&r.run_dir);
     if file == REPORT_HTML {
         return read_run_file(dir, REPORT_HTML, MAX_RESOURCE_BYTES)
             .map(|t| (t, "text/html"))
-            .map_err(|e| format!("run {run_id} has no report (yet): {e}"));
+            .map_err(|e| tool_err!("run {run_id} has no report (yet): {e}"));
     }
     if !export_files(Path::new(&r.run_dir))
         .iter()
         .any(|f| f == file)
     {
-        return Err(format!(
+        return Err(tool_err!(
             "run {run_id} has no {file:?} (yet); resources/list shows what exists"
         ));
     }
-    read_run_file(dir, file, MAX_RESOURCE_BYTES)
-        .map(|t| (t, JSON))
-        .map_err(|e| e.to_string())
+    Ok((read_run_file(dir, file, MAX_RESOURCE_BYTES)?, JSON))
 }
 
 /// Largest run file served as a resource.

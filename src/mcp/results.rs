@@ -8,7 +8,8 @@ use serde_json::{Map, Value};
 use super::allowed::allowed_dir;
 use super::params::portable;
 use super::server::Shared;
-use crate::domain::Comparison;
+use super::tool_error::{tool_err, ToolError};
+use crate::domain::{Comparison, QueryTarget};
 use crate::jobs::compare::{compare, CompareRequest};
 use crate::jobs::{history, Jobs};
 use crate::metrics::DEFAULT_NOISE_PERCENT;
@@ -64,33 +65,25 @@ pub(crate) async fn query(
     limits: QueryLimits,
     a: QueryArgs,
     cancel: CancellationToken,
-) -> Result<QueryOut, String> {
+) -> Result<QueryOut, ToolError> {
     if a.sql.len() > MAX_SQL_BYTES {
-        return Err(format!(
+        return Err(tool_err!(
             "the SQL is {} bytes; at most {MAX_SQL_BYTES} are accepted",
             a.sql.len()
         ));
     }
     let limit = a.limit.unwrap_or(DEFAULT_ROWS).clamp(1, MAX_ROWS);
-    let target = a.target.as_deref().unwrap_or("local");
+    let target = QueryTarget::parse(a.target.as_deref())?;
     let (rows, dir) = match target {
-        "local" => {
-            let rows = jobs
-                .query(&a.sql, limit, limits, cancel)
-                .await
-                .map_err(|e| e.to_string())?;
+        QueryTarget::Local => {
+            let rows = jobs.query(&a.sql, limit, limits, cancel).await?;
             let dir = jobs.home().join(crate::storage::HISTORY_DIR);
             (rows, Some(dir.display().to_string()))
         }
-        "athena" => (history::athena_query(&a.sql, limit).await?, None),
-        other => {
-            return Err(format!(
-                "target {other:?} is not known; use \"local\" or \"athena\""
-            ))
-        }
+        QueryTarget::Athena => (history::athena_query(&a.sql, limit).await?, None),
     };
     Ok(QueryOut {
-        target: target.to_owned(),
+        target: target.as_str().to_owned(),
         row_count: rows.rows.len(),
         columns: rows.columns,
         rows: rows.rows,
@@ -137,11 +130,11 @@ pub(crate) fn compare_runs(
     shared: &Shared,
     read_only: bool,
     a: CompareArgs,
-) -> Result<CompareOut, String> {
+) -> Result<CompareOut, ToolError> {
     let jobs = &shared.jobs;
     let noise = a.noise_threshold_percent.unwrap_or(DEFAULT_NOISE_PERCENT);
     if !(noise.is_finite() && (0.0..=100.0).contains(&noise)) {
-        return Err(format!(
+        return Err(tool_err!(
             "noise_threshold_percent {noise} must be between 0 and 100"
         ));
     }
@@ -151,7 +144,7 @@ pub(crate) fn compare_runs(
         runs.insert(0, b.clone());
     }
     if runs.len() > MAX_COMPARED {
-        return Err(format!(
+        return Err(tool_err!(
             "{} runs named; compare at most {MAX_COMPARED} at once",
             runs.len()
         ));
@@ -167,7 +160,7 @@ pub(crate) fn compare_runs(
         noise_percent: noise,
         allow_paths: false,
     };
-    let (mut comparison, loaded) = compare(jobs, &req).map_err(|e| e.to_string())?;
+    let (mut comparison, loaded) = compare(jobs, &req)?;
     if read_only {
         comparison
             .warnings

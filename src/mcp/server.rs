@@ -19,6 +19,7 @@ use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerH
 use super::params::*;
 use super::prompts::{self, PROMPTS};
 use super::results::{self, CompareArgs, CompareOut, QueryArgs, QueryOut};
+use super::tool_error::ToolError;
 use super::{cleanup, ops, stage, start};
 use crate::catalog::Catalog;
 use crate::domain::ServerPolicy;
@@ -153,12 +154,12 @@ impl BenchServer {
     async fn get_workload_profile(
         &self,
         Parameters(a): Parameters<WorkloadName>,
-    ) -> Result<Json<Workload>, String> {
+    ) -> Result<Json<Workload>, ToolError> {
         self.shared
             .catalog
             .get(&a.workload)
             .map(|p| Json(Workload::from(p)))
-            .map_err(|e| e.to_string())
+            .map_err(|e| ToolError::new(e.to_string()))
     }
 
     #[tool(
@@ -173,8 +174,10 @@ impl BenchServer {
     async fn start_benchmark(
         &self,
         Parameters(a): Parameters<StartArgs>,
-    ) -> Result<Json<Started>, String> {
-        start::start(&self.shared, a).map(Json)
+    ) -> Result<Json<Started>, ToolError> {
+        start::start(&self.shared, a)
+            .map(Json)
+            .map_err(|e| e.during("start_benchmark"))
     }
 
     #[tool(
@@ -189,8 +192,10 @@ impl BenchServer {
     async fn stage_model(
         &self,
         Parameters(a): Parameters<stage::StageArgs>,
-    ) -> Result<Json<stage::StageStarted>, String> {
-        stage::start(&self.shared, a).map(Json)
+    ) -> Result<Json<stage::StageStarted>, ToolError> {
+        stage::start(&self.shared, a)
+            .map(Json)
+            .map_err(|e| e.during("stage_model"))
     }
 
     #[tool(
@@ -201,14 +206,14 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<StatusArgs>,
         ctx: RequestContext<RoleServer>,
-    ) -> Result<Json<Status>, String> {
+    ) -> Result<Json<Status>, ToolError> {
         let r = ops::find(&self.shared.jobs, a.run_id.as_deref())?;
         let wait = a.wait_seconds.unwrap_or(0.0);
         if !(0.0..=ops::MAX_WAIT_S).contains(&wait) {
-            return Err(format!(
+            return Err(ToolError::new(format!(
                 "wait_seconds must be between 0 and {}",
                 ops::MAX_WAIT_S
-            ));
+            )));
         }
         if wait == 0.0 || !r.status.is_active() {
             return Ok(Json(ops::status(&r, false)));
@@ -251,8 +256,10 @@ impl BenchServer {
     async fn fetch_results(
         &self,
         Parameters(a): Parameters<ResultsArgs>,
-    ) -> Result<Json<Results>, String> {
-        ops::results(&self.shared.jobs, &a).map(Json)
+    ) -> Result<Json<Results>, ToolError> {
+        ops::results(&self.shared.jobs, &a)
+            .map(Json)
+            .map_err(|e| e.during("fetch_results"))
     }
 
     #[tool(
@@ -263,11 +270,12 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<QueryArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<Json<QueryOut>, String> {
+    ) -> Result<Json<QueryOut>, ToolError> {
         let limits = self.shared.query_limits;
         results::query(&self.shared.jobs, limits, a, context.ct)
             .await
             .map(Json)
+            .map_err(|e| e.during("query_results"))
     }
 
     #[tool(
@@ -277,7 +285,7 @@ impl BenchServer {
     async fn compare_results(
         &self,
         Parameters(a): Parameters<CompareArgs>,
-    ) -> Result<Json<CompareOut>, String> {
+    ) -> Result<Json<CompareOut>, ToolError> {
         let shared = Arc::clone(&self.shared);
         let read_only = self.read_only;
         // Reading results files and rendering the report is blocking work.
@@ -285,6 +293,7 @@ impl BenchServer {
             .await
             .map_err(|e| format!("the comparison failed: {e}"))?
             .map(Json)
+            .map_err(|e| e.during("compare_results"))
     }
 
     #[tool(
@@ -294,8 +303,10 @@ impl BenchServer {
     async fn list_benchmarks(
         &self,
         Parameters(a): Parameters<ListArgs>,
-    ) -> Result<Json<RunList>, String> {
-        ops::list(&self.shared.jobs, &a).map(Json)
+    ) -> Result<Json<RunList>, ToolError> {
+        ops::list(&self.shared.jobs, &a)
+            .map(Json)
+            .map_err(|e| e.during("list_benchmarks"))
     }
 
     #[tool(
@@ -310,8 +321,10 @@ impl BenchServer {
     async fn cancel_benchmark(
         &self,
         Parameters(a): Parameters<RunId>,
-    ) -> Result<Json<Cancelled>, String> {
-        ops::cancel(&self.shared.jobs, &a.run_id).map(Json)
+    ) -> Result<Json<Cancelled>, ToolError> {
+        ops::cancel(&self.shared.jobs, &a.run_id)
+            .map(Json)
+            .map_err(|e| e.during("cancel_benchmark"))
     }
 
     #[tool(
@@ -323,8 +336,14 @@ impl BenchServer {
             open_world_hint = false
         )
     )]
-    async fn clean(&self, Parameters(a): Parameters<CleanArgs>) -> Result<Json<Cleaned>, String> {
-        cleanup::clean(&self.shared.jobs, &a).await.map(Json)
+    async fn clean(
+        &self,
+        Parameters(a): Parameters<CleanArgs>,
+    ) -> Result<Json<Cleaned>, ToolError> {
+        cleanup::clean(&self.shared.jobs, &a)
+            .await
+            .map(Json)
+            .map_err(|e| e.during("clean"))
     }
 }
 
@@ -379,14 +398,15 @@ impl ServerHandler for BenchServer {
                 Some(serde_json::json!({ "uri": request.uri })),
             ));
         }
-        let (text, mime) = ops::read_resource(
-            &self.shared.catalog,
-            &self.shared.jobs,
-            &request.uri,
-        )
-        .map_err(|e| {
-            ErrorData::resource_not_found(e, Some(serde_json::json!({ "uri": request.uri })))
-        })?;
+        let (text, mime) =
+            ops::read_resource(&self.shared.catalog, &self.shared.jobs, &request.uri).map_err(
+                |e| {
+                    ErrorData::resource_not_found(
+                        e.to_string(),
+                        Some(serde_json::json!({ "uri": request.uri })),
+                    )
+                },
+            )?;
         let contents = ResourceContents::text(text, request.uri).with_mime_type(mime);
         Ok(ReadResourceResult::new(vec![contents]).into())
     }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::allowed::allowed_dir;
 use super::params::portable;
 use super::server::Shared;
+use super::tool_error::{tool_err, ToolError};
 use crate::domain::{RunRecord, StageReport};
 use crate::jobs::{self, StageRequest};
 
@@ -83,11 +84,11 @@ pub(crate) struct Staging {
     pub(crate) result: Option<serde_json::Value>,
 }
 
-pub(crate) fn start(shared: &Shared, a: StageArgs) -> Result<StageStarted, String> {
+pub(crate) fn start(shared: &Shared, a: StageArgs) -> Result<StageStarted, ToolError> {
     let jobs = &shared.jobs;
     let mode = a.mode.as_deref().unwrap_or("local");
     if mode != "local" && mode != "processing_job" {
-        return Err(format!(
+        return Err(tool_err!(
             "mode {mode:?} is not known; use \"local\" (this machine downloads and uploads) or \"processing_job\" (a SageMaker Processing Job does, for models larger than the local disk)"
         ));
     }
@@ -112,7 +113,7 @@ pub(crate) fn start(shared: &Shared, a: StageArgs) -> Result<StageStarted, Strin
         crate::domain::StageSource::HfCache { .. } => "hf_cache",
         crate::domain::StageSource::Hub { .. } => "hub",
     };
-    let record = jobs.start_stage(plan, None).map_err(|e| e.to_string())?;
+    let record = jobs.start_stage(plan, None)?;
     Ok(StageStarted {
         run_id: record.run_id,
         status: record.status.as_str().into(),

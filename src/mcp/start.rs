@@ -7,13 +7,14 @@ use std::path::Path;
 use super::allowed::allowed_dir;
 use super::params::*;
 use super::server::Shared;
+use super::tool_error::{tool_err, ToolError};
 use crate::domain::{
     ApiKind, EndpointSpec, KeyChoice, SecretHeaders, ServerPolicy, TlsSpec, WorkloadProfile,
 };
 use crate::jobs::{new_run_id, Jobs};
-use crate::plan::{self, Overrides};
+use crate::plan::{self, choose_engine, EngineChoice, EngineRequest, Overrides};
 
-pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, String> {
+pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, ToolError> {
     let profile = a
         .workload
         .as_deref()
@@ -25,17 +26,24 @@ pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, String
     }
     let jobs = &shared.jobs;
     match engine_of(&a)? {
-        Engine::Local(endpoint) => {
+        EngineChoice::Local(url) => {
+            let endpoint = match a.endpoint.clone() {
+                Some(e) => e,
+                None => Endpoint {
+                    url,
+                    ..Endpoint::default()
+                },
+            };
             let api_key = credential(&shared.policy, &endpoint)?;
             start_local(jobs, profile, endpoint, api_key, a)
         }
-        Engine::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
+        EngineChoice::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
     }
 }
 
 /// The bearer token the endpoint may receive from the server's environment
 /// (`endpoint.api_key_env`, or the operator's default for an allowed URL).
-fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, String> {
+fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, ToolError> {
     if ep.url.trim().eq_ignore_ascii_case("sim") {
         return Ok(None);
     }
@@ -43,7 +51,7 @@ fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, St
         KeyChoice::None => Ok(None),
         KeyChoice::Env(var) => match std::env::var(&var).ok().filter(|v| !v.is_empty()) {
             Some(v) => Ok(Some(v)),
-            None if ep.api_key_env.is_some() => Err(format!(
+            None if ep.api_key_env.is_some() => Err(tool_err!(
                 "the credential {var:?} is not set in the server's environment"
             )),
             None => Ok(None),
@@ -51,38 +59,33 @@ fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, St
     }
 }
 
-enum Engine {
-    Local(Endpoint),
-    SageMaker(std::path::PathBuf),
-}
-
-/// The engine asked for, or the default: local with endpoint.url, else
-/// SageMaker when the project names an endpoint.
-fn engine_of(a: &StartArgs) -> Result<Engine, String> {
+/// The engine asked for, or the default (`plan::choose_engine`, shared
+/// with the shell); the project is `project_dir`, else the server's
+/// working directory.
+fn engine_of(a: &StartArgs) -> Result<EngineChoice, ToolError> {
     let dir = match &a.project_dir {
         Some(d) => std::path::PathBuf::from(d),
         None => std::env::current_dir()
             .map_err(|e| format!("cannot read the working directory: {e}"))?,
     };
-    match (a.engine.as_deref(), &a.endpoint) {
-        (Some("local") | None, Some(e)) => Ok(Engine::Local(e.clone())),
-        (Some("local"), None) if crate::project::Project::has_endpoint(&dir) => {
-            let url = crate::project::runtime_url(&dir, a.ic.as_deref(), a.adapter.as_deref())
-                .map_err(|e| e.to_string())?;
-            Ok(Engine::Local(Endpoint { url, ..Endpoint::default() }))
-        }
-        (Some("local"), None) => Err(format!(
-            "engine local needs endpoint.url (an OpenAI-compatible base URL, `sim`, or sagemaker://ENDPOINT), or project_dir of a project with ENDPOINT_NAME in do/config; {} has none",
-            dir.display()
-        )),
-        (Some("sagemaker"), _) => Ok(Engine::SageMaker(dir)),
-        (None, None) if crate::project::Project::has_endpoint(&dir) => Ok(Engine::SageMaker(dir)),
-        (None, None) => Err(format!(
-            "say what to benchmark: endpoint.url (local engine, e.g. `sim`), or project_dir of an ml-container-creator project with ENDPOINT_NAME in do/config (SageMaker engine); {} has none",
-            dir.display()
-        )),
-        (Some(other), _) => Err(format!("engine {other:?} is not known; use \"local\" or \"sagemaker\"")),
-    }
+    let engine = match a.engine.as_deref() {
+        None => None,
+        Some(name) => match crate::domain::Engine::parse(name) {
+            Some(e @ (crate::domain::Engine::Local | crate::domain::Engine::Sagemaker)) => Some(e),
+            _ => {
+                return Err(tool_err!(
+                    "engine {name:?} is not known; use \"local\" or \"sagemaker\""
+                ))
+            }
+        },
+    };
+    let req = EngineRequest {
+        engine,
+        endpoint: a.endpoint.as_ref().map(|e| e.url.as_str()),
+        ic: a.ic.as_deref(),
+        adapter: a.adapter.as_deref(),
+    };
+    Ok(choose_engine(req, &dir)?)
 }
 
 /// An active run for the same target and workload, unless `force`.
@@ -91,13 +94,12 @@ fn reusable(
     target: &str,
     workload: &Option<String>,
     force: bool,
-) -> Result<Option<Started>, String> {
+) -> Result<Option<Started>, ToolError> {
     if force {
         return Ok(None);
     }
     Ok(jobs
-        .list()
-        .map_err(|e| e.to_string())?
+        .list()?
         .into_iter()
         .find(|r| r.target == target && &r.workload == workload && jobs.is_live(r))
         .map(|r| Started {
@@ -113,12 +115,11 @@ fn start_sagemaker(
     profile: Option<&WorkloadProfile>,
     dir: &Path,
     a: StartArgs,
-) -> Result<Started, String> {
+) -> Result<Started, ToolError> {
     let workload = profile.map(|p| p.name.clone());
     let run_id = new_run_id(workload.as_deref());
     let salt = &run_id[run_id.len().saturating_sub(4)..];
-    let sm = crate::project::plan_run(dir, a.ic.as_deref(), a.adapter.as_deref(), salt)
-        .map_err(|e| e.to_string())?;
+    let sm = crate::project::plan_run(dir, a.ic.as_deref(), a.adapter.as_deref(), salt)?;
     let target = sm.target.uri();
     if let Some(r) = reusable(jobs, &target, &workload, a.force)? {
         return Ok(r);
@@ -139,9 +140,7 @@ fn start_sagemaker(
         &overrides(a.overrides.unwrap_or_default()),
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
-    let record = jobs
-        .start_sagemaker(spec, sm, a.label)
-        .map_err(|e| e.to_string())?;
+    let record = jobs.start_sagemaker(spec, sm, a.label)?;
     Ok(Started {
         run_id: record.run_id,
         status: record.status.as_str().into(),
@@ -156,7 +155,7 @@ fn start_local(
     ep: Endpoint,
     api_key: Option<String>,
     a: StartArgs,
-) -> Result<Started, String> {
+) -> Result<Started, ToolError> {
     let simulated = ep.url.trim().eq_ignore_ascii_case("sim");
     let target = if simulated {
         "sim".to_owned()
@@ -173,7 +172,7 @@ fn start_local(
             None | Some("chat") => ApiKind::Chat,
             Some("completions") => ApiKind::Completions,
             Some(other) => {
-                return Err(format!(
+                return Err(tool_err!(
                     "endpoint.api {other:?} is not supported; use \"chat\" or \"completions\""
                 ))
             }
@@ -200,9 +199,7 @@ fn start_local(
     let context = a.project_dir.as_deref().and_then(|d| {
         crate::project::result_context(Path::new(d), a.ic.as_deref(), a.adapter.as_deref()).ok()
     });
-    let record = jobs
-        .start(spec, a.label, context)
-        .map_err(|e| e.to_string())?;
+    let record = jobs.start(spec, a.label, context)?;
     Ok(Started {
         run_id: record.run_id,
         status: record.status.as_str().into(),

@@ -99,9 +99,17 @@ def summary_row(r: PhaseReport) -> str:
             f"({r.probes} probes) | {rss:.0f} MiB | {r.seconds:.0f} s |")
 
 
+def fault_lines(r: PhaseReport) -> list[str]:
+    """Faults by kind; one line of totals when every input is its own kind."""
+    if len(r.faults) <= 12:
+        return [f"- faults injected: {counts(r.faults)}", f"- survived: {counts(r.survived)}"]
+    lost = sorted(k for k in r.faults if r.survived.get(k, 0) < r.faults[k])
+    return [f"- faults injected: {sum(r.faults.values())} ({len(r.faults)} kinds, listed in the JSON)",
+            f"- survived: {sum(r.survived.values())}; not survived: {', '.join(lost) or 'none'}"]
+
+
 def phase_section(r: PhaseReport) -> list[str]:
-    out = [f"### {r.name}", "", f"- {r.unit}: {r.count}; wall {r.seconds:.0f} s",
-           f"- faults injected: {counts(r.faults)}", f"- survived: {counts(r.survived)}",
+    out = [f"### {r.name}", "", f"- {r.unit}: {r.count}; wall {r.seconds:.0f} s", *fault_lines(r),
            f"- outcomes: {counts(r.outcomes)}",
            f"- responsiveness probe (list_workloads): {r.probes} probes, max "
            f"{r.probe_max_ms:.0f} ms, {r.probe_failures} over the limit or unanswered",

@@ -21,7 +21,7 @@ from harness import (ACTIVE_STATES, KNOWN_STATES, PhaseReport, RssSampler, Sandb
 # Runs left queued without a runner end after the server's 60 s grace; a
 # little more for the reconcile tick and the slowest simulated run.
 SETTLE_S = 90.0
-MOMENTS = ("load", "load", "load", "clean", "cancel", "compare")
+MOMENTS = ("load", "load", "load", "start", "clean", "cancel", "compare")
 VICTIMS = ("server", "runner", "both")
 WORKLOADS = ("sample", "sample", "agent_tool_calling", "multi_turn_chat")
 
@@ -169,6 +169,12 @@ async def during_call(box, server, trial: Trial, tool: str, args: dict, prefer=N
     await pending
 
 
+async def during_start(box, server, trial: Trial) -> None:
+    """The kill lands while start_benchmark is in flight, between the run's
+    record and its runner."""
+    await during_call(box, server, trial, "start_benchmark", trial.plan.runs[0])
+
+
 async def during_clean(box, server, trial: Trial) -> None:
     await start_runs(server, trial, trial.plan.runs)
     await asyncio.sleep(trial.rng.uniform(0.2, 2.0))
@@ -211,7 +217,7 @@ async def during_compare(box, server, trial: Trial) -> None:
     await during_call(box, server, trial, "compare_results", {"run_ids": pair or ["none"]})
 
 
-SCENARIOS = {"load": during_load, "clean": during_clean, "cancel": during_cancel,
+SCENARIOS = {"load": during_load, "start": during_start, "clean": during_clean, "cancel": during_cancel,
              "compare": during_compare}
 
 
