@@ -160,6 +160,11 @@ pub struct RunSimArgs {
     /// Probability of an HTTP 500 per request [default: 0].
     #[arg(long)]
     pub sim_error_rate: Option<f64>,
+    /// Generation slots: at most N requests generate at once, the others
+    /// queue before their first token (a known, finite capacity)
+    /// [default: unlimited].
+    #[arg(long, value_name = "N")]
+    pub sim_slots: Option<u32>,
 }
 
 impl RunSimArgs {
@@ -171,6 +176,7 @@ impl RunSimArgs {
             itl_ms: self.sim_itl_ms.unwrap_or(d.itl_ms),
             itl_jitter_ms: self.sim_itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
             error_rate: self.sim_error_rate.unwrap_or(d.error_rate),
+            slots: self.sim_slots.or(d.slots),
         }
     }
 }
@@ -202,6 +208,10 @@ pub struct SimArgs {
     /// Probability of HTTP 500.
     #[arg(long, default_value_t = 0.0)]
     pub error_rate: f64,
+    /// Generation slots: at most N requests generate at once, the others
+    /// queue before their first token [default: unlimited].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub slots: Option<u32>,
     /// Probability of HTTP 429.
     #[arg(long, default_value_t = 0.0)]
     pub rate_limit_rate: f64,

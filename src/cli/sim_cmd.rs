@@ -27,6 +27,7 @@ pub(crate) fn sim(args: &SimArgs) -> Result<ExitCode, CliError> {
             stall: args.stall_rate,
             stall_ms: args.stall_ms,
         },
+        slots: args.slots,
     };
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if let Some(n) = args.threads.filter(|n| *n > 0) {

@@ -16,6 +16,10 @@ pub struct SimSettings {
     pub itl_jitter_ms: f64,
     /// Probability of an HTTP 500 per request.
     pub error_rate: f64,
+    /// Generation slots: at most this many requests generate at once, the
+    /// others queue before their first token. `None`: unlimited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slots: Option<u32>,
 }
 
 impl Default for SimSettings {
@@ -26,6 +30,7 @@ impl Default for SimSettings {
             itl_ms: 2.0,
             itl_jitter_ms: 0.0,
             error_rate: 0.0,
+            slots: None,
         }
     }
 }
@@ -39,6 +44,9 @@ impl SimSettings {
         }
         if !(0.0..=1.0).contains(&self.error_rate) {
             return Err("the simulator's error rate must be between 0 and 1".into());
+        }
+        if self.slots == Some(0) {
+            return Err("the simulator needs at least one generation slot".into());
         }
         Ok(())
     }

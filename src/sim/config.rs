@@ -19,6 +19,11 @@ pub struct SimConfig {
     pub seed: u64,
     /// Fault probabilities.
     pub faults: Faults,
+    /// Generation slots: at most this many requests generate at once, the
+    /// others wait before their first token (a finite capacity whose true
+    /// value tests know). `None`: unlimited.
+    #[serde(default)]
+    pub slots: Option<u32>,
 }
 
 /// Probability (0–1) of each fault per request. At most one fault hits a
@@ -69,6 +74,7 @@ impl Default for SimConfig {
             default_max_tokens: 16,
             seed: 0,
             faults: Faults::default(),
+            slots: None,
         }
     }
 }
@@ -85,6 +91,7 @@ impl SimConfig {
                 http_500: s.error_rate,
                 ..Faults::default()
             },
+            slots: s.slots,
             ..Self::default()
         }
     }

@@ -34,6 +34,8 @@ pub(crate) struct State {
     /// same seed and arrival order draws the same faults.
     counter: AtomicU64,
     timer: PreciseTimer,
+    /// Generation slots, when the capacity is finite.
+    slots: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl State {
@@ -42,11 +44,15 @@ impl State {
         truth: Option<Arc<TruthLog>>,
         timer: PreciseTimer,
     ) -> Self {
+        let slots = config
+            .slots
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n as usize)));
         Self {
             config,
             truth,
             counter: AtomicU64::new(0),
             timer,
+            slots,
         }
     }
 }
@@ -121,10 +127,23 @@ async fn generate(
     let n = state.counter.fetch_add(1, Ordering::Relaxed);
     let mut rng = Rng::derive(state.config.seed, n);
     let fault = state.config.faults.pick(rng.next_f64());
+    let slot = match (&state.slots, fault) {
+        (
+            Some(s),
+            None | Some(Fault::Stall | Fault::Cut | Fault::ErrorEvent | Fault::Malformed),
+        ) => Arc::clone(s).acquire_owned().await.ok(),
+        _ => None,
+    };
+    let admitted = Instant::now();
     let truth = state.truth.as_ref().map(|log| {
         let rec = TruthRecord {
             request_id,
             received,
+            admitted: if state.slots.is_some() {
+                admitted
+            } else {
+                received
+            },
             chunks: Vec::with_capacity(ask.max_tokens.min(4096) as usize),
             completion_tokens: 0,
             prompt_tokens: ask.prompt_tokens,
@@ -155,14 +174,22 @@ async fn generate(
         include_usage: ask.include_usage,
     };
     let pace = pace(&state.config, fault);
+    let start = if state.slots.is_some() {
+        admitted
+    } else {
+        received
+    };
     if ask.stream {
-        let body = PacedStream::new(&state.timer, wire, ask.max_tokens, pace, rng, fault, truth);
+        let mut body =
+            PacedStream::new(&state.timer, wire, ask.max_tokens, pace, rng, fault, truth);
+        body.slot = slot;
         return sse_response(body);
     }
     let done = state
         .timer
-        .sleep_until(received + pace.first + pace.itl * ask.max_tokens.saturating_sub(1));
+        .sleep_until(start + pace.first + pace.itl * ask.max_tokens.saturating_sub(1));
     done.await;
+    drop(slot);
     whole_response(wire, ask.max_tokens, rng, fault, truth)
 }
 

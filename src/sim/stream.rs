@@ -44,6 +44,8 @@ pub(crate) struct PacedStream {
     rng: Rng,
     fault: Option<Fault>,
     truth: Option<(Arc<TruthLog>, TruthRecord)>,
+    /// The generation slot this stream holds until its last chunk.
+    pub(crate) slot: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Timing of one stream.
@@ -66,7 +68,7 @@ impl PacedStream {
     ) -> Self {
         let start = truth
             .as_ref()
-            .map_or_else(Instant::now, |(_, r)| r.received);
+            .map_or_else(Instant::now, |(_, r)| r.admitted);
         let stage = if wire.has_role_chunk() {
             Stage::Role
         } else {
@@ -83,6 +85,7 @@ impl PacedStream {
             rng,
             fault,
             truth,
+            slot: None,
         }
     }
 
@@ -126,6 +129,7 @@ impl PacedStream {
 
     fn inject(&mut self, fault: Fault) -> Poll<Option<Result<Frame<Bytes>, StreamCut>>> {
         self.stage = Stage::Done;
+        self.slot = None;
         match fault {
             Fault::Cut => Poll::Ready(Some(Err(StreamCut))),
             Fault::ErrorEvent => Poll::Ready(Some(Ok(Frame::data(Wire::error_event())))),
@@ -152,6 +156,7 @@ impl Body for PacedStream {
             Stage::Tokens => this.token_frame(cx),
             Stage::Tail => {
                 this.stage = Stage::Done;
+                this.slot = None;
                 Poll::Ready(Some(Ok(Frame::data(this.wire.tail(this.total)))))
             }
             Stage::Done => Poll::Ready(None),

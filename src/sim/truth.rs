@@ -13,6 +13,9 @@ pub struct TruthRecord {
     pub request_id: String,
     /// When the request (headers and body) had been read.
     pub received: Instant,
+    /// When it got a generation slot and started its time to first token
+    /// (`received` when slots are unlimited): the difference is queueing.
+    pub admitted: Instant,
     /// When each content chunk was handed to the connection.
     pub chunks: Vec<Instant>,
     /// Tokens generated.
