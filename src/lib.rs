@@ -40,6 +40,8 @@
 //! - [`project`] — ml-container-creator project files (`do/config`,
 //!   `do/ic`, `do/adapters`, the bootstrap profile), read as they are.
 //! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
+//! - [`text`] — the built-in vocabulary and token count, shared by the local
+//!   engine's prompts and tokenizer and by the simulator.
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
 
@@ -57,4 +59,5 @@ pub mod rng;
 pub mod sim;
 pub mod storage;
 pub mod sys;
+pub mod text;
 pub mod wallclock;

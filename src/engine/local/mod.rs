@@ -21,7 +21,6 @@ mod schedule;
 mod sse;
 mod tls;
 pub mod tokenizer;
-pub(crate) mod vocab;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
