@@ -30,9 +30,11 @@
 //!
 //! Shared by every layer:
 //!
-//! - [`domain`] — profiles, run specs, request records, results.
-//! - [`metrics`] — pure functions from records to AIPerf-exact metrics, the
-//!   validity certificate, key indicators and comparison math.
+//! - [`domain`] — profiles, run specs, request records, results (their
+//!   per-level metrics and statistics included); uses no other module.
+//! - [`metrics`] — pure functions from records to AIPerf-exact metrics (the
+//!   domain's `LevelMetrics` and `Stats`), the validity certificate, key
+//!   indicators and comparison math.
 //! - [`report`] — pure rendering of results (and comparisons) into one
 //!   self-contained HTML file with SVG plots.
 //! - [`catalog`] — the workload catalog (built-in + user).
