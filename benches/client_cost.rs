@@ -178,6 +178,7 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
         progress: Arc::new(Progress::new(1, n, 0.0)),
         excluded_cpu: None,
         output_dir: dir.path().to_path_buf(),
+        runtime: None,
     };
     (local::run(&spec, &ctx).expect("benchmark runs"), dir)
 }

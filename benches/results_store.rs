@@ -171,7 +171,7 @@ fn records(n: usize, level: usize) -> Vec<RequestRecord> {
         .collect()
 }
 
-fn level_result(metrics: mcc_bench::metrics::LevelMetrics, concurrency: u32) -> LevelResult {
+fn level_result(metrics: mcc_bench::domain::LevelMetrics, concurrency: u32) -> LevelResult {
     LevelResult {
         level: LoadLevel::Concurrency { concurrency },
         metrics,

@@ -30,9 +30,11 @@
 //!
 //! Shared by every layer:
 //!
-//! - [`domain`] — profiles, run specs, request records, results.
-//! - [`metrics`] — pure functions from records to AIPerf-exact metrics, the
-//!   validity certificate, key indicators and comparison math.
+//! - [`domain`] — profiles, run specs, request records, results (their
+//!   per-level metrics and statistics included); uses no other module.
+//! - [`metrics`] — pure functions from records to AIPerf-exact metrics (the
+//!   domain's `LevelMetrics` and `Stats`), the validity certificate, key
+//!   indicators and comparison math.
 //! - [`report`] — pure rendering of results (and comparisons) into one
 //!   self-contained HTML file with SVG plots.
 //! - [`catalog`] — the workload catalog (built-in + user).
@@ -40,6 +42,8 @@
 //! - [`project`] — ml-container-creator project files (`do/config`,
 //!   `do/ic`, `do/adapters`, the bootstrap profile), read as they are.
 //! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
+//! - [`text`] — the built-in vocabulary and token count, shared by the local
+//!   engine's prompts and tokenizer and by the simulator.
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
 
@@ -57,4 +61,5 @@ pub mod rng;
 pub mod sim;
 pub mod storage;
 pub mod sys;
+pub mod text;
 pub mod wallclock;

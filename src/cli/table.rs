@@ -3,8 +3,7 @@
 
 use std::fmt::Write;
 
-use crate::domain::{LevelResult, RunResult};
-use crate::metrics::Stats;
+use crate::domain::{LevelResult, RunResult, Stats};
 
 /// Renders the whole result as text.
 pub(crate) fn render(r: &RunResult) -> String {

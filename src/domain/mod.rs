@@ -1,10 +1,12 @@
 //! Domain types shared by every layer: workload profiles, the resolved run
-//! specification, per-request records, run results and model staging. No
-//! I/O lives here.
+//! specification, per-request records, run results (with their per-level
+//! metrics and statistics) and model staging. No I/O lives here, and nothing
+//! here depends on another module of the crate.
 
 mod cloud;
 mod compare;
 mod history;
+mod level_metrics;
 mod policy;
 mod profile;
 mod progress;
@@ -14,6 +16,7 @@ mod run;
 mod sim;
 mod spec;
 mod stage;
+mod stats;
 
 pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use compare::{
@@ -23,6 +26,7 @@ pub use history::{
     Cell, ColumnType, HistoryRow, Partition, QueryTarget, ResultContext, HISTORY_COLUMNS,
     HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS,
 };
+pub use level_metrics::LevelMetrics;
 pub use policy::{url_has_prefix, AllowedEndpoint, KeyChoice, ServerPolicy, DEFAULT_KEY_ENV};
 pub use profile::WorkloadProfile;
 pub use progress::ProgressSnapshot;
@@ -37,3 +41,4 @@ pub use spec::{
     StopCondition, TlsSpec, TokenCountSource,
 };
 pub use stage::{ProcessingSpec, StageOutcome, StagePlan, StageReport, StageSource};
+pub use stats::{Stats, PERCENTILES};

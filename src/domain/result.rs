@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{LoadLevel, RunSpec};
-use crate::metrics::LevelMetrics;
+use super::{LevelMetrics, LoadLevel, RunSpec};
 
 /// How the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

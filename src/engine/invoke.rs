@@ -1,16 +1,18 @@
 //! Model endpoints reached through a cloud runtime API instead of plain
 //! HTTP (SageMaker's `InvokeEndpoint` / `InvokeEndpointWithResponseStream`).
 //! The local engine drives them through this trait, with the same load loop,
-//! records and metrics as an HTTP endpoint; the implementation that imports
-//! an SDK lives with its service (`engine::sagemaker::runtime`).
+//! records and metrics as an HTTP endpoint. The implementation that imports
+//! an SDK lives outside the engine; the run's caller hands the engine its
+//! [`ConnectRuntime`].
 
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use bytes::Bytes;
 
-use crate::domain::RequestError;
+use crate::domain::{RequestError, RuntimeTarget};
 
 /// A boxed future, so the traits stay object-safe.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -53,3 +55,7 @@ pub trait ModelInvoker: Send + Sync + Debug {
         streaming: bool,
     ) -> BoxFuture<'_, Result<InvokeReply, RequestError>>;
 }
+
+/// Connects an invoker to one endpoint behind a runtime API (credentials,
+/// region and service endpoint from the caller's environment).
+pub type ConnectRuntime = fn(RuntimeTarget) -> BoxFuture<'static, Arc<dyn ModelInvoker>>;

@@ -1,13 +1,20 @@
 //! Benchmark engines. `local` is the embedded load generator; `sagemaker`
 //! drives SageMaker AI benchmark jobs; `stage` puts model weights into S3.
-//! None imports the MCP or job layers.
+//! `CloudError` (a failed cloud call) and `Backoff` (how a cloud job is
+//! polled) are shared by `sagemaker` and `stage`. None imports the MCP or
+//! job layers.
 
+mod backoff;
+mod cloud_error;
 pub mod invoke;
 pub mod local;
 pub mod sagemaker;
 pub mod stage;
 
 use thiserror::Error;
+
+pub use backoff::Backoff;
+pub use cloud_error::{CloudError, CloudErrorKind, CloudResult};
 
 /// Failures that stop a run before or outside the measurement. Failures of
 /// individual requests are not errors: they are records with a kind.

@@ -11,7 +11,8 @@ use super::{JobError, Jobs};
 use crate::domain::{
     Engine, RunRecord, RunResult, RunSpec, RunStatus, SageMakerPlan, SageMakerRefs,
 };
-use crate::engine::sagemaker::{self, spec as smspec, AwsCloud, Backoff};
+use crate::engine::sagemaker::{self, spec as smspec, AwsCloud};
+use crate::engine::Backoff;
 
 /// The SageMaker identifiers of a run record, when it is a SageMaker run.
 pub fn refs_of(record: &RunRecord) -> Option<SageMakerRefs> {

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::{history, JobError, Jobs};
 use crate::domain::{RunRecord, RunResult, RunSpec, RunState, StopCondition};
 use crate::engine::local::{self, Progress, RunContext};
+use crate::engine::sagemaker;
 use crate::sim::{SimConfig, SimServer};
 use crate::storage;
 
@@ -48,6 +49,7 @@ pub fn execute(
         progress,
         excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
         output_dir: dir,
+        runtime: Some(sagemaker::runtime::connect),
     };
     let outcome = local::run(&spec, &ctx);
     writer.finish();

@@ -7,10 +7,9 @@ use std::time::Duration;
 use super::params::*;
 use super::tool_error::{tool_err, ToolError};
 use crate::catalog::{normalize, Catalog};
-use crate::domain::{LevelResult, RunRecord, RunState};
+use crate::domain::{LevelResult, RunRecord, RunState, Stats};
 use crate::jobs::history::REPORT_HTML;
 use crate::jobs::Jobs;
-use crate::metrics::Stats;
 use crate::storage::{read_run_file, RESULTS_JSON};
 
 /// Longest server-side wait of get_status (clients time out calls at ~60 s).

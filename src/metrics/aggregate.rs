@@ -3,65 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::request::{request_metrics, RequestMetrics, TokenPolicy};
-use super::stats::Stats;
-use crate::domain::{ErrorSummaryEntry, RequestRecord, TokenCountCheck};
-
-/// Aggregated metrics of one level's profiling requests.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
-pub struct LevelMetrics {
-    /// End-to-end latency, ms.
-    pub request_latency: Option<Stats>,
-    /// Time to first token (of any kind, reasoning included), ms.
-    pub time_to_first_token: Option<Stats>,
-    /// Time to first output token (content or tool call, not reasoning), ms.
-    pub time_to_first_output_token: Option<Stats>,
-    /// Time to second token, ms.
-    pub time_to_second_token: Option<Stats>,
-    /// Inter-token latency, ms.
-    pub inter_token_latency: Option<Stats>,
-    /// Inter-chunk latency (every gap pooled), ms.
-    pub inter_chunk_latency: Option<Stats>,
-    /// Output tokens/s per user.
-    pub output_token_throughput_per_user: Option<Stats>,
-    /// Output sequence length (reasoning included), tokens.
-    pub output_sequence_length: Option<Stats>,
-    /// Output tokens without reasoning, tokens.
-    pub output_token_count: Option<Stats>,
-    /// Reasoning tokens of the requests that reasoned, tokens.
-    pub reasoning_token_count: Option<Stats>,
-    /// Input sequence length, tokens.
-    pub input_sequence_length: Option<Stats>,
-    /// Dispatch lateness (send − intended), ms.
-    pub credit_to_start_latency: Option<Stats>,
-    /// Latency from the intended start, ms.
-    pub request_latency_from_intended: Option<Stats>,
-    /// TTFT from the intended start, ms.
-    pub time_to_first_token_from_intended: Option<Stats>,
-    /// Input lengths of failed requests, tokens.
-    pub error_isl: Option<Stats>,
-    /// Successful requests.
-    pub request_count: u64,
-    /// Failed requests.
-    pub error_request_count: u64,
-    /// First send → last content response of successful requests, seconds.
-    pub benchmark_duration_s: f64,
-    /// Successful requests per second over the window.
-    pub request_throughput: f64,
-    /// Output tokens per second over the window.
-    pub output_token_throughput: f64,
-    /// Sum of input tokens of successful requests.
-    pub total_isl: u64,
-    /// Sum of output tokens of successful requests.
-    pub total_osl: u64,
-    /// Sum of reasoning tokens of successful requests.
-    #[serde(default)]
-    pub total_reasoning_tokens: u64,
-    /// Sum of input tokens of failed requests.
-    pub total_error_isl: u64,
-}
+use crate::domain::{ErrorSummaryEntry, LevelMetrics, RequestRecord, Stats, TokenCountCheck};
 
 /// Aggregates one level's profiling records.
 pub fn aggregate_level(

@@ -3,10 +3,9 @@
 //! verdict. Pure functions of two results.
 
 use crate::domain::{
-    Better, LevelComparison, LevelResult, MetricDelta, RunResult, RunSummary, Verdict,
+    Better, LevelComparison, LevelMetrics, LevelResult, MetricDelta, RunResult, RunSummary, Stats,
+    Verdict,
 };
-
-use super::{LevelMetrics, Stats};
 
 /// Changes smaller than this (percent of the baseline) count as the same.
 pub const DEFAULT_NOISE_PERCENT: f64 = 5.0;

@@ -98,8 +98,7 @@ fn plateau(levels: &[LevelResult]) -> Option<Indicator> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{LoadLevel, TokenCountCheck, Validity};
-    use crate::metrics::{LevelMetrics, Stats};
+    use crate::domain::{LevelMetrics, LoadLevel, Stats, TokenCountCheck, Validity};
 
     fn level(concurrency: u32, tput: f64, ttft_p50: f64, itl_p50: f64) -> LevelResult {
         let stats = |p50: f64| Stats::from_values(&[p50]);

@@ -9,11 +9,11 @@ mod request;
 mod stats;
 mod validity;
 
-pub use aggregate::{aggregate_level, error_summary, token_count_check, LevelMetrics};
+pub use aggregate::{aggregate_level, error_summary, token_count_check};
 pub use compare::{compare_levels, metric_delta, run_summary, DEFAULT_NOISE_PERCENT};
 pub use indicators::key_indicators;
 pub use request::{request_metrics, RequestMetrics, TokenPolicy};
-pub use stats::{percentile_sorted, Stats, PERCENTILES};
+pub use stats::percentile_sorted;
 pub use validity::{validity, ClientLoad};
 
 use std::time::{Duration, Instant};

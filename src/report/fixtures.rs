@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::domain::*;
-use crate::metrics::{LevelMetrics, Stats};
 
 pub(crate) const EVIL: &str = "<script>alert(1)</script>";
 

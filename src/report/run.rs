@@ -11,8 +11,7 @@ use super::page::{
 use super::plots::{self, Curve, CurvePoint};
 use super::svg::{color, esc};
 use super::{ReportContext, RequestPoint};
-use crate::domain::{LevelResult, RunResult, RunStatus, StopCondition};
-use crate::metrics::Stats;
+use crate::domain::{LevelResult, RunResult, RunStatus, Stats, StopCondition};
 
 /// Renders the whole page.
 pub(crate) fn render(result: &RunResult, requests: &[RequestPoint], ctx: &ReportContext) -> String {

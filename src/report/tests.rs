@@ -3,7 +3,6 @@
 use super::fixtures::*;
 use super::*;
 use crate::domain::*;
-use crate::metrics::LevelMetrics;
 
 #[test]
 fn run_page_counts_marks_per_plot() {

@@ -16,9 +16,8 @@ use super::timer::PreciseTimer;
 use super::truth::{TruthLog, TruthRecord};
 use super::wire::Wire;
 use crate::domain::ApiKind;
-use crate::engine::local::tokenizer::builtin_count;
-use crate::engine::local::vocab::WORDS;
 use crate::rng::Rng;
+use crate::text::{builtin_count, WORDS};
 
 /// Largest request body accepted.
 const MAX_BODY: usize = 32 * 1024 * 1024;

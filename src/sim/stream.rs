@@ -113,7 +113,7 @@ impl PacedStream {
                 return self.inject(f);
             }
         }
-        let word = self.rng.below(crate::engine::local::vocab::WORDS.len());
+        let word = self.rng.below(crate::text::WORDS.len());
         let chunk = self.wire.token_chunk(word);
         if let Some((_, r)) = self.truth.as_mut() {
             r.chunks.push(Instant::now());

@@ -4,7 +4,7 @@
 use bytes::Bytes;
 
 use crate::domain::ApiKind;
-use crate::engine::local::vocab::WORDS;
+use crate::text::WORDS;
 
 /// Identity of one response, repeated in each chunk.
 #[derive(Debug, Clone)]

@@ -6,8 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::ErrorSummaryEntry;
-use crate::metrics::{LevelMetrics, Stats};
+use crate::domain::{ErrorSummaryEntry, LevelMetrics, Stats};
 
 /// What an AIPerf export says about one level.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,8 +8,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ExportContext;
-use crate::domain::{ApiKind, LevelResult, LoadLevel, StopCondition};
-use crate::metrics::Stats;
+use crate::domain::{ApiKind, LevelResult, LoadLevel, Stats, StopCondition};
 
 /// Schema version of AIPerf 0.13's JSON export.
 const SCHEMA_VERSION: &str = "1.4";

@@ -98,6 +98,7 @@ pub fn run_with(spec: &RunSpec, sim: Option<&SimServer>, stop: CancellationToken
         progress: Arc::new(Progress::new(spec.levels.len(), 0, 0.0)),
         excluded_cpu: sim.and_then(SimServer::cpu_clock),
         output_dir: dir.path().to_path_buf(),
+        runtime: None,
     };
     let result = local::run(spec, &ctx);
     Ran { result, dir }

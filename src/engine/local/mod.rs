@@ -21,7 +21,6 @@ mod schedule;
 mod sse;
 mod tls;
 pub mod tokenizer;
-pub(crate) mod vocab;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +35,8 @@ use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRe
 pub use self::progress::Progress;
 use self::prompts::PromptFactory;
 use self::tokenizer::ClientTokenizer;
-use super::{sagemaker, EngineError};
+use super::invoke::ConnectRuntime;
+use super::EngineError;
 use crate::domain::{
     BenchmarkPhase, LevelResult, LoadLevel, RequestRecord, RunResult, RunSpec, RunStatus,
     RuntimeTarget, StopCondition,
@@ -70,6 +70,9 @@ pub struct RunContext {
     pub excluded_cpu: Option<ThreadClock>,
     /// Where every output file goes.
     pub output_dir: PathBuf,
+    /// Connects `sagemaker://` endpoints (the runtime API); `None` refuses
+    /// them.
+    pub runtime: Option<ConnectRuntime>,
 }
 
 /// Runs a benchmark to completion (or cancellation) and writes its outputs.
@@ -146,7 +149,12 @@ fn prepare<'a>(
 fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), EngineError> {
     if let Some(target) = RuntimeTarget::parse(&spec.endpoint.url) {
         let target = target.map_err(EngineError::InvalidSpec)?;
-        let invoker = ctx.handle.block_on(sagemaker::runtime::connect(target));
+        let connect = ctx.runtime.ok_or_else(|| {
+            EngineError::Setup(
+                "this caller cannot reach runtime API (sagemaker://) endpoints".into(),
+            )
+        })?;
+        let invoker = ctx.handle.block_on(connect(target));
         let model = spec.endpoint.model.clone().filter(|m| !m.is_empty());
         return Ok((Route::Runtime(invoker), model));
     }

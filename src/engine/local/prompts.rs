@@ -10,9 +10,9 @@
 use std::sync::Arc;
 
 use super::tokenizer::ClientTokenizer;
-use super::vocab::WORDS;
 use crate::domain::PromptSpec;
 use crate::rng::Rng;
+use crate::text::WORDS;
 
 /// Attempts to make a Hugging Face round trip exact before accepting the
 /// closest length (its true count is then what is reported).
@@ -140,7 +140,7 @@ fn build_corpus(tokenizer: &ClientTokenizer, seed: u64) -> Vec<u32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::local::tokenizer::builtin_count;
+    use crate::text::builtin_count;
 
     fn spec(isl: u32, isl_sd: u32, prefix: u32) -> PromptSpec {
         PromptSpec {

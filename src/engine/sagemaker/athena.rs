@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use super::api::{CloudError, CloudErrorKind};
 use crate::domain::{Partition, HISTORY_COLUMNS, HISTORY_DATABASE, HISTORY_TABLE};
+use crate::engine::{CloudError, CloudErrorKind};
 use crate::storage::QueryRows;
 
 /// Result of one Athena call.

@@ -16,10 +16,8 @@ use tokio::io::AsyncWriteExt;
 
 use crate::engine::stage::ObjectStore;
 
-use super::api::{
-    CloudApi, CloudError, CloudErrorKind, CloudResult, EndpointInfo, JobInfo, JobRequest,
-    JobSummary,
-};
+use super::api::{CloudApi, EndpointInfo, JobInfo, JobRequest, JobSummary};
+use crate::engine::{CloudError, CloudErrorKind, CloudResult};
 
 /// SageMaker and S3 clients built from the environment.
 #[derive(Debug, Clone)]

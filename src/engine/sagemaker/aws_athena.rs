@@ -25,9 +25,9 @@ impl AthenaApi for AwsCloud {
             .await
             .map_err(|e| fail("StartQueryExecution", e))?;
         out.query_execution_id().map(str::to_owned).ok_or_else(|| {
-            super::CloudError::new(
+            crate::engine::CloudError::new(
                 "StartQueryExecution",
-                super::CloudErrorKind::Other,
+                crate::engine::CloudErrorKind::Other,
                 "the reply carries no QueryExecutionId",
             )
         })

@@ -7,9 +7,9 @@ use std::path::Path;
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 
-use super::api::{CloudError, CloudErrorKind};
 use super::aws::{fail, AwsCloud};
 use crate::engine::stage::store::{ObjectStore, PartSpan, RemoteObject, StoreResult, UploadedPart};
+use crate::engine::{CloudError, CloudErrorKind};
 
 /// Metadata key holding the whole file's SHA-256 (hex).
 const SHA256_META: &str = "sha256";

@@ -2,9 +2,10 @@
 //! names in its record), and leftovers of a project found by listing name
 //! prefixes (jobs still in progress are never deleted).
 
-use super::api::{CloudApi, CloudErrorKind};
+use super::api::CloudApi;
 use super::SageMakerError;
 use crate::domain::SageMakerRefs;
+use crate::engine::{CloudError, CloudErrorKind};
 
 /// Deletes every job and workload config of a finished run; returns what
 /// was deleted. Resources already gone are not an error.
@@ -61,7 +62,7 @@ pub async fn clean_leftovers<A: CloudApi>(
 }
 
 /// `Ok(true)` when deleted, `Ok(false)` when it did not exist.
-fn gone_ok(r: Result<(), super::CloudError>) -> Result<bool, SageMakerError> {
+fn gone_ok(r: Result<(), CloudError>) -> Result<bool, SageMakerError> {
     match r {
         Ok(()) => Ok(true),
         Err(e) if e.kind == CloudErrorKind::NotFound => Ok(false),

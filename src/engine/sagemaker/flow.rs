@@ -10,31 +10,14 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use super::api::{CloudApi, CloudErrorKind, JobInfo, JobRequest};
+use super::api::{CloudApi, JobInfo, JobRequest};
 use super::fetch::{download_job_output, level_from_exports};
 use super::spec::{output_uri, workload_spec};
 use super::SageMakerError;
 use crate::domain::{CloudJob, LevelResult, RunResult, RunSpec, RunStatus, SageMakerRefs};
+use crate::engine::{Backoff, CloudError, CloudErrorKind};
 use crate::metrics::key_indicators;
 use crate::storage;
-
-/// Polling backoff: first wait, growth factor and ceiling.
-#[derive(Debug, Clone, Copy)]
-pub struct Backoff {
-    /// First wait.
-    pub first: Duration,
-    /// Longest wait.
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Self {
-            first: Duration::from_secs(2),
-            max: Duration::from_secs(30),
-        }
-    }
-}
 
 /// How long a stopping job is waited for after a cancel.
 const STOP_WAIT: Duration = Duration::from_secs(120);
@@ -141,7 +124,7 @@ async fn create<A: CloudApi>(
 
 /// A resource that already exists was created by an earlier runner of
 /// this run that died before recording it: carry on with it.
-fn tolerate_existing(r: Result<(), super::api::CloudError>) -> Result<(), SageMakerError> {
+fn tolerate_existing(r: Result<(), CloudError>) -> Result<(), SageMakerError> {
     match r {
         Err(e) if e.message.contains("ResourceInUse") || e.message.contains("already exists") => {
             Ok(())

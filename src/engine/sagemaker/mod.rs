@@ -28,10 +28,12 @@ pub mod runtime;
 pub mod spec;
 mod unpack;
 
-pub use api::{CloudApi, CloudError, CloudErrorKind};
+pub use api::CloudApi;
 pub use aws::AwsCloud;
 pub use cleanup::{clean_leftovers, clean_run};
-pub use flow::{run, Backoff};
+pub use flow::run;
+
+use crate::engine::CloudError;
 
 /// Why a SageMaker run could not produce results.
 #[derive(Debug, thiserror::Error)]

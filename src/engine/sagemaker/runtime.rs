@@ -31,16 +31,20 @@ pub struct SageMakerRuntime {
 }
 
 /// An invoker for `target`, with credentials, region and endpoint URL from
-/// the default chain (`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` is honoured).
-pub async fn connect(target: RuntimeTarget) -> Arc<dyn ModelInvoker> {
-    let conf = super::aws::load_config(None).await;
-    let conf = aws_sdk_sagemakerruntime::config::Builder::from(&conf)
-        .retry_config(RetryConfig::disabled())
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
-        .build();
-    Arc::new(SageMakerRuntime {
-        client: aws_sdk_sagemakerruntime::Client::from_conf(conf),
-        target,
+/// the default chain (`AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME` is honoured): the
+/// [`ConnectRuntime`](crate::engine::invoke::ConnectRuntime) of local runs.
+pub fn connect(target: RuntimeTarget) -> BoxFuture<'static, Arc<dyn ModelInvoker>> {
+    Box::pin(async move {
+        let conf = super::aws::load_config(None).await;
+        let conf = aws_sdk_sagemakerruntime::config::Builder::from(&conf)
+            .retry_config(RetryConfig::disabled())
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
+            .build();
+        let invoker: Arc<dyn ModelInvoker> = Arc::new(SageMakerRuntime {
+            client: aws_sdk_sagemakerruntime::Client::from_conf(conf),
+            target,
+        });
+        invoker
     })
 }
 

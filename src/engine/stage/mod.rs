@@ -32,7 +32,7 @@ pub use store::{ObjectStore, RemoteObject};
 pub use upload::{spans, Upload};
 
 use crate::domain::{StageOutcome, StagePlan, StageReport};
-use store::{CloudError, CloudErrorKind};
+use crate::engine::{CloudError, CloudErrorKind};
 
 /// Why staging stopped.
 #[derive(Debug, thiserror::Error)]

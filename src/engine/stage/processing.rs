@@ -11,11 +11,11 @@ use std::future::Future;
 
 use tokio_util::sync::CancellationToken;
 
-use super::store::{CloudError, StoreResult};
+use super::store::StoreResult;
 use super::StageError;
 pub use crate::domain::ProcessingSpec;
 use crate::domain::{StageOutcome, StagePlan, StageReport};
-pub use crate::engine::sagemaker::Backoff;
+use crate::engine::{Backoff, CloudError, CloudErrorKind};
 
 /// ml-container-creator's processing image for `region`.
 pub fn default_image(region: &str) -> String {
@@ -127,7 +127,7 @@ pub async fn stage_with_job<A: ProcessingApi>(
 /// `DescribeProcessingJob` of a job that does not exist yet.
 fn is_missing(e: &CloudError) -> bool {
     let m = e.message.to_ascii_lowercase();
-    e.kind == super::store::CloudErrorKind::NotFound
+    e.kind == CloudErrorKind::NotFound
         || m.contains("could not find")
         || m.contains("not found")
         || m.contains("does not exist")
@@ -218,7 +218,6 @@ mod tests {
 
     use super::*;
     use crate::domain::StageSource;
-    use crate::engine::stage::store::CloudErrorKind;
 
     /// Records requests; jobs report the statuses queued in `statuses`.
     #[derive(Default)]

@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::path::Path;
 
-pub use crate::engine::sagemaker::{CloudError, CloudErrorKind};
+use crate::engine::CloudError;
 
 /// Result of one S3 call.
 pub type StoreResult<T> = Result<T, CloudError>;

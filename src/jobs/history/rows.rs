@@ -3,9 +3,9 @@
 //! them, as far as the run knows the values; the rest stay null.
 
 use crate::domain::{
-    Cell, HistoryRow, LevelResult, Partition, ResultContext, RunResult, StopCondition,
+    Cell, HistoryRow, LevelMetrics, LevelResult, Partition, ResultContext, RunResult, Stats,
+    StopCondition,
 };
-use crate::metrics::{LevelMetrics, Stats};
 
 /// Partition value when a fact is unknown (a run against a plain URL).
 pub const UNKNOWN: &str = "unknown";
