@@ -166,6 +166,8 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
         request_timeout_s: 60.0,
         grace_period_s: 5.0,
         seed: 7,
+        slo: None,
+        capacity: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -237,6 +237,8 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
         request_timeout_s: 60.0,
         grace_period_s: 5.0,
         seed: 1,
+        slo: None,
+        capacity: None,
     };
     RunResult {
         run_id: run_id.into(),
@@ -248,6 +250,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
         start_time: "2026-11-29T00:00:00Z".into(),
         end_time: "2026-11-29T00:01:00Z".into(),
         spec,
+        capacity: None,
     }
 }
 

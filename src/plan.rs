@@ -51,6 +51,8 @@ pub struct Overrides {
     pub grace_period_s: f64,
     /// Seed.
     pub seed: u64,
+    /// Targets deciding which requests are good (goodput).
+    pub slo: Option<crate::domain::Slo>,
 }
 
 impl Overrides {
@@ -149,6 +151,9 @@ pub fn build(
     let defaults = WorkloadProfile::seed_defaults();
     let profile = workload.unwrap_or(&defaults);
     check_bounds(o)?;
+    if let Some(slo) = &o.slo {
+        slo.check()?;
+    }
     Ok(RunSpec {
         run_id,
         workload: workload.map(|p| p.name.clone()),
@@ -162,6 +167,8 @@ pub fn build(
         request_timeout_s: positive(o.request_timeout_s, "the request timeout")?,
         grace_period_s: non_negative(o.grace_period_s, "the grace period")?,
         seed: o.seed,
+        slo: o.slo.filter(|s| !s.is_empty()),
+        capacity: None,
     })
 }
 
@@ -317,6 +324,58 @@ fn prompts(o: &Overrides, p: &WorkloadProfile) -> Result<PromptSpec, String> {
         ));
     }
     Ok(spec)
+}
+
+/// A capacity search's range and budget, or which is out of bounds.
+pub fn check_search(s: &crate::domain::CapacitySearch) -> Result<(), String> {
+    use crate::domain::SearchMode;
+    let (lo, hi) = match s.mode {
+        SearchMode::Concurrency => (1.0, f64::from(limits::MAX_CONCURRENCY)),
+        SearchMode::Rate => limits::RATE,
+    };
+    if !(s.min.is_finite() && s.max.is_finite() && lo <= s.min && s.min <= s.max && s.max <= hi) {
+        return Err(format!(
+            "the search range {}–{} must lie within {lo}–{hi} with min ≤ max",
+            s.min, s.max
+        ));
+    }
+    if !(s.budget_s.is_finite() && s.budget_s > 0.0 && s.budget_s <= limits::MAX_DURATION_S) {
+        return Err(format!(
+            "the search budget must be between 0 and {} s",
+            limits::MAX_DURATION_S
+        ));
+    }
+    s.slo.check()
+}
+
+/// Parses service-level targets written `NAME=VALUE` (the names of `Slo`'s
+/// fields).
+pub fn slo(pairs: &[String]) -> Result<Option<crate::domain::Slo>, String> {
+    let mut slo = crate::domain::Slo::default();
+    for kv in pairs.iter().filter(|p| !p.trim().is_empty()) {
+        let (name, value) = kv
+            .split_once('=')
+            .ok_or_else(|| format!("target {kv:?} must be NAME=VALUE, e.g. ttft_p99_ms=500"))?;
+        let v: f64 = value
+            .trim()
+            .parse()
+            .map_err(|_| format!("target {name}: {value:?} is not a number"))?;
+        let field = match name.trim() {
+            "ttft_p99_ms" => &mut slo.ttft_p99_ms,
+            "ttft_p90_ms" => &mut slo.ttft_p90_ms,
+            "itl_p99_ms" => &mut slo.itl_p99_ms,
+            "e2e_p99_ms" => &mut slo.e2e_p99_ms,
+            "error_rate" => &mut slo.error_rate,
+            other => {
+                return Err(format!(
+                    "unknown target {other:?}; use ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms or error_rate"
+                ))
+            }
+        };
+        *field = Some(v);
+    }
+    slo.check()?;
+    Ok((!slo.is_empty()).then_some(slo))
 }
 
 /// Parses `KEY=VALUE` pairs (VALUE as JSON when it parses, else a string)

@@ -259,7 +259,11 @@ fn pyarrow_reads_the_file_with_the_expected_columns_and_types() {
     );
     let v: Value = serde_json::from_slice(&o.stdout).expect("json");
     let types = v["types"].as_object().expect("types");
-    assert_eq!(types.len(), 67, "ml-container-creator's 67 columns");
+    assert_eq!(
+        types.len(),
+        68,
+        "ml-container-creator's 67 columns, then goodput_rps"
+    );
     for (col, t) in [
         ("project_name", "string"),
         ("model_name", "string"),

@@ -123,6 +123,16 @@ pub struct RunArgs {
     /// Seed of prompts, lengths and arrivals.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Service-level target `NAME=VALUE` (repeatable or comma-separated):
+    /// ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate. Each
+    /// level then reports goodput: requests meeting every target per second.
+    #[arg(
+        long,
+        alias = "goodput",
+        value_name = "NAME=VALUE",
+        value_delimiter = ','
+    )]
+    pub slo: Vec<String>,
     /// Print the machine-readable result on stdout instead of tables.
     #[arg(long)]
     pub json: bool,

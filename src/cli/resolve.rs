@@ -48,7 +48,7 @@ pub(crate) fn resolve(
         },
         headers: SecretHeaders::parse(&args.headers).map_err(CliError::Input)?,
     };
-    plan::build(run_id, profile, endpoint, &overrides(args)).map_err(CliError::Input)
+    plan::build(run_id, profile, endpoint, &overrides(args)?).map_err(CliError::Input)
 }
 
 /// The text of `--ca-cert FILE` (a PEM bundle is small; 1 MiB at most).
@@ -64,8 +64,8 @@ fn read_ca_cert(path: &std::path::Path) -> Result<String, CliError> {
     std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))
 }
 
-fn overrides(args: &RunArgs) -> Overrides {
-    Overrides {
+fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
+    Ok(Overrides {
         concurrency: args.concurrency.clone(),
         sweep: args.sweep,
         request_rate: args.request_rate.clone(),
@@ -96,7 +96,8 @@ fn overrides(args: &RunArgs) -> Overrides {
         request_timeout_s: args.request_timeout,
         grace_period_s: args.grace_period,
         seed: args.seed,
-    }
+        slo: plan::slo(&args.slo).map_err(CliError::Input)?,
+    })
 }
 
 #[cfg(test)]

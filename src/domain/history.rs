@@ -112,6 +112,9 @@ pub const HISTORY_COLUMNS: &[(&str, ColumnType)] = &[
     ("queue_depth_waiting_avg", Double),
     ("queue_depth_waiting_max", Double),
     ("metrics_source", Text),
+    // Beyond ml-container-creator's 67: requests meeting every service-level
+    // target per second, when the run had targets (null otherwise).
+    ("goodput_rps", Double),
 ];
 
 /// One value of a row; a column absent from a row is null.

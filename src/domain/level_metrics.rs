@@ -57,4 +57,11 @@ pub struct LevelMetrics {
     pub total_reasoning_tokens: u64,
     /// Sum of input tokens of failed requests.
     pub total_error_isl: u64,
+    /// Requests meeting every service-level target (when the run has
+    /// targets): succeeded, and TTFT, ITL and latency within them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub good_request_count: Option<u64>,
+    /// Good requests per second over the level's window (AIPerf's goodput).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodput: Option<f64>,
 }

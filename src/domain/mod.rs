@@ -3,6 +3,7 @@
 //! metrics and statistics) and model staging. No I/O lives here, and nothing
 //! here depends on another module of the crate.
 
+mod capacity;
 mod cloud;
 mod compare;
 mod history;
@@ -18,6 +19,7 @@ mod spec;
 mod stage;
 mod stats;
 
+pub use capacity::{Capacity, CapacitySearch, Probe, SearchMode, Slo, SloFigures};
 pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use compare::{
     Better, CandidateComparison, Comparison, LevelComparison, MetricDelta, RunSummary, Verdict,

@@ -31,6 +31,8 @@ pub struct ProgressSnapshot {
     pub requests_per_s: f64,
     /// Live median TTFT of this level, ms.
     pub ttft_p50_ms: Option<f64>,
+    /// A capacity search's probes so far.
+    pub probes: Vec<super::Probe>,
 }
 
 impl ProgressSnapshot {

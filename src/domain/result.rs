@@ -141,4 +141,7 @@ pub struct RunResult {
     pub end_time: String,
     /// The resolved specification.
     pub spec: RunSpec,
+    /// A capacity search's answer (its probes are the levels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<super::Capacity>,
 }

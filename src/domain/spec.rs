@@ -277,6 +277,14 @@ pub struct RunSpec {
     pub grace_period_s: f64,
     /// Seed of every random choice (prompts, lengths, arrivals).
     pub seed: u64,
+    /// Targets that decide which requests are *good* (goodput in every
+    /// level's results).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo: Option<super::Slo>,
+    /// A capacity search instead of fixed levels: `levels` is then decided
+    /// probe by probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<super::CapacitySearch>,
 }
 
 #[cfg(test)]

@@ -51,7 +51,10 @@ pub fn execute(
         output_dir: dir,
         runtime: Some(sagemaker::runtime::connect),
     };
-    let outcome = local::run(&spec, &ctx);
+    let outcome = match spec.capacity {
+        Some(search) => super::capacity::run(&spec, &search, &ctx),
+        None => local::run(&spec, &ctx),
+    };
     writer.finish();
     drop(sim);
     let result = outcome.map_err(|e| JobError::Input(e.to_string()))?;

@@ -7,6 +7,7 @@
 //! results, and starts a new runner for SageMaker runs, which resumes
 //! following their cloud jobs.
 
+mod capacity;
 mod cloud;
 pub mod compare;
 pub mod history;

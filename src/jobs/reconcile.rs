@@ -37,9 +37,10 @@ impl Jobs {
     pub fn reconcile(&self) -> Result<Vec<String>, JobError> {
         let now = chrono::Utc::now();
         let stamp = Anchor::now().rfc3339(std::time::Instant::now());
-        let (mut changed, resume) = self.state().update(|doc| {
+        let (mut changed, resume, ended) = self.state().update(|doc| {
             let mut changed = Vec::new();
             let mut resume = Vec::new();
+            let mut ended = Vec::new();
             for r in doc.runs.iter_mut().filter(|r| r.status.is_active()) {
                 match verdict(r, now) {
                     Verdict::Keep => {}
@@ -53,11 +54,16 @@ impl Jobs {
                         r.finished_at = Some(stamp.clone());
                         r.failure = Some(why);
                         changed.push(r.run_id.clone());
+                        ended.push(r.run_dir.clone());
                     }
                 }
             }
-            (changed, resume)
+            (changed, resume, ended)
         })?;
+        // Their writers are gone: half-written files are only litter.
+        for dir in ended {
+            crate::storage::remove_temp_files(std::path::Path::new(&dir));
+        }
         // A runner that finds another live runner for its run exits at once,
         // so two servers resuming the same run start one follower.
         for r in resume {

@@ -135,6 +135,90 @@ pub(crate) struct RunOverrides {
     /// Seconds in-flight requests may finish after a duration stop or a
     /// cancel (default 30).
     pub(crate) grace_period_s: Option<f64>,
+    /// Service-level targets: every level then reports goodput (requests
+    /// meeting every target per second).
+    pub(crate) slo: Option<SloArg>,
+}
+
+/// Service-level targets; every one is optional.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SloArg {
+    /// TTFT p99 at most this many ms.
+    pub(crate) ttft_p99_ms: Option<f64>,
+    /// TTFT p90 at most this many ms.
+    pub(crate) ttft_p90_ms: Option<f64>,
+    /// Inter-token latency p99 at most this many ms.
+    pub(crate) itl_p99_ms: Option<f64>,
+    /// End-to-end latency p99 at most this many ms.
+    pub(crate) e2e_p99_ms: Option<f64>,
+    /// Share of failed requests at most this (0–1).
+    pub(crate) error_rate: Option<f64>,
+}
+
+impl From<SloArg> for crate::domain::Slo {
+    fn from(a: SloArg) -> Self {
+        Self {
+            ttft_p99_ms: a.ttft_p99_ms,
+            ttft_p90_ms: a.ttft_p90_ms,
+            itl_p99_ms: a.itl_p99_ms,
+            e2e_p99_ms: a.e2e_p99_ms,
+            error_rate: a.error_rate,
+        }
+    }
+}
+
+/// The range and budget of a capacity search.
+#[derive(Debug, Clone, Copy, Default, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchArg {
+    /// `concurrency` (default: requests in flight) or `rate` (requests/s).
+    pub(crate) mode: Option<SearchModeArg>,
+    /// Lowest concurrency probed (default 1).
+    pub(crate) min_concurrency: Option<u32>,
+    /// Highest concurrency probed (default 256).
+    pub(crate) max_concurrency: Option<u32>,
+    /// Lowest rate probed, requests/s (default 1).
+    pub(crate) min_rate: Option<f64>,
+    /// Highest rate probed, requests/s (default 1000).
+    pub(crate) max_rate: Option<f64>,
+    /// Seconds the whole search may take (default 600).
+    pub(crate) budget_s: Option<f64>,
+}
+
+/// What a capacity search varies.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SearchModeArg {
+    /// Requests in flight.
+    Concurrency,
+    /// Requests per second.
+    Rate,
+}
+
+/// `find_capacity` arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[schemars(transform = portable)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CapacityArgs {
+    /// The endpoint to measure (`sim` for the built-in simulator).
+    pub(crate) endpoint: Endpoint,
+    /// Catalog workload giving the request shape (default: 550 input / 150
+    /// output tokens, streaming).
+    pub(crate) workload: Option<String>,
+    /// The targets the answer must meet; at least one.
+    pub(crate) slo: SloArg,
+    /// Search range and time budget.
+    pub(crate) search: Option<SearchArg>,
+    /// Request shape and timing over the workload's (levels and counts are
+    /// the search's).
+    pub(crate) overrides: Option<RunOverrides>,
+    /// Free-form label to find the run later.
+    pub(crate) label: Option<String>,
+    /// ml-container-creator project the endpoint belongs to (for the history).
+    pub(crate) project_dir: Option<String>,
 }
 
 /// `start_benchmark` arguments.

@@ -43,8 +43,9 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 /// Tools of the catalog toolset.
 pub const CATALOG_TOOLS: [&str; 2] = ["list_workloads", "get_workload_profile"];
 /// Tools that change something (absent in read-only mode).
-pub const WRITE_TOOLS: [&str; 4] = [
+pub const WRITE_TOOLS: [&str; 5] = [
     "start_benchmark",
+    "find_capacity",
     "stage_model",
     "cancel_benchmark",
     "clean",
@@ -175,9 +176,27 @@ impl BenchServer {
         &self,
         Parameters(a): Parameters<StartArgs>,
     ) -> Result<Json<Started>, ToolError> {
-        start::start(&self.shared, a)
+        start::start(&self.shared, a, None)
             .map(Json)
             .map_err(|e| e.during("start_benchmark"))
+    }
+
+    #[tool(
+        description = "Find the highest load the endpoint serves within service-level targets (slo: ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate). Probes concurrency (or request rate) by doubling, then bisecting between the last pass and the first failure; stops a probe early once a target is lost beyond doubt and probes again when a pass is within 10% of a target. Returns a run_id at once; get_status shows the probes so far; fetch_results gives capacity {max_concurrency or max_rate, goodput_rps, figures at capacity and at the first failure, confidence} and every probe as a level. A probe limited by the client is no answer and says so.",
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = true
+        )
+    )]
+    async fn find_capacity(
+        &self,
+        Parameters(a): Parameters<CapacityArgs>,
+    ) -> Result<Json<Started>, ToolError> {
+        start::find_capacity(&self.shared, a)
+            .map(Json)
+            .map_err(|e| e.during("find_capacity"))
     }
 
     #[tool(

@@ -9,12 +9,17 @@ use super::params::*;
 use super::server::Shared;
 use super::tool_error::{tool_err, ToolError};
 use crate::domain::{
-    ApiKind, EndpointSpec, KeyChoice, SecretHeaders, ServerPolicy, TlsSpec, WorkloadProfile,
+    ApiKind, CapacitySearch, EndpointSpec, KeyChoice, SearchMode, SecretHeaders, ServerPolicy,
+    TlsSpec, WorkloadProfile,
 };
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, choose_engine, EngineChoice, EngineRequest, Overrides};
 
-pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, ToolError> {
+pub(crate) fn start(
+    shared: &Shared,
+    mut a: StartArgs,
+    capacity: Option<CapacitySearch>,
+) -> Result<Started, ToolError> {
     let profile = a
         .workload
         .as_deref()
@@ -35,8 +40,11 @@ pub(crate) fn start(shared: &Shared, mut a: StartArgs) -> Result<Started, ToolEr
                 },
             };
             let api_key = credential(&shared.policy, &endpoint)?;
-            start_local(jobs, profile, endpoint, api_key, a)
+            start_local(jobs, profile, endpoint, api_key, a, capacity)
         }
+        EngineChoice::SageMaker(_) if capacity.is_some() => Err(tool_err!(
+            "capacity searches run with the local engine (endpoint.url, or a sagemaker:// endpoint through the runtime API); the SageMaker benchmark-job engine does not run them yet"
+        )),
         EngineChoice::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
     }
 }
@@ -155,6 +163,7 @@ fn start_local(
     ep: Endpoint,
     api_key: Option<String>,
     a: StartArgs,
+    capacity: Option<CapacitySearch>,
 ) -> Result<Started, ToolError> {
     let simulated = ep.url.trim().eq_ignore_ascii_case("sim");
     let target = if simulated {
@@ -189,13 +198,14 @@ fn start_local(
         headers: SecretHeaders(ep.headers.unwrap_or_default().into_iter().collect()),
     };
     let run_id = new_run_id(workload.as_deref());
-    let spec = plan::build(
+    let mut spec = plan::build(
         run_id,
         profile,
         endpoint,
         &overrides(a.overrides.unwrap_or_default()),
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
+    spec.capacity = capacity;
     let context = a.project_dir.as_deref().and_then(|d| {
         crate::project::result_context(Path::new(d), a.ic.as_deref(), a.adapter.as_deref()).ok()
     });
@@ -224,7 +234,55 @@ fn overrides(o: RunOverrides) -> Overrides {
         streaming: o.streaming,
         warmup_requests: o.warmup_requests.unwrap_or(0),
         request_timeout_s: o.request_timeout_s.unwrap_or(defaults.request_timeout_s),
+        slo: o.slo.map(crate::domain::Slo::from),
         grace_period_s: o.grace_period_s.unwrap_or(defaults.grace_period_s),
         ..defaults
     }
+}
+
+/// Starts a capacity search as a run of the local engine.
+pub(crate) fn find_capacity(shared: &Shared, a: CapacityArgs) -> Result<Started, ToolError> {
+    let search = search_of(a.slo.into(), a.search.unwrap_or_default())?;
+    let args = StartArgs {
+        workload: a.workload,
+        endpoint: Some(a.endpoint),
+        engine: Some("local".into()),
+        project_dir: a.project_dir,
+        ic: None,
+        adapter: None,
+        overrides: a.overrides,
+        label: a.label,
+        force: true,
+    };
+    start(shared, args, Some(search))
+}
+
+/// The search a call asked for, with the documented defaults.
+fn search_of(slo: crate::domain::Slo, s: SearchArg) -> Result<CapacitySearch, ToolError> {
+    if slo.is_empty() {
+        return Err(tool_err!(
+            "give at least one target in slo (ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate)"
+        ));
+    }
+    slo.check()?;
+    let mode = match s.mode {
+        Some(SearchModeArg::Rate) => SearchMode::Rate,
+        _ => SearchMode::Concurrency,
+    };
+    let (min, max) = match mode {
+        SearchMode::Concurrency => (
+            f64::from(s.min_concurrency.unwrap_or(1)),
+            f64::from(s.max_concurrency.unwrap_or(256)),
+        ),
+        SearchMode::Rate => (s.min_rate.unwrap_or(1.0), s.max_rate.unwrap_or(1000.0)),
+    };
+    let search = CapacitySearch {
+        slo,
+        mode,
+        min,
+        max,
+        budget_s: s.budget_s.unwrap_or(600.0),
+    };
+    crate::plan::check_search(&search)?;
+    Ok(search)
 }

@@ -64,6 +64,8 @@ pub fn aggregate_level(
             .map(u64::from)
             .sum(),
         total_error_isl: error_isl.iter().sum::<f64>() as u64,
+        good_request_count: None,
+        goodput: None,
     }
 }
 

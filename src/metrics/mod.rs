@@ -6,6 +6,7 @@ mod aggregate;
 mod compare;
 mod indicators;
 mod request;
+pub mod slo;
 mod stats;
 mod validity;
 

@@ -38,6 +38,8 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
         request_timeout_s: 60.0,
         grace_period_s: 30.0,
         seed: 1,
+        slo: None,
+        capacity: None,
     }
 }
 
@@ -117,6 +119,7 @@ pub(crate) fn run(run_id: &str, levels: &[u32]) -> RunResult {
         start_time: "2025-01-01T00:00:00Z".to_owned(),
         end_time: "2025-01-01T00:03:00Z".to_owned(),
         spec: spec(run_id, levels),
+        capacity: None,
     }
 }
 

@@ -97,6 +97,15 @@ fn level_metrics(doc: &Map<String, Value>) -> LevelMetrics {
         total_osl: count("total_osl"),
         total_reasoning_tokens: count("total_reasoning_tokens"),
         total_error_isl: count("total_error_isl"),
+        good_request_count: doc
+            .get("good_request_count")
+            .and_then(|b| b.get("avg"))
+            .and_then(Value::as_f64)
+            .map(|v| v.max(0.0) as u64),
+        goodput: doc
+            .get("goodput")
+            .and_then(|b| b.get("avg"))
+            .and_then(Value::as_f64),
     }
 }
 

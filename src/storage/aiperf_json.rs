@@ -91,6 +91,16 @@ pub fn aiperf_export(level: &LevelResult, ctx: ExportContext<'_>) -> Value {
     for (tag, v, unit) in scalars {
         o.insert(tag.into(), json!({"unit": unit, "avg": v}));
     }
+    if let (Some(good), Some(rate)) = (m.good_request_count, m.goodput) {
+        o.insert(
+            "good_request_count".into(),
+            json!({"unit": "requests", "avg": good as f64}),
+        );
+        o.insert(
+            "goodput".into(),
+            json!({"unit": "requests/sec", "avg": rate}),
+        );
+    }
     if m.error_request_count > 0 {
         o.insert(
             "error_request_count".into(),

@@ -16,6 +16,21 @@ pub fn private_dirs(dir: &Path) -> std::io::Result<()> {
         .create(dir)
 }
 
+/// Removes the temporary files of writes that never finished below `dir`
+/// (their writer died between creating and renaming one). Only for a
+/// directory nobody writes any more.
+pub fn remove_temp_files(dir: &Path) {
+    for f in super::files_under(dir) {
+        let stale = f
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .is_some_and(|n| n.starts_with('.') && n.contains(".tmp-"));
+        if stale {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+}
+
 /// A temporary-name suffix unique across processes and threads: the pid,
 /// a per-process counter and the clock.
 fn unique_suffix() -> String {

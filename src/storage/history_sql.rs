@@ -76,11 +76,21 @@ pub struct QueryRows {
     pub truncated: bool,
 }
 
+/// Deepest nesting of a query's text accepted (sub-queries, parentheses).
+const MAX_SQL_NESTING: usize = 32;
+
 /// Parses `sql` and accepts exactly one query (`SELECT`, `WITH`, `VALUES`,
 /// `SHOW`-free); the message names what was found instead.
 pub fn check_read_only(sql: &str) -> Result<(), QueryError> {
-    let statements = Parser::parse_sql(&GenericDialect {}, sql)
-        .map_err(|e| QueryError::Invalid(format!("the SQL does not parse: {e}")))?;
+    let invalid = |e: datafusion::sql::sqlparser::parser::ParserError| {
+        QueryError::Invalid(format!("the SQL does not parse: {e}"))
+    };
+    let statements = Parser::new(&GenericDialect {})
+        .with_recursion_limit(MAX_SQL_NESTING)
+        .try_with_sql(sql)
+        .map_err(invalid)?
+        .parse_statements()
+        .map_err(invalid)?;
     match statements.as_slice() {
         [Statement::Query(_)] => Ok(()),
         [] => Err(QueryError::Invalid(

@@ -19,7 +19,7 @@ use crate::metrics::TokenPolicy;
 use crate::wallclock::Anchor;
 pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
-pub use atomic::{private_dirs, write_atomic};
+pub use atomic::{private_dirs, remove_temp_files, write_atomic};
 pub use files::{files_under, read_run_file};
 pub use history_parquet::{
     history_file_path, history_parquet, history_schema, read_history_file, write_history_file,

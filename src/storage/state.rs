@@ -73,10 +73,26 @@ impl StateFile {
             source,
         })?;
         if before.as_bytes() != bytes.as_slice() {
+            self.remove_stale_temps();
             write_atomic(&self.path, &bytes)?;
         }
         drop(lock);
         Ok(out)
+    }
+
+    /// Removes temporary files of writes that never finished (a writer
+    /// killed between creating and renaming one). Called under the
+    /// exclusive lock, when no other write of the state file is under way.
+    fn remove_stale_temps(&self) {
+        let (Some(dir), Some(name)) = (self.path.parent(), self.path.file_name()) else {
+            return;
+        };
+        let prefix = format!(".{}.tmp-", name.to_string_lossy());
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 
     fn load(&self) -> Result<StateDoc, StorageError> {

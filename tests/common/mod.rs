@@ -45,6 +45,8 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
         request_timeout_s: 30.0,
         grace_period_s: 5.0,
         seed: 1,
+        slo: None,
+        capacity: None,
     }
 }
 

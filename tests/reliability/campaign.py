@@ -17,8 +17,10 @@ usage: scripts/reliability-campaign [--bin PATH] [--trials N] [--seed S]
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -45,6 +47,21 @@ class Campaign:
     seed: int
     tmp_root: str
     rss_limit_mib: int
+    binary_id: str = ""
+
+
+def snapshot(binary: Path, tmp_root: str) -> tuple[str, str]:
+    """A private copy of the binary, so that a rebuild during the campaign
+    cannot mix versions, and a description of what was copied."""
+    copy = Path(tmp_root) / "bin" / "mcc-bench"
+    copy.parent.mkdir()
+    shutil.copy2(binary, copy)
+    digest = hashlib.sha256()
+    with open(copy, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    built = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(copy.stat().st_mtime))
+    return str(copy), f"`{binary}` (sha256 {digest.hexdigest()[:12]}…, built {built})"
 
 
 def default_bin() -> Path:
@@ -55,10 +72,11 @@ def default_bin() -> Path:
 def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--bin", type=Path, default=default_bin(),
-                   help="mcc-bench binary (default: target/debug/mcc-bench under $CARGO_TARGET_DIR or ./target)")
+                   help="mcc-bench binary (default: debug/mcc-bench under $CARGO_TARGET_DIR, else ./target)")
     p.add_argument("--trials", type=int, default=50, help="kill trials (50)")
     p.add_argument("--seed", type=int, default=1, help="seed of every random choice (1)")
-    p.add_argument("--phases", default=",".join(PHASES), help="comma-separated subset of " + ", ".join(PHASES))
+    p.add_argument("--phases", default=",".join(PHASES),
+                   help="comma-separated subset of " + ", ".join(PHASES))
     p.add_argument("--json-out", type=Path, help="also write the figures as JSON here")
     p.add_argument("--tmp", type=Path, help="where the temporary homes go (default: the system's)")
     p.add_argument("--rss-limit-mib", type=int, default=512,
@@ -130,9 +148,10 @@ def phase_section(r: PhaseReport) -> list[str]:
 
 def markdown(campaign: Campaign, reports: list[PhaseReport], wall: float) -> str:
     lines = ["## mcc-bench reliability campaign", "",
-             f"binary `{campaign.bin}`, seed {campaign.seed}, {campaign.trials} kill trials, "
+             f"binary {campaign.binary_id}, seed {campaign.seed}, {campaign.trials} kill trials, "
              f"wall {wall / 60:.1f} min", "",
-             "| phase | trials / inputs | faults injected | survived | failures | max probe latency | peak server RSS | wall |",
+             "| phase | trials / inputs | faults injected | survived | failures "
+             "| max probe latency | peak server RSS | wall |",
              "|---|---|---|---|---|---|---|---|"]
     lines += [summary_row(r) for r in reports] + [""]
     for r in reports:
@@ -143,20 +162,23 @@ def markdown(campaign: Campaign, reports: list[PhaseReport], wall: float) -> str
 async def main() -> int:
     a = parse_args()
     tmp_root = tempfile.mkdtemp(prefix="mcc-reliability-", dir=a.tmp)
-    campaign = Campaign(str(a.bin.resolve()), a.trials, a.seed, tmp_root, a.rss_limit_mib)
+    copy, binary_id = snapshot(a.bin.resolve(), tmp_root)
+    campaign = Campaign(copy, a.trials, a.seed, tmp_root, a.rss_limit_mib, binary_id)
     t0 = time.monotonic()
-    reports = [await run_phase(name, campaign) for name in a.phases.split(",")]
+    try:
+        reports = [await run_phase(name, campaign) for name in a.phases.split(",")]
+    finally:
+        shutil.rmtree(Path(copy).parent)
+        if any(Path(tmp_root).iterdir()):
+            log(f"homes kept for failures under {tmp_root}")
+        else:
+            os.rmdir(tmp_root)
     wall = time.monotonic() - t0
     print(markdown(campaign, reports, wall))
     if a.json_out:
-        doc = {"binary": campaign.bin, "seed": a.seed, "trials": a.trials, "wall_s": round(wall, 1),
+        doc = {"binary": binary_id, "seed": a.seed, "trials": a.trials, "wall_s": round(wall, 1),
                "phases": [r.as_json() for r in reports]}
         a.json_out.write_text(json.dumps(doc, indent=2) + "\n")
-    kept = [p for p in Path(tmp_root).iterdir()]
-    if kept:
-        log(f"homes kept for failures under {tmp_root}")
-    else:
-        os.rmdir(tmp_root)
     return 1 if any(r.failures for r in reports) else 0
 
 

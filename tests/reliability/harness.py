@@ -269,6 +269,13 @@ class Server:
                 return pid
         return None
 
+    async def survived(self, answer: Answer) -> bool:
+        """Whether the server outlived the call that gave `answer` (a closed
+        connection is given a moment to show up as an exit)."""
+        if answer.kind == "closed":
+            await wait_until(lambda: not self.alive, 3)
+        return self.alive
+
     def kill(self) -> None:
         if self.pid and alive(self.pid):
             os.kill(self.pid, signal.SIGKILL)

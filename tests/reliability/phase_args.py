@@ -7,7 +7,6 @@ valid result (a JSON-RPC error for a line that is not valid JSON), nothing
 outside the home may be read, written or deleted, no injected header may
 reach an endpoint, and the server must stay responsive throughout."""
 
-import asyncio
 import json
 import os
 import select
@@ -58,27 +57,34 @@ def url(u: str, **endpoint) -> dict:
 
 def compare_cases(f: Fixtures) -> list[Case]:
     a, b = f.runs
-    ids = lambda *x: {"run_ids": list(x)}  # noqa: E731
+
+    def compare(name: str, args: dict, expect: str = REFUSE) -> Case:
+        return Case(f"compare {name}", "compare_results", args, expect)
+
+    def ids(*run_ids: str) -> dict:
+        return {"run_ids": list(run_ids)}
+
+    pair = ids(a, b)
     return [
-        Case("compare /etc/passwd", "compare_results", ids("/etc/passwd", a)),
-        Case("compare /dev/zero", "compare_results", ids("/dev/zero", a)),
-        Case("compare a FIFO", "compare_results", ids(f.fifo, a)),
-        Case("compare a directory", "compare_results", ids(f.outside, a)),
-        Case("compare ../ to passwd", "compare_results", ids("../../../../etc/passwd", a)),
-        Case("compare ..", "compare_results", ids("..", a)),
-        Case("compare ../ to a real run", "compare_results", ids(a, f"../runs/{b}")),
-        Case("compare 20,000 ids", "compare_results", {"run_ids": [a, b] * 10000}, ANY),
-        Case("compare 10,000 unknown ids", "compare_results", {"run_ids": [f"r{i}" for i in range(10000)]}),
-        Case("compare no ids", "compare_results", {"run_ids": []}),
-        Case("compare NUL in id", "compare_results", ids("a\u0000b", a)),
-        Case("compare baseline path", "compare_results", {"baseline": "/etc/passwd", "candidates": [a]}),
-        Case("compare project_dir /etc", "compare_results", {"run_ids": [a, b], "project_dir": "/etc"}),
-        Case("compare project_dir ../..", "compare_results", {"run_ids": [a, b], "project_dir": "../../.."}),
-        Case("compare threshold -1", "compare_results", {"run_ids": [a, b], "noise_threshold_percent": -1}, ANY),
-        Case("compare threshold 1e308", "compare_results", {"run_ids": [a, b], "noise_threshold_percent": 1e308}, ANY),
-        Case("compare ids as a string", "compare_results", {"run_ids": f"{a},{b}"}),
-        Case("compare unknown field", "compare_results", {"run_ids": [a, b], "evil": True}),
-        Case("compare two real runs", "compare_results", {"run_ids": [a, b]}, ANY),
+        compare("/etc/passwd", ids("/etc/passwd", a)),
+        compare("/dev/zero", ids("/dev/zero", a)),
+        compare("a FIFO", ids(f.fifo, a)),
+        compare("a directory", ids(f.outside, a)),
+        compare("../ to passwd", ids("../../../../etc/passwd", a)),
+        compare("..", ids("..", a)),
+        compare("../ to a real run", ids(a, f"../runs/{b}")),
+        compare("20,000 ids", {"run_ids": [a, b] * 10000}, ANY),
+        compare("10,000 unknown ids", {"run_ids": [f"r{i}" for i in range(10000)]}),
+        compare("no ids", ids()),
+        compare("NUL in id", ids("a\u0000b", a)),
+        compare("baseline path", {"baseline": "/etc/passwd", "candidates": [a]}),
+        compare("project_dir /etc", {**pair, "project_dir": "/etc"}),
+        compare("project_dir ../..", {**pair, "project_dir": "../../.."}),
+        compare("threshold -1", {**pair, "noise_threshold_percent": -1}, ANY),
+        compare("threshold 1e308", {**pair, "noise_threshold_percent": 1e308}, ANY),
+        compare("ids as a string", {"run_ids": f"{a},{b}"}),
+        compare("unknown field", {**pair, "evil": True}),
+        compare("two real runs", pair, ANY),
     ]
 
 
@@ -146,25 +152,28 @@ def endpoint_cases(f: Fixtures) -> list[Case]:
 
 def other_cases(f: Fixtures) -> list[Case]:
     sentinel = os.path.relpath(f.sentinel, "/")
+    wipe = {"delete_local_artifacts": True, "force": True}
+    job = {"model_id": "o/m", "mode": "processing_job"}
+    run = f.runs[0]
     return [
-        Case("clean ../ outside", "clean", {"run_id": f"../../{sentinel}", "delete_local_artifacts": True, "force": True}),
-        Case("clean absolute", "clean", {"run_id": f.sentinel, "delete_local_artifacts": True, "force": True}),
-        Case("clean /", "clean", {"run_id": "/", "delete_local_artifacts": True, "force": True}),
-        Case("clean ..", "clean", {"run_id": "..", "delete_local_artifacts": True, "force": True}),
+        Case("clean ../ outside", "clean", {"run_id": f"../../{sentinel}", **wipe}),
+        Case("clean absolute", "clean", {"run_id": f.sentinel, **wipe}),
+        Case("clean /", "clean", {"run_id": "/", **wipe}),
+        Case("clean ..", "clean", {"run_id": "..", **wipe}),
         Case("clean empty id", "clean", {"run_id": "", "delete_local_artifacts": True}),
-        Case("clean *", "clean", {"run_id": "*", "delete_local_artifacts": True, "force": True}),
+        Case("clean *", "clean", {"run_id": "*", **wipe}),
         Case("clean nothing named", "clean", {}),
-        Case("stage image", "stage_model", {"model_id": "o/m", "mode": "processing_job", "image": "evil/img"}),
+        Case("stage image", "stage_model", {**job, "image": "evil/img"}),
         Case("stage local_dir /etc", "stage_model", {"model_id": "o/m", "local_dir": "/etc"}),
         Case("stage local_dir ../..", "stage_model", {"model_id": "o/m", "local_dir": "../../../../"}),
         Case("stage project_dir /", "stage_model", {"model_id": "o/m", "project_dir": "/"}),
         Case("stage model_id path", "stage_model", {"model_id": "../../etc/passwd", "bucket": "b"}),
-        Case("stage volume -1", "stage_model", {"model_id": "o/m", "mode": "processing_job", "volume_gb": -1}),
+        Case("stage volume -1", "stage_model", {**job, "volume_gb": -1}),
         Case("status path id", "get_status", {"run_id": "../../etc/passwd"}),
-        Case("status wait 1e308", "get_status", {"run_id": f.runs[0], "wait_seconds": 1e308}, ANY, 55),
-        Case("status wait -5", "get_status", {"run_id": f.runs[0], "wait_seconds": -5}, ANY),
+        Case("status wait 1e308", "get_status", {"run_id": run, "wait_seconds": 1e308}, ANY, 55),
+        Case("status wait -5", "get_status", {"run_id": run, "wait_seconds": -5}, ANY),
         Case("fetch path id", "fetch_results", {"run_id": "../../../etc", "detail": "full"}),
-        Case("fetch detail path", "fetch_results", {"run_id": f.runs[0], "detail": "../../x"}, ANY),
+        Case("fetch detail path", "fetch_results", {"run_id": run, "detail": "../../x"}, ANY),
         Case("cancel path id", "cancel_benchmark", {"run_id": "../../x"}),
         Case("list limit 1e12", "list_benchmarks", {"limit": 10 ** 12}, ANY),
         Case("list cursor garbage", "list_benchmarks", {"cursor": "!!!\u0000"}, ANY),
@@ -174,8 +183,7 @@ def other_cases(f: Fixtures) -> list[Case]:
         Case("query target athena (no AWS)", "query_results", {"sql": "SELECT 1", "target": "athena"}, ANY, 30),
         Case("profile path", "get_workload_profile", {"workload": "../../etc/passwd"}),
         Case("resource run path", "resource", {"uri": "mcc-bench://runs/../../../etc/passwd/status"}),
-        Case("resource export path", "resource",
-             {"uri": f"mcc-bench://runs/{f.runs[0]}/../../../../etc/passwd"}),
+        Case("resource export path", "resource", {"uri": f"mcc-bench://runs/{run}/../../../../etc/passwd"}),
         Case("resource file uri", "resource", {"uri": "file:///etc/passwd"}),
     ]
 
@@ -183,9 +191,10 @@ def other_cases(f: Fixtures) -> list[Case]:
 # --- running the cases ---------------------------------------------------------
 
 class ArgsRun:
-    def __init__(self, box: Sandbox, report: PhaseReport, fixtures: Fixtures):
-        self.box, self.report, self.f = box, report, fixtures
-        self.server = None
+    """The phase's server (restarted if a case kills it) and report."""
+
+    def __init__(self, box: Sandbox, report: PhaseReport, server):
+        self.box, self.report, self.server = box, report, server
 
     async def one(self, case: Case) -> None:
         report, before = self.report, len(self.report.failures)
@@ -199,12 +208,12 @@ class ArgsRun:
         self.judge(case, a, repro)
         if case.tool == "start_benchmark" and a.kind == "result":
             await self.follow(a.data["run_id"], case, repro)
-        if not self.server.alive:
+        if await self.server.survived(a):
+            await report.probe(self.server, case.name)
+        else:
             report.fail(case.name, "the server survives", a.brief(), repro)
             await self.server.close()
             self.server = await self.box.server()
-        else:
-            await report.probe(self.server, case.name)
         report.count += 1
         report.account(case.name, before)
         log(f"  args {case.name}: {a.kind} in {a.seconds:.2f}s")
@@ -247,17 +256,23 @@ class ArgsRun:
 # --- JSON-RPC lines no SDK would send -----------------------------------------
 
 def raw_lines() -> list[tuple[str, str]]:
-    call = '{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"%s","arguments":%s}}'
+    def call(rid: int, tool: str, arguments: str) -> str:
+        return ('{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"%s","arguments":%s}}'
+                % (rid, tool, arguments))
+
+    def duration(value: str) -> str:
+        return '{"endpoint":{"url":"sim"},"overrides":{"duration_s":%s}}' % value
+
     deep = "[" * 100000 + "]" * 100000
     return [
-        ("NaN number (not JSON)", call % (10, "start_benchmark", '{"endpoint":{"url":"sim"},"overrides":{"duration_s":NaN}}')),
-        ("Infinity (not JSON)", call % (11, "start_benchmark", '{"endpoint":{"url":"sim"},"overrides":{"duration_s":Infinity}}')),
-        ("1e999 (valid JSON)", call % (12, "start_benchmark", '{"endpoint":{"url":"sim"},"overrides":{"duration_s":1e999}}')),
-        ("lone surrogate escape", call % (13, "get_status", '{"run_id":"\\ud800"}')),
-        ("100,000-deep arrays (valid JSON)", call % (14, "get_status", '{"run_id":%s}' % deep)),
+        ("NaN number (not JSON)", call(10, "start_benchmark", duration("NaN"))),
+        ("Infinity (not JSON)", call(11, "start_benchmark", duration("Infinity"))),
+        ("1e999 (valid JSON)", call(12, "start_benchmark", duration("1e999"))),
+        ("lone surrogate escape", call(13, "get_status", '{"run_id":"\\ud800"}')),
+        ("100,000-deep arrays (valid JSON)", call(14, "get_status", '{"run_id":%s}' % deep)),
         ("cut-off message", '{"jsonrpc":"2.0","id":15,"method":"tools/call","params":{'),
-        ("duplicate keys", call % (16, "get_status", '{"run_id":"a","run_id":"b"}')),
-        ("5 MB label", call % (17, "start_benchmark", '{"endpoint":{"url":"sim"},"label":"%s"}' % ("x" * (5 << 20)))),
+        ("duplicate keys", call(16, "get_status", '{"run_id":"a","run_id":"b"}')),
+        ("5 MB label", call(17, "start_benchmark", '{"endpoint":{"url":"sim"},"label":"%s"}' % ("x" * (5 << 20)))),
     ]
 
 
@@ -370,11 +385,11 @@ async def fixtures(box: Sandbox, server) -> Fixtures:
 def check_after(box: Sandbox, report: PhaseReport, f: Fixtures) -> None:
     if not os.path.exists(os.path.join(f.sentinel, "results.json")):
         report.fail("clean cases", "nothing outside the home is deleted", f"{f.sentinel} is gone")
-    requests = (box.logs / "echo.requests")
+    requests = box.logs / "echo.requests"
     sent = requests.read_text() if requests.exists() else ""
-    if INJECTED in sent.lower():
-        lines = [l for l in sent.splitlines() if INJECTED in l.lower()]
-        report.fail("header cases", "no injected header reaches the endpoint", lines[0][:300])
+    injected = [line for line in sent.splitlines() if INJECTED in line.lower()]
+    if injected:
+        report.fail("header cases", "no injected header reaches the endpoint", injected[0][:300])
     state = box.home / "state.json"
     try:
         json.loads(state.read_text())
@@ -391,10 +406,9 @@ def check_after(box: Sandbox, report: PhaseReport, f: Fixtures) -> None:
 async def run(campaign) -> PhaseReport:
     report = PhaseReport("4. hostile tool arguments", "inputs")
     async with Sandbox(campaign, "args") as box:
-        run = ArgsRun(box, report, None)
-        run.server = await box.server()
-        run.f = await fixtures(box, run.server)
-        cases = compare_cases(run.f) + override_cases() + endpoint_cases(run.f) + other_cases(run.f)
+        run = ArgsRun(box, report, await box.server())
+        f = await fixtures(box, run.server)
+        cases = compare_cases(f) + override_cases() + endpoint_cases(f) + other_cases(f)
         with RssSampler() as rss:
             rss.watch("server", run.server.pid)
             for case in cases:
@@ -403,7 +417,7 @@ async def run(campaign) -> PhaseReport:
         report.rss(rss)
         await run.server.close()
         raw_phase(box, report)
-        check_after(box, report, run.f)
+        check_after(box, report, f)
         if report.failures:
             box.keep = True
     return report

@@ -6,14 +6,15 @@ tests/reliability/listeners.py (half-open, stall-head, rst, refused,
 garbage), each once through model discovery and once with the model named
 (straight to generation requests)."""
 
-import asyncio
 import json
 import sys
 import time
 
 from harness import (ACTIVE_STATES, ERROR_KINDS, HERE, ROOT, PhaseReport, RssSampler, Sandbox,
-                     log, runners_of, wait_until)
+                     log, rss_kib, runners_of, wait_until)
 
+HOSTILE_HTTP = ROOT / "tests/hostile/endpoint.py"
+HOSTILE_TCP = HERE / "listeners.py"
 HTTP_MODES = ("echo", "endless", "huge-models")
 TCP_MODES = ("half-open", "stall-head", "rst", "refused", "garbage")
 # Discovery gives up after 15 s; three requests of 2 s plus 1 s of grace
@@ -22,10 +23,6 @@ END_BOUND_S = 40.0
 PROBE_LIMIT_S = 1.0
 OVERRIDES = {"request_timeout_s": 2, "grace_period_s": 1, "request_count": 3, "concurrency": 1,
              "input_tokens": 8, "output_tokens": 4}
-
-
-HOSTILE_HTTP = ROOT / "tests/hostile/endpoint.py"
-HOSTILE_TCP = HERE / "listeners.py"
 
 
 def cases() -> list[tuple[str, list[str], str | None]]:
@@ -119,11 +116,13 @@ async def run(campaign) -> PhaseReport:
     report = PhaseReport("2. hostile endpoints", "endpoints")
     async with Sandbox(campaign, "endpoints") as box:
         server = await box.server()
+        idle_mib = (rss_kib(server.pid) or 0) / 1024
         with RssSampler() as rss:
             rss.watch("server", server.pid)
             for case, argv, model in cases():
                 await one_case(box, server, report, rss, case, argv, model)
         report.rss(rss)
+        report.notes.append(f"server RSS {idle_mib:.0f} MiB idle before the first run")
         check_rss(report, campaign.rss_limit_mib)
         if report.failures:
             box.keep = True

@@ -1,7 +1,8 @@
 """Phase 1: SIGKILL at random points. Each trial starts a server on a fresh
 home, starts benchmark runs on the built-in simulator, and at a random
-moment kills the server, a runner, or both — sometimes while a `clean`,
-`cancel_benchmark` or `compare_results` call is in flight. A new server on
+moment kills the server, a runner, or both — sometimes while a
+`start_benchmark`, `clean`, `cancel_benchmark` or `compare_results` call is
+in flight. A new server on
 the same home must then settle every run into an end state, with the state
 file intact, results for every completed run, no temporary files beside the
 state file and no runner left alive."""
@@ -15,8 +16,8 @@ import time
 import traceback
 from dataclasses import dataclass, field
 
-from harness import (ACTIVE_STATES, KNOWN_STATES, PhaseReport, RssSampler, Sandbox, alive,
-                     log, runners_of, temp_files, wait_until)
+from harness import (ACTIVE_STATES, KNOWN_STATES, PhaseReport, RssSampler, Sandbox, log,
+                     runners_of, temp_files, wait_until)
 
 # Runs left queued without a runner end after the server's 60 s grace; a
 # little more for the reconcile tick and the slowest simulated run.
@@ -43,6 +44,7 @@ class Plan:
 @dataclass
 class Trial:
     """What happened in one trial, for its checks and its reproduction."""
+    seed: int
     index: int
     plan: Plan
     rng: random.Random
@@ -217,8 +219,8 @@ async def during_compare(box, server, trial: Trial) -> None:
     await during_call(box, server, trial, "compare_results", {"run_ids": pair or ["none"]})
 
 
-SCENARIOS = {"load": during_load, "start": during_start, "clean": during_clean, "cancel": during_cancel,
-             "compare": during_compare}
+SCENARIOS = {"load": during_load, "start": during_start, "clean": during_clean,
+             "cancel": during_cancel, "compare": during_compare}
 
 
 # --- checks ------------------------------------------------------------------
@@ -247,9 +249,17 @@ def read_state(box, report: PhaseReport, trial: Trial, when: str):
 def fail(report: PhaseReport, trial: Trial, box, check: str, detail: str) -> None:
     trial.failures += 1
     box.keep = True
-    repro = (f"seed trial {trial.index}: {trial.plan.summary()}; events: {' | '.join(trial.events)}; "
-             f"home kept at {box.home}")
+    repro = (f"--seed {trial.seed}, trial {trial.index}: {trial.plan.summary()}; "
+             f"events: {' | '.join(trial.events)}; home kept at {box.home}")
     report.fail(trial.case, check, detail, repro)
+
+
+def one_runner_per_run(box) -> dict:
+    """Runs followed by more than one live runner, with their pids."""
+    pids: dict = {}
+    for pid, run_id in runners_of(box.home):
+        pids.setdefault(run_id, []).append(pid)
+    return {run_id: p for run_id, p in pids.items() if len(p) > 1}
 
 
 async def settle(box, server, report: PhaseReport, trial: Trial) -> None:
@@ -261,6 +271,9 @@ async def settle(box, server, report: PhaseReport, trial: Trial) -> None:
             fail(report, trial, box, "list_benchmarks answers", a.brief())
             return
         active = [(r["run_id"], r["status"]) for r in a.data["runs"] if r["status"] in ACTIVE_STATES]
+        twice = one_runner_per_run(box)
+        if twice:
+            fail(report, trial, box, "one runner per run", f"runs with several live runners: {twice}")
         if not active:
             trial.event("settled")
             return
@@ -307,7 +320,7 @@ async def check_leftovers(box, report: PhaseReport, trial: Trial) -> None:
         fail(report, trial, box, "no temp files beside state.json", f"left: {names}")
     deeper = [str(p.relative_to(box.home)) for p in temp_files(box.home) if p.parent != box.home]
     if deeper:
-        report.observe(trial.case, "temp files left in run directories", ", ".join(deeper))
+        report.observe(trial.case, "temp files left elsewhere in the home", ", ".join(deeper))
     gone = await wait_until(lambda: not runners_of(box.home), 5.0)
     if not gone:
         fail(report, trial, box, "no stray runner", f"alive after settle: {runners_of(box.home)}")
@@ -317,7 +330,7 @@ async def check_leftovers(box, report: PhaseReport, trial: Trial) -> None:
 
 async def trial_once(campaign, report: PhaseReport, index: int) -> None:
     rng = random.Random(f"{campaign.seed}-kill-{index}")
-    trial = Trial(index, draw(rng), rng)
+    trial = Trial(campaign.seed, index, draw(rng), rng)
     async with Sandbox(campaign, f"kill-{index:03d}") as box:
         with RssSampler() as rss:
             first = await box.server()

@@ -328,16 +328,7 @@ impl Lane {
             };
             let abandoned = exchange.is_none();
             let record = to_record(exchange, req, self.phase, self.level, t);
-            self.progress.finished(record.is_ok());
-            if let (true, true, Some(first)) = (
-                record.is_ok(),
-                self.target.streaming,
-                record.responses.first(),
-            ) {
-                self.progress
-                    .ttft
-                    .record(crate::metrics::ms_between(record.send, *first));
-            }
+            self.progress.finished(&record, self.target.streaming);
             records.push(record);
             if abandoned {
                 break;

@@ -32,7 +32,7 @@ use tokio_util::sync::CancellationToken;
 use self::client::{HttpRoute, Route, Target};
 use self::connect::Connector;
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
-pub use self::progress::Progress;
+pub use self::progress::{Progress, SloWatch};
 use self::prompts::PromptFactory;
 use self::tokenizer::ClientTokenizer;
 use super::invoke::ConnectRuntime;
@@ -94,6 +94,7 @@ pub fn run(spec: &RunSpec, ctx: &RunContext) -> Result<RunResult, EngineError> {
         start_time: anchor.rfc3339(started),
         end_time: anchor.rfc3339(std::time::Instant::now()),
         spec: spec.clone(),
+        capacity: None,
     };
     storage::write_run_result(&ctx.output_dir, &result)?;
     Ok(result)
@@ -406,9 +407,17 @@ impl Runner<'_> {
         dir: &Path,
     ) -> LevelResult {
         let records = &o.records;
+        let mut level_metrics = metrics::aggregate_level(records, self.spec.streaming, self.policy);
+        if let Some(slo) = &self.spec.slo {
+            let window = level_metrics.benchmark_duration_s;
+            let (good, rate) =
+                metrics::slo::goodput(records, self.spec.streaming, self.policy, slo, window);
+            level_metrics.good_request_count = Some(good);
+            level_metrics.goodput = Some(rate);
+        }
         LevelResult {
             level,
-            metrics: metrics::aggregate_level(records, self.spec.streaming, self.policy),
+            metrics: level_metrics,
             validity: metrics::validity(records, &level, load),
             errors: metrics::error_summary(records),
             token_counts: metrics::token_count_check(records, self.policy, &self.tokenizer_name),
@@ -492,6 +501,8 @@ mod tests {
             request_timeout_s: 1.0,
             grace_period_s: 1.0,
             seed: 0,
+            slo: None,
+            capacity: None,
         }
     }
 

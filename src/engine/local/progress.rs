@@ -30,6 +30,54 @@ pub struct Progress {
     pub level_started: Mutex<Option<Instant>>,
     /// TTFT of this level's successful streamed requests so far (live view).
     pub ttft: LiveHistogram,
+    /// Requests over each per-request threshold in this level, when a
+    /// capacity search watches its probes.
+    pub watch: Option<SloWatch>,
+    /// The capacity search's probes so far (written by the search, shown
+    /// by status). The lock is never held across an await.
+    pub probes: Mutex<Vec<crate::domain::Probe>>,
+}
+
+/// Live counts of requests beyond service-level thresholds.
+#[derive(Debug, Default)]
+pub struct SloWatch {
+    /// The thresholds.
+    pub slo: crate::domain::Slo,
+    /// Requests whose TTFT exceeded `ttft_p99_ms` (or had none).
+    pub over_ttft_p99: AtomicU64,
+    /// Requests whose TTFT exceeded `ttft_p90_ms` (or had none).
+    pub over_ttft_p90: AtomicU64,
+    /// Requests whose latency exceeded `e2e_p99_ms`.
+    pub over_e2e_p99: AtomicU64,
+}
+
+impl SloWatch {
+    /// Watches for `slo`'s thresholds.
+    pub fn new(slo: crate::domain::Slo) -> Self {
+        Self {
+            slo,
+            ..Self::default()
+        }
+    }
+
+    fn observe(&self, ttft_ms: Option<f64>, latency_ms: Option<f64>) {
+        let over = |v: Option<f64>, t: Option<f64>| t.is_some_and(|t| v.is_none_or(|v| v > t));
+        if over(ttft_ms, self.slo.ttft_p99_ms) {
+            self.over_ttft_p99.fetch_add(1, Relaxed);
+        }
+        if over(ttft_ms, self.slo.ttft_p90_ms) {
+            self.over_ttft_p90.fetch_add(1, Relaxed);
+        }
+        if over(latency_ms, self.slo.e2e_p99_ms) {
+            self.over_e2e_p99.fetch_add(1, Relaxed);
+        }
+    }
+
+    fn clear(&self) {
+        for c in [&self.over_ttft_p99, &self.over_ttft_p90, &self.over_e2e_p99] {
+            c.store(0, Relaxed);
+        }
+    }
 }
 
 impl Progress {
@@ -46,7 +94,15 @@ impl Progress {
             warming_up: std::sync::atomic::AtomicBool::new(false),
             level_started: Mutex::new(None),
             ttft: LiveHistogram::default(),
+            watch: None,
+            probes: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The same counters, also counting requests beyond `watch`'s thresholds.
+    pub fn watching(mut self, watch: SloWatch) -> Self {
+        self.watch = Some(watch);
+        self
     }
 
     /// Resets the per-level counters at the start of level `index`.
@@ -57,16 +113,34 @@ impl Progress {
         self.level.store(index, Relaxed);
         self.warming_up.store(warmup, Relaxed);
         self.ttft.clear();
+        if let Some(w) = &self.watch {
+            w.clear();
+        }
         if let Ok(mut g) = self.level_started.lock() {
             *g = Some(Instant::now());
         }
     }
 
     /// Notes one finished request.
-    pub(crate) fn finished(&self, ok: bool) {
+    pub(crate) fn finished(&self, rec: &crate::domain::RequestRecord, streaming: bool) {
         self.completed.fetch_add(1, Relaxed);
-        if !ok {
+        if !rec.is_ok() {
             self.errors.fetch_add(1, Relaxed);
+            return;
+        }
+        let ttft = streaming
+            .then(|| rec.responses.first())
+            .flatten()
+            .map(|t| crate::metrics::ms_between(rec.send, *t));
+        if let Some(ms) = ttft {
+            self.ttft.record(ms);
+        }
+        if let Some(w) = &self.watch {
+            let latency = rec
+                .responses
+                .last()
+                .map(|t| crate::metrics::ms_between(rec.send, *t));
+            w.observe(ttft, latency);
         }
     }
 
@@ -90,6 +164,7 @@ impl Progress {
                 0.0
             },
             ttft_p50_ms: self.ttft.p50(),
+            probes: self.probes.lock().map(|p| p.clone()).unwrap_or_default(),
         }
     }
 

@@ -235,6 +235,7 @@ fn finish(
         start_time: started.to_rfc3339(),
         end_time: chrono::Utc::now().to_rfc3339(),
         spec: spec.clone(),
+        capacity: None,
     };
     storage::write_run_result(run_dir, &result)?;
     if !failed.is_empty() {

@@ -209,6 +209,7 @@ fn level_columns(row: &mut HistoryRow, level: &LevelResult) {
         .then(|| (m.total_isl + m.total_osl) as f64 / m.benchmark_duration_s);
     put_f64(row, "total_token_throughput_tps", total);
     put_f64(row, "request_count", Some(m.request_count as f64));
+    put_f64(row, "goodput_rps", m.goodput);
     for (prefix, suffix, stats, which) in DISTRIBUTIONS {
         put_stats(row, prefix, suffix, stats(m), which);
     }
