@@ -14,15 +14,18 @@
 //!   reconciliation; [`jobs::history`] adds each completed run to the
 //!   results history (local Parquet, S3, Athena) and writes its report;
 //!   [`jobs::compare`] puts runs side by side.
-//! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
-//!   generator: prompts → the one load loop → raw records → results;
+//! - [`aws`] — the AWS SDK adapters, the only users of `aws-config` and the
+//!   `aws-sdk-*` crates: each implements a trait of the engine that uses
+//!   it; the job layer builds the clients and hands them down.
+//! - [`engine`] — benchmark engines, which import no AWS SDK.
+//!   [`engine::local`] is the embedded load generator: prompts → the one
+//!   load loop → raw records → results (an endpoint behind a runtime API
+//!   through the [`engine::invoke`] trait, connected by the caller);
 //!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
-//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker`: `aws`,
-//!   `aws_s3`, `aws_processing`, `aws_athena` (the history's Athena table
-//!   behind `athena`'s trait), and `runtime`, which the local engine
-//!   reaches through the [`engine::invoke`] trait);
-//!   [`engine::stage`] puts model weights into S3 behind an object-store
-//!   trait (implemented beside the other AWS code).
+//!   cloud-API trait, and holds the history's Athena table behind `athena`'s
+//!   trait; [`engine::stage`] puts model weights into S3 behind an
+//!   object-store trait. `sagemaker` and `stage` do not import each other;
+//!   they share [`engine::CloudError`] and [`engine::Backoff`].
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results,
 //!   history Parquet files) and the locked state file, written atomically;
 //!   SQL over the history with the embedded engine (the only user of arrow,
@@ -47,6 +50,7 @@
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod domain;

@@ -18,8 +18,8 @@ pub use report_file::{
 };
 pub use rows::{history_rows, model_family, RowSource, UNKNOWN};
 
+use crate::aws::AwsCloud;
 use crate::engine::sagemaker::athena::{self, Polling, QueryPlace};
-use crate::engine::sagemaker::AwsCloud;
 use crate::engine::stage::ObjectStore;
 use crate::project::Bootstrap;
 use crate::storage::{self, history_file_path, write_history_file, HISTORY_DIR, RESULTS_JSON};

@@ -1,9 +1,12 @@
-//! `AthenaApi` over `aws-sdk-athena` (the only module importing it).
+//! The history's `AthenaApi` over the Athena client.
 
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
-use super::athena::{AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage};
-use super::aws::{fail, AwsCloud};
+use super::error::fail;
+use super::AwsCloud;
+use crate::engine::sagemaker::athena::{
+    AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage,
+};
 
 impl AthenaApi for AwsCloud {
     async fn start_query(&self, sql: &str, place: &QueryPlace) -> AthenaResult<String> {
