@@ -4,9 +4,7 @@ use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultCo
 
 use super::error::fail;
 use super::AwsCloud;
-use crate::engine::sagemaker::athena::{
-    AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage,
-};
+use crate::jobs::history::athena::{AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage};
 
 impl AthenaApi for AwsCloud {
     async fn start_query(&self, sql: &str, place: &QueryPlace) -> AthenaResult<String> {

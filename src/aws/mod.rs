@@ -7,7 +7,7 @@
 //! - `processing` — staging's processing-job calls
 //!   ([`crate::engine::stage::processing::ProcessingApi`]);
 //! - `athena` — the history's Athena table
-//!   ([`crate::engine::sagemaker::athena::AthenaApi`]);
+//!   ([`crate::jobs::history::athena::AthenaApi`]);
 //! - [`runtime`] — the SageMaker runtime API as a local-engine route
 //!   ([`crate::engine::invoke::ModelInvoker`]);
 //! - `error` — SDK failures as [`crate::engine::CloudError`]s.

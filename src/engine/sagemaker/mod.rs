@@ -9,11 +9,8 @@
 //! - `fetch` — download and import a job's output; `unpack` — its
 //!   archives, regular files and directories only, within a budget.
 //! - `cleanup` — delete a run's jobs and configs, or leftovers by prefix.
-//! - `athena` — the history's Athena table, partition registration and
-//!   queries behind a trait (implemented in [`crate::aws`]).
 
 pub mod api;
-pub mod athena;
 mod cleanup;
 mod fetch;
 pub mod flow;
