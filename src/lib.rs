@@ -19,7 +19,8 @@
 //!   `aws-sdk-*` crates: each implements a trait owned by its consumer (the
 //!   engines' cloud traits, the runtime-API invoker, the history's Athena
 //!   trait); the job layer builds the clients and hands them down. The one
-//!   reference up: `aws::athena` implements `jobs::history::athena`'s trait.
+//!   reference up: `aws::athena` implements [`jobs::history::athena`]'s
+//!   trait.
 //! - [`engine`] — benchmark engines, which import no AWS SDK.
 //!   [`engine::local`] is the embedded load generator: prompts → the one
 //!   load loop → raw records → results (an endpoint behind a runtime API

@@ -4,6 +4,7 @@ use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultCo
 
 use super::error::fail;
 use super::AwsCloud;
+use crate::engine::{CloudError, CloudErrorKind};
 use crate::jobs::history::athena::{AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage};
 
 impl AthenaApi for AwsCloud {
@@ -26,9 +27,9 @@ impl AthenaApi for AwsCloud {
             .await
             .map_err(|e| fail("StartQueryExecution", e))?;
         out.query_execution_id().map(str::to_owned).ok_or_else(|| {
-            crate::engine::CloudError::new(
+            CloudError::new(
                 "StartQueryExecution",
-                crate::engine::CloudErrorKind::Other,
+                CloudErrorKind::Other,
                 "the reply carries no QueryExecutionId",
             )
         })

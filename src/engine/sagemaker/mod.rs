@@ -3,7 +3,7 @@
 //! results come back from S3 in the same shape as a local run's.
 //!
 //! - `api` — the operations the engine needs, as a trait of our own
-//!   (implemented over the AWS SDK in [`crate::aws`]).
+//!   (implemented over the AWS SDK in the `aws` module).
 //! - `spec` — run spec → workload spec and job names.
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
 //! - `fetch` — download and import a job's output; `unpack` — its
