@@ -12,17 +12,23 @@
 //! - [`jobs`] — runs (benchmarks and staging) that outlive their starter:
 //!   the state file of run records, detached runner processes,
 //!   reconciliation; [`jobs::history`] adds each completed run to the
-//!   results history (local Parquet, S3, Athena) and writes its report;
+//!   results history (local Parquet, S3, and Athena behind
+//!   [`jobs::history::athena`]'s trait) and writes its report;
 //!   [`jobs::compare`] puts runs side by side.
-//! - [`engine`] — benchmark engines. [`engine::local`] is the embedded load
-//!   generator: prompts → the one load loop → raw records → results;
+//! - [`aws`] — the AWS SDK adapters, the only users of `aws-config` and the
+//!   `aws-sdk-*` crates: each implements a trait owned by its consumer (the
+//!   engines' cloud traits, the runtime-API invoker, the history's Athena
+//!   trait); the job layer builds the clients and hands them down. The one
+//!   reference up: `aws::athena` implements [`jobs::history::athena`]'s
+//!   trait.
+//! - [`engine`] — benchmark engines, which import no AWS SDK.
+//!   [`engine::local`] is the embedded load generator: prompts → the one
+//!   load loop → raw records → results (an endpoint behind a runtime API
+//!   through the [`engine::invoke`] trait, connected by the caller);
 //!   [`engine::sagemaker`] drives SageMaker AI benchmark jobs behind a
-//!   cloud-API trait (the AWS SDK lives only in `engine::sagemaker`: `aws`,
-//!   `aws_s3`, `aws_processing`, `aws_athena` (the history's Athena table
-//!   behind `athena`'s trait), and `runtime`, which the local engine
-//!   reaches through the [`engine::invoke`] trait);
-//!   [`engine::stage`] puts model weights into S3 behind an object-store
-//!   trait (implemented beside the other AWS code).
+//!   cloud-API trait; [`engine::stage`] puts model weights into S3 behind an
+//!   object-store trait. `sagemaker` and `stage` do not import each other;
+//!   they share [`engine::CloudError`] and [`engine::Backoff`].
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results,
 //!   history Parquet files) and the locked state file, written atomically;
 //!   SQL over the history with the embedded engine (the only user of arrow,
@@ -47,6 +53,7 @@
 //! - [`rng`], [`sys`], [`wallclock`] — seeded randomness, OS clocks, and
 //!   monotonic → wall-clock conversion.
 
+pub mod aws;
 pub mod catalog;
 pub mod cli;
 pub mod domain;

@@ -1,10 +1,12 @@
 //! The `mcc-bench` binary as users and other tools call it.
 
+mod bin;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 /// The home every command of this file runs with (its results history
 /// goes there, never into the user's).

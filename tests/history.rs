@@ -4,12 +4,14 @@
 //! upload, the Athena DDL and partition statements, Athena queries, and
 //! failures that stay warnings.
 
+mod bin;
 mod emulator;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use emulator::{python, start_moto, Service, BIN};
+use bin::BIN;
+use emulator::{python, start_moto, Service};
 use serde_json::{json, Value};
 
 const MODEL: &str = "Qwen/Qwen3-0.6B";

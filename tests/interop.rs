@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod bin;
 mod mcp_client;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 /// Proxy variables a run must not inherit from whoever runs the tests.
 const PROXY_VARS: [&str; 8] = [

@@ -1,6 +1,7 @@
 //! Runs that outlive their starter: the shared state file and detached
 //! runner processes.
 
+mod bin;
 mod common;
 
 use std::path::Path;
@@ -10,7 +11,7 @@ use mcc_bench::domain::{RunRecord, RunState};
 use mcc_bench::jobs::{JobError, Jobs};
 use mcc_bench::storage::StateFile;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 fn jobs(home: &Path) -> Jobs {
     Jobs::new(home, Path::new(BIN))

@@ -1,6 +1,8 @@
 //! `mcc-bench call` against servers from an mcp.json, and the committed
 //! manifests against what the server registers.
 
+mod bin;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use mcc_bench::domain::RunState;
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 fn config(dir: &Path, home: &Path) -> PathBuf {
     let entry = |extra: &[&str]| {

@@ -1,18 +1,18 @@
 //! The MCP server over streamable HTTP: a real MCP client end to end, the
 //! bearer token (401), Origin validation (403), and the loopback rule.
 
+mod bin;
 mod mcp_client;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Command, Stdio};
 
+use bin::BIN;
 use mcp_client::{call, ok, wait_done};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::ServiceExt;
 use serde_json::json;
-
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
 
 struct HttpServer {
     child: Child,

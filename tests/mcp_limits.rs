@@ -5,6 +5,8 @@
 //! legacy client that never reads its stream while a peer floods its
 //! message URL (bounded memory, session dropped).
 
+mod bin;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -13,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 struct Server {
     child: Child,

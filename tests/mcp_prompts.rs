@@ -2,24 +2,18 @@
 //! arguments, rendered with the caller's values, precise errors, and absent
 //! where the tools they drive are absent.
 
+mod bin;
+mod mcp_client;
+
 use std::path::Path;
 
 use rmcp::model::GetPromptRequestParams;
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::ServiceExt;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
-
-async fn connect(home: &Path, extra: &[&str]) -> RunningService<RoleClient, ()> {
-    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    let home = home.to_path_buf();
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("serve").args(&extra).env("MCC_BENCH_HOME", &home);
-    }))
-    .expect("server starts");
-    ().serve(transport).await.expect("initialize handshake")
+/// `mcc-bench serve EXTRA` with `home` as its home, otherwise in the
+/// test's environment.
+async fn connect(home: &Path, extra: &[&str]) -> mcp_client::Client {
+    mcp_client::connect_in(extra, [("MCC_BENCH_HOME", home)], &[]).await
 }
 
 fn request(name: &str, args: serde_json::Value) -> GetPromptRequestParams {

@@ -2,6 +2,7 @@
 //! compare_results, list_benchmarks filters, and the report that
 //! fetch_results points to (also readable as a resource).
 
+mod bin;
 mod mcp_client;
 
 use std::path::Path;

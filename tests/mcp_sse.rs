@@ -4,6 +4,8 @@
 //! Origin rules, malformed and oversized posts, and session cleanup when
 //! the stream closes.
 
+mod bin;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
@@ -11,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 const TOKEN: &str = "legacy-s3cret";
 const AUTH: &str = "Authorization: Bearer legacy-s3cret";
 

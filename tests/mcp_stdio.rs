@@ -2,6 +2,7 @@
 //! every tool's happy path, bad arguments, runs that outlive the server, and
 //! two servers sharing one home.
 
+mod bin;
 mod mcp_client;
 
 use std::path::Path;

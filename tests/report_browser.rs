@@ -5,10 +5,12 @@
 //! and every plot in the DOM the browser built has data marks. Screenshots
 //! are kept in `<target>/tmp/report-artifacts/`.
 
+mod bin;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use bin::BIN;
 
 fn chromium() -> PathBuf {
     PathBuf::from(std::env::var_os("MCC_BENCH_CHROMIUM").expect(

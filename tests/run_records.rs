@@ -10,8 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod bin;
 mod mcp_client;
-use mcp_client::{call, connect, error_text, ok, BIN};
+use bin::BIN;
+use mcp_client::{call, connect, error_text, ok};
 
 /// `mcc-bench run` against the simulator with `home`, to completion.
 fn shell_run(home: &Path, out: &Path, extra: &[&str]) -> Value {

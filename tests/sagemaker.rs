@@ -6,53 +6,45 @@
 //! does. Needs the Python environment of scripts/python-env, passed in
 //! MCC_BENCH_PY (scripts/test sets it).
 
+mod bin;
 mod emulator;
+mod mcp_client;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use mcc_bench::domain::RunState;
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::{RoleClient, RunningService};
-use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-use rmcp::ServiceExt;
+use rmcp::model::CallToolResult;
 use serde_json::{json, Value};
 
-use emulator::{control, emulator_state, world, World, BIN};
+use bin::BIN;
+use emulator::{control, emulator_state, world, World};
+use mcp_client::{call, ok, Client};
 
-async fn connect(w: &World) -> RunningService<RoleClient, ()> {
-    let env = w.aws_env();
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("serve")
-            .arg("--allow-dir")
-            .arg(std::env::temp_dir())
-            .envs(env)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL");
-    }))
-    .expect("server starts");
-    ().serve(transport).await.expect("initialize")
-}
-
-async fn call(c: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
-    let params = CallToolRequestParams::new(tool.to_owned())
-        .with_arguments(args.as_object().cloned().unwrap_or_default());
-    c.call_tool(params).await.expect("tool call")
+/// `mcc-bench serve` in `w`'s AWS environment, temporary files allowed.
+async fn connect(w: &World) -> Client {
+    let tmp = std::env::temp_dir();
+    let tmp = tmp.to_str().expect("the temporary directory is UTF-8");
+    mcp_client::connect_in(
+        &["--allow-dir", tmp],
+        w.aws_env(),
+        &["AWS_PROFILE", "AWS_ENDPOINT_URL"],
+    )
+    .await
 }
 
 fn content(r: &CallToolResult) -> Value {
-    assert_ne!(r.is_error, Some(true), "{r:?}");
-    r.structured_content.clone().expect("structured")
+    ok(r).clone()
 }
 
-async fn start(c: &RunningService<RoleClient, ()>, w: &World, overrides: Value) -> String {
+async fn start(c: &Client, w: &World, overrides: Value) -> String {
     let r = call(c, "start_benchmark", json!({
         "workload": "sample", "project_dir": w.project.path(), "overrides": overrides, "force": true}))
     .await;
     content(&r)["run_id"].as_str().expect("run id").to_owned()
 }
 
-async fn wait_done(c: &RunningService<RoleClient, ()>, run_id: &str) -> Value {
+async fn wait_done(c: &Client, run_id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let s = content(
@@ -232,7 +224,7 @@ async fn sagemaker_runs_through_the_mcp_tools() {
 /// /etc/passwd), a hard link, a FIFO and a `../` path: the run completes
 /// from the real exports, the job lists each skipped entry, and nothing
 /// lands outside the run directory or stays there as a link.
-async fn hostile_output_is_imported_safely(c: &RunningService<RoleClient, ()>, w: &World) {
+async fn hostile_output_is_imported_safely(c: &Client, w: &World) {
     control(&w.emulator, json!({"hostile_output": true}));
     let id = start(c, w, json!({"request_count": 4})).await;
     let s = wait_done(c, &id).await;

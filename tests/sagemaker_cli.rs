@@ -4,6 +4,7 @@
 //! `--engine local --project DIR` drives the same endpoint through the
 //! runtime API. Against moto and the SageMaker emulator on 127.0.0.1.
 
+mod bin;
 mod emulator;
 
 use std::io::{BufRead, BufReader};

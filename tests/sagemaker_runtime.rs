@@ -4,6 +4,7 @@
 //! split across payload parts, the inference component header, model and
 //! stream failures. Needs MCC_BENCH_PY (scripts/test sets it).
 
+mod bin;
 mod emulator;
 
 use std::path::Path;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+mod bin;
 mod mcp_client;
 use mcp_client::{call, connect, connect_with, error_text, ok, wait_done, Client};
 

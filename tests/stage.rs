@@ -5,7 +5,9 @@
 //! run that resumes, the MCP tool, and each error message. Needs
 //! MCC_BENCH_PY (scripts/test sets it).
 
+mod bin;
 mod emulator;
+mod mcp_client;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,7 +15,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use emulator::{python, start_moto, Service, BIN, BUCKET};
+use bin::BIN;
+use emulator::{python, start_moto, Service, BUCKET};
+use mcp_client::call;
 
 /// moto, a home with a bootstrap profile naming the models bucket, and a
 /// project whose do/config names the model.
@@ -414,10 +418,6 @@ fn a_killed_run_resumes_and_uploads_only_the_rest() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stage_model_is_a_tracked_run_over_mcp() {
-    use rmcp::model::CallToolRequestParams;
-    use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
-    use rmcp::ServiceExt;
-
     let s = setup();
     let (project, model) = (s.project_arg(), s.model_arg());
     let cmd = s.command(&["serve"]);
@@ -425,36 +425,27 @@ async fn stage_model_is_a_tracked_run_over_mcp() {
         .get_envs()
         .filter_map(|(k, v)| Some((k.to_str()?.to_owned(), v?.to_str()?.to_owned())))
         .collect();
-    let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|c| {
-        c.arg("serve")
-            .arg("--allow-dir")
-            .arg(std::env::temp_dir())
-            .envs(envs)
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_ENDPOINT_URL");
-    }))
-    .expect("server starts");
-    let c = ().serve(transport).await.expect("initialize");
-    let call = |tool: &str, args: Value| {
-        let params = CallToolRequestParams::new(tool.to_owned())
-            .with_arguments(args.as_object().cloned().unwrap_or_default());
-        c.call_tool(params)
-    };
+    let tmp = std::env::temp_dir();
+    let tmp = tmp.to_str().expect("the temporary directory is UTF-8");
+    let c = mcp_client::connect_in(
+        &["--allow-dir", tmp],
+        envs,
+        &["AWS_PROFILE", "AWS_ENDPOINT_URL"],
+    )
+    .await;
     let started = call(
+        &c,
         "stage_model",
         json!({"project_dir": project, "local_dir": model}),
     )
-    .await
-    .expect("call");
+    .await;
     let started = started.structured_content.expect("structured");
     assert_eq!(started["source"], "folder", "{started}");
     assert_eq!(started["s3_uri"], format!("s3://{BUCKET}/{PREFIX}"));
     let id = started["run_id"].as_str().expect("id").to_owned();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        let r = call("get_status", json!({"run_id": id, "wait_seconds": 5}))
-            .await
-            .expect("status");
+        let r = call(&c, "get_status", json!({"run_id": id, "wait_seconds": 5})).await;
         let st = r.structured_content.expect("structured");
         if st["status"] != "queued" && st["status"] != "running" {
             break st;
@@ -468,32 +459,28 @@ async fn stage_model_is_a_tracked_run_over_mcp() {
     assert_eq!(staging["bytes_done"], staging["bytes_total"], "{status}");
     assert_eq!(staging["result"]["outcome"], "staged", "{status}");
 
-    let listed = call("list_benchmarks", json!({"engine": "stage"}))
+    let listed = call(&c, "list_benchmarks", json!({"engine": "stage"}))
         .await
-        .expect("list")
         .structured_content
         .expect("structured");
     assert_eq!(listed["runs"][0]["run_id"], id.as_str(), "{listed}");
     assert_eq!(listed["runs"][0]["engine"], "stage");
-    let none = call("list_benchmarks", json!({"engine": "local"}))
+    let none = call(&c, "list_benchmarks", json!({"engine": "local"}))
         .await
-        .expect("list")
         .structured_content
         .expect("structured");
     assert_eq!(none["runs"], json!([]), "{none}");
 
-    let no_results = call("fetch_results", json!({"run_id": id}))
-        .await
-        .expect("call");
+    let no_results = call(&c, "fetch_results", json!({"run_id": id})).await;
     assert_eq!(no_results.is_error, Some(true));
     assert!(format!("{no_results:?}").contains("staging report"));
 
     let refused = call(
+        &c,
         "stage_model",
         json!({"local_dir": model, "model_id": "o/m", "mode": "remote"}),
     )
-    .await
-    .expect("call");
+    .await;
     assert_eq!(refused.is_error, Some(true));
     assert!(
         format!("{refused:?}").contains("processing_job"),

@@ -2,8 +2,8 @@
 //! HTTP (SageMaker's `InvokeEndpoint` / `InvokeEndpointWithResponseStream`).
 //! The local engine drives them through this trait, with the same load loop,
 //! records and metrics as an HTTP endpoint. The implementation that imports
-//! an SDK lives outside the engine; the run's caller hands the engine its
-//! [`ConnectRuntime`].
+//! an SDK lives outside the engine (the `aws` module's `runtime`); the run's
+//! caller hands the engine its [`ConnectRuntime`].
 
 use std::fmt::Debug;
 use std::future::Future;

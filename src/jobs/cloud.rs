@@ -8,10 +8,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
+use crate::aws::AwsCloud;
 use crate::domain::{
     Engine, RunRecord, RunResult, RunSpec, RunStatus, SageMakerPlan, SageMakerRefs,
 };
-use crate::engine::sagemaker::{self, spec as smspec, AwsCloud};
+use crate::engine::sagemaker::{self, spec as smspec};
 use crate::engine::Backoff;
 
 /// The SageMaker identifiers of a run record, when it is a SageMaker run.

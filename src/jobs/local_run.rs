@@ -12,9 +12,9 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use super::{history, JobError, Jobs};
+use crate::aws;
 use crate::domain::{RunRecord, RunResult, RunSpec, RunState, StopCondition};
 use crate::engine::local::{self, Progress, RunContext};
-use crate::engine::sagemaker;
 use crate::sim::{SimConfig, SimServer};
 use crate::storage;
 
@@ -49,7 +49,7 @@ pub fn execute(
         progress,
         excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
         output_dir: dir,
-        runtime: Some(sagemaker::runtime::connect),
+        runtime: Some(aws::runtime::connect),
     };
     let outcome = match spec.capacity {
         Some(search) => super::capacity::run(&spec, &search, &ctx),

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 use super::{JobError, Jobs};
+use crate::aws::AwsCloud;
 use crate::domain::{
     ApiKind, EndpointSpec, Engine, ProcessingSpec, RunRecord, RunStatus, StagePlan, StageReport,
     StageSource,
 };
-use crate::engine::sagemaker::AwsCloud;
 use crate::engine::stage::{self, processing, source, StageError, StageProgress, DEFAULT_PARALLEL};
 use crate::project::{self, Bootstrap, Project};
 

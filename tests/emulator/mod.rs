@@ -3,6 +3,7 @@
 //! this folder), started per test and killed on drop, plus a project and
 //! bootstrap profile that point at them. Needs the Python environment of
 //! scripts/python-env, passed in MCC_BENCH_PY (scripts/test sets it).
+//! The test files using it also declare `mod bin;`.
 
 #![allow(dead_code, unreachable_pub)]
 
@@ -13,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-pub const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use crate::bin::BIN;
+
 pub const BUCKET: &str = "bench-results";
 
 pub fn python() -> PathBuf {

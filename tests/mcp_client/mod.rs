@@ -1,8 +1,9 @@
 //! A real MCP client (rmcp's) driving `mcc-bench serve` over stdio, shared
-//! by the MCP test files.
+//! by the MCP test files (which also declare `mod bin;`).
 
 #![allow(dead_code, unreachable_pub)]
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use mcc_bench::domain::RunState;
@@ -12,30 +13,40 @@ use rmcp::transport::{ConfigureCommandExt, TokioChildProcess};
 use rmcp::ServiceExt;
 use serde_json::{json, Value};
 
-/// The binary under test (one definition for every test file).
-pub const BIN: &str = env!("CARGO_BIN_EXE_mcc-bench");
+use crate::bin::BIN;
 
 pub type Client = RunningService<RoleClient, ()>;
 
+/// `mcc-bench serve EXTRA` with `home` as its home, and neither a user
+/// catalog nor an OpenAI key from the test's environment.
 pub async fn connect(home: &Path, extra: &[&str]) -> Client {
     connect_with(home, extra, &[]).await
 }
 
 /// `connect` with extra environment variables for the server.
 pub async fn connect_with(home: &Path, extra: &[&str], env: &[(&str, &str)]) -> Client {
-    let extra: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    let home = home.to_path_buf();
+    let mut all: Vec<(&OsStr, &OsStr)> = vec![("MCC_BENCH_HOME".as_ref(), home.as_os_str())];
+    all.extend(env.iter().map(|(k, v)| (OsStr::new(k), OsStr::new(v))));
+    connect_in(extra, all, &["MCC_BENCH_CATALOG", "OPENAI_API_KEY"]).await
+}
+
+/// `mcc-bench serve ARGS` in the test's environment without `env_remove`
+/// and with `env` (set after the removals, so `env` wins).
+pub async fn connect_in<K, V>(
+    args: &[&str],
+    env: impl IntoIterator<Item = (K, V)>,
+    env_remove: &[&str],
+) -> Client
+where
+    K: AsRef<OsStr>,
+    V: AsRef<OsStr>,
+{
     let transport = TokioChildProcess::new(tokio::process::Command::new(BIN).configure(|cmd| {
-        cmd.arg("serve")
-            .args(&extra)
-            .env("MCC_BENCH_HOME", &home)
-            .env_remove("MCC_BENCH_CATALOG")
-            .env_remove("OPENAI_API_KEY")
-            .envs(env);
+        cmd.arg("serve").args(args);
+        for k in env_remove {
+            cmd.env_remove(k);
+        }
+        cmd.envs(env);
     }))
     .expect("server starts");
     ().serve(transport).await.expect("initialize handshake")

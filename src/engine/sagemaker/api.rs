@@ -1,6 +1,7 @@
 //! The cloud operations the SageMaker engine needs, as a trait of our own
-//! with plain types, so nothing outside `aws.rs` imports an AWS SDK and the
-//! flow can be driven by any implementation.
+//! with plain types, so the engine imports no AWS SDK and the flow can be
+//! driven by any implementation (the `aws` module implements it over the
+//! SDK).
 
 use std::future::Future;
 use std::path::Path;
@@ -59,7 +60,7 @@ pub struct JobSummary {
 }
 
 /// The SageMaker and S3 operations of a benchmark. Implemented over the AWS
-/// SDK by `AwsCloud`.
+/// SDK by the `aws` module's `AwsCloud`.
 pub trait CloudApi: Send + Sync {
     /// `DescribeEndpoint`.
     fn describe_endpoint(

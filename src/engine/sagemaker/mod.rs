@@ -2,34 +2,22 @@
 //! (AIPerf, next to the endpoint), one job per concurrency level, and the
 //! results come back from S3 in the same shape as a local run's.
 //!
-//! - `api` — the operations the engine needs, as a trait of our own.
-//! - `aws` — that trait over the AWS SDK; `aws_s3` and `aws_processing` —
-//!   staging's object store and processing-job calls over the same clients.
+//! - `api` — the operations the engine needs, as a trait of our own
+//!   (implemented over the AWS SDK in the `aws` module).
 //! - `spec` — run spec → workload spec and job names.
 //! - `flow` — create, poll, stop, collect; resumable from the run record.
 //! - `fetch` — download and import a job's output; `unpack` — its
 //!   archives, regular files and directories only, within a budget.
 //! - `cleanup` — delete a run's jobs and configs, or leftovers by prefix.
-//! - `athena` — the history's Athena table, partition registration and
-//!   queries behind a trait (`aws_athena` implements it).
-//! - `runtime` — the SageMaker runtime API as a local-engine route
-//!   (`sagemaker://endpoint/component`), the only user of its SDK crate.
 
 pub mod api;
-pub mod athena;
-pub mod aws;
-mod aws_athena;
-mod aws_processing;
-mod aws_s3;
 mod cleanup;
 mod fetch;
 pub mod flow;
-pub mod runtime;
 pub mod spec;
 mod unpack;
 
 pub use api::CloudApi;
-pub use aws::AwsCloud;
 pub use cleanup::{clean_leftovers, clean_run};
 pub use flow::run;
 

@@ -1,5 +1,5 @@
 //! The S3 operations staging needs, as a trait of our own with plain
-//! types; implemented over the AWS SDK in `engine::sagemaker::aws_s3`.
+//! types; implemented over the AWS SDK in the `aws` module.
 
 use std::future::Future;
 use std::path::Path;

@@ -6,6 +6,7 @@
 //! names those buckets). Nothing here fails a benchmark: each step that
 //! cannot be done becomes a warning in `history.json` next to the results.
 
+pub mod athena;
 mod report_file;
 mod rows;
 
@@ -18,8 +19,8 @@ pub use report_file::{
 };
 pub use rows::{history_rows, model_family, RowSource, UNKNOWN};
 
-use crate::engine::sagemaker::athena::{self, Polling, QueryPlace};
-use crate::engine::sagemaker::AwsCloud;
+use self::athena::{Polling, QueryPlace};
+use crate::aws::AwsCloud;
 use crate::engine::stage::ObjectStore;
 use crate::project::Bootstrap;
 use crate::storage::{self, history_file_path, write_history_file, HISTORY_DIR, RESULTS_JSON};

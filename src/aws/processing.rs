@@ -1,5 +1,5 @@
-//! Staging's `ProcessingApi` over the AWS SDK (SageMaker Processing Jobs
-//! and the S3 calls around them).
+//! Staging's `ProcessingApi` over the SageMaker and S3 clients (SageMaker
+//! Processing Jobs and the S3 calls around them).
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_sagemaker::types::{
@@ -7,7 +7,8 @@ use aws_sdk_sagemaker::types::{
     ProcessingStoppingCondition,
 };
 
-use super::aws::{fail, AwsCloud};
+use super::error::fail;
+use super::AwsCloud;
 use crate::engine::stage::processing::{ProcessingApi, ProcessingJobRequest, MAX_RUNTIME_S};
 use crate::engine::stage::store::StoreResult;
 

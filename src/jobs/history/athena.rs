@@ -1,7 +1,7 @@
 //! Athena for the results history: the table ml-container-creator defines
 //! (`mlcc_ci.benchmark_results`, same columns, types and partitions),
 //! partition registration after each upload, and read-only queries. The
-//! calls go through a trait of our own; `aws_athena` implements it.
+//! calls go through a trait of our own; `crate::aws` implements it.
 
 use std::future::Future;
 use std::time::Duration;

@@ -1,7 +1,6 @@
 //! `ModelInvoker` over the SageMaker runtime API: `InvokeEndpoint` and
 //! `InvokeEndpointWithResponseStream`, with an OpenAI chat body and the
-//! inference component in its header. The only module importing
-//! `aws-sdk-sagemakerruntime`.
+//! inference component in its header.
 //!
 //! The client never retries (a retried request would hide a failure and
 //! distort its latency) and has no stalled-stream cut-off (a long prefill
@@ -35,7 +34,7 @@ pub struct SageMakerRuntime {
 /// [`ConnectRuntime`](crate::engine::invoke::ConnectRuntime) of local runs.
 pub fn connect(target: RuntimeTarget) -> BoxFuture<'static, Arc<dyn ModelInvoker>> {
     Box::pin(async move {
-        let conf = super::aws::load_config(None).await;
+        let conf = super::load_config(None).await;
         let conf = aws_sdk_sagemakerruntime::config::Builder::from(&conf)
             .retry_config(RetryConfig::disabled())
             .stalled_stream_protection(StalledStreamProtectionConfig::disabled())

@@ -1,9 +1,11 @@
-//! `AthenaApi` over `aws-sdk-athena` (the only module importing it).
+//! The history's `AthenaApi` over the Athena client.
 
 use aws_sdk_athena::types::{QueryExecutionContext, QueryExecutionState, ResultConfiguration};
 
-use super::athena::{AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage};
-use super::aws::{fail, AwsCloud};
+use super::error::fail;
+use super::AwsCloud;
+use crate::engine::{CloudError, CloudErrorKind};
+use crate::jobs::history::athena::{AthenaApi, AthenaResult, QueryPlace, QueryState, ResultPage};
 
 impl AthenaApi for AwsCloud {
     async fn start_query(&self, sql: &str, place: &QueryPlace) -> AthenaResult<String> {
@@ -25,9 +27,9 @@ impl AthenaApi for AwsCloud {
             .await
             .map_err(|e| fail("StartQueryExecution", e))?;
         out.query_execution_id().map(str::to_owned).ok_or_else(|| {
-            crate::engine::CloudError::new(
+            CloudError::new(
                 "StartQueryExecution",
-                crate::engine::CloudErrorKind::Other,
+                CloudErrorKind::Other,
                 "the reply carries no QueryExecutionId",
             )
         })

@@ -1,13 +1,14 @@
-//! The staging `ObjectStore` over the AWS SDK's S3 client (with the rest of
-//! the SDK use in this module's siblings). Bodies stream from the file; the
-//! SDK computes each request's SHA-256 as it sends it and S3 verifies it.
+//! Staging's `ObjectStore` over the S3 client. Bodies stream from the file;
+//! the SDK computes each request's SHA-256 as it sends it and S3 verifies
+//! it.
 
 use std::path::Path;
 
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 
-use super::aws::{fail, AwsCloud};
+use super::error::fail;
+use super::AwsCloud;
 use crate::engine::stage::store::{ObjectStore, PartSpan, RemoteObject, StoreResult, UploadedPart};
 use crate::engine::{CloudError, CloudErrorKind};
 

@@ -1,102 +1,19 @@
-//! `CloudApi` over the AWS SDK: with `aws_s3` and `runtime`, the only
-//! modules that import `aws-config`, `aws-sdk-sagemaker` and `aws-sdk-s3`. Credentials and
-//! region come from the default chain (`AWS_PROFILE`, `AWS_REGION`, …);
-//! `AWS_ENDPOINT_URL` and `AWS_ENDPOINT_URL_<SERVICE>` are honoured by the
-//! SDK, and S3 switches to path-style addressing when an endpoint is set.
+//! The SageMaker benchmark engine's `CloudApi` over the SageMaker and S3
+//! clients.
 
 use std::path::Path;
 
-use aws_config::{BehaviorVersion, Region};
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_sagemaker::types::{
     AiBenchmarkEndpoint, AiBenchmarkInferenceComponent, AiBenchmarkOutputConfig, AiBenchmarkTarget,
     AiWorkloadConfigs, WorkloadSpec,
 };
 use tokio::io::AsyncWriteExt;
 
+use super::error::fail;
+use super::AwsCloud;
+use crate::engine::sagemaker::api::{CloudApi, EndpointInfo, JobInfo, JobRequest, JobSummary};
 use crate::engine::stage::ObjectStore;
-
-use super::api::{CloudApi, EndpointInfo, JobInfo, JobRequest, JobSummary};
 use crate::engine::{CloudError, CloudErrorKind, CloudResult};
-
-/// SageMaker and S3 clients built from the environment.
-#[derive(Debug, Clone)]
-pub struct AwsCloud {
-    pub(super) sm: aws_sdk_sagemaker::Client,
-    pub(super) s3: aws_sdk_s3::Client,
-    pub(super) athena: aws_sdk_athena::Client,
-}
-
-impl AwsCloud {
-    /// Clients for `region` (else the default chain's region).
-    pub async fn from_env(region: Option<&str>) -> Self {
-        let conf = load_config(region).await;
-        let custom_s3 = ["AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
-            .iter()
-            .any(|k| std::env::var(k).is_ok_and(|v| !v.is_empty()));
-        let s3 = aws_sdk_s3::config::Builder::from(&conf)
-            .force_path_style(custom_s3)
-            .build();
-        Self {
-            sm: aws_sdk_sagemaker::Client::new(&conf),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            athena: aws_sdk_athena::Client::new(&conf),
-        }
-    }
-}
-
-/// The shared SDK configuration: the default chain, with `region` first
-/// when given.
-pub(super) async fn load_config(region: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest());
-    if let Some(r) = region {
-        loader = loader.region(Region::new(r.to_owned()));
-    }
-    loader.load().await
-}
-
-/// Maps an SDK failure to a `CloudError` naming the operation.
-pub(super) fn fail<E>(operation: &str, e: E) -> CloudError
-where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-{
-    let code = e.code().unwrap_or_default().to_owned();
-    let detail = e
-        .message()
-        .map(str::to_owned)
-        .unwrap_or_else(|| DisplayErrorContext(&e).to_string());
-    let kind = classify(&code, &detail);
-    let message = if code.is_empty() {
-        detail
-    } else {
-        format!("{code}: {detail}")
-    };
-    CloudError::new(operation, kind, message)
-}
-
-fn classify(code: &str, detail: &str) -> CloudErrorKind {
-    let lower = detail.to_ascii_lowercase();
-    match code {
-        "AccessDenied" | "AccessDeniedException" | "Forbidden" => CloudErrorKind::AccessDenied,
-        "ResourceNotFound"
-        | "ResourceNotFoundException"
-        | "NoSuchKey"
-        | "NoSuchBucket"
-        | "NotFound" => CloudErrorKind::NotFound,
-        // DescribeEndpoint answers a missing endpoint with a validation error.
-        "ValidationException" if lower.contains("could not find") => CloudErrorKind::NotFound,
-        "ValidationException" | "ValidationError" => CloudErrorKind::Validation,
-        "ThrottlingException" | "Throttling" | "SlowDown" | "TooManyRequestsException" => {
-            CloudErrorKind::Throttled
-        }
-        "ExpiredToken"
-        | "ExpiredTokenException"
-        | "InvalidClientTokenId"
-        | "UnrecognizedClientException" => CloudErrorKind::Credentials,
-        _ if lower.contains("credentials") => CloudErrorKind::Credentials,
-        _ => CloudErrorKind::Other,
-    }
-}
 
 impl CloudApi for AwsCloud {
     async fn describe_endpoint(&self, name: &str) -> CloudResult<EndpointInfo> {
