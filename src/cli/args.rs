@@ -144,6 +144,36 @@ pub struct RunArgs {
     pub sim: RunSimArgs,
 }
 
+/// `mcc-bench capacity`: a run's flags (the request shape, the endpoint,
+/// `--slo`) plus the search's range and budget.
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// The run's flags; concurrency, rate and counts are the search's.
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// What to vary: requests in flight, or requests per second.
+    #[arg(long, value_enum, default_value_t = SearchModeArg::Concurrency)]
+    pub mode: SearchModeArg,
+    /// Lowest load probed [default: 1].
+    #[arg(long)]
+    pub min: Option<f64>,
+    /// Highest load probed [default: 256 concurrency, 1000 requests/s].
+    #[arg(long)]
+    pub max: Option<f64>,
+    /// Seconds the whole search may take.
+    #[arg(long, default_value_t = 600.0)]
+    pub budget: f64,
+}
+
+/// What a capacity search varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SearchModeArg {
+    /// Requests in flight.
+    Concurrency,
+    /// Requests per second.
+    Rate,
+}
+
 /// Which engine runs the benchmark.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum EngineArg {
@@ -504,6 +534,24 @@ pub struct CompareArgs {
     /// Changes smaller than this percentage count as the same.
     #[arg(long, default_value_t = crate::metrics::DEFAULT_NOISE_PERCENT)]
     pub threshold: f64,
+    /// Repeated runs of the baseline configuration (comma-separated); with
+    /// --candidate-runs and three or more on each side, the gate uses
+    /// Welch's t-test and reports each delta's 95% confidence interval.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "RUN,…",
+        conflicts_with = "runs"
+    )]
+    pub baseline_runs: Vec<String>,
+    /// Repeated runs of the candidate configuration (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        value_name = "RUN,…",
+        requires = "baseline_runs"
+    )]
+    pub candidate_runs: Vec<String>,
     /// Write the HTML report here (default: $MCC_BENCH_HOME/comparisons/…).
     #[arg(long, short = 'o', value_name = "FILE")]
     pub report: Option<PathBuf>,

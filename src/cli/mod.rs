@@ -22,8 +22,8 @@ use clap::{Parser, Subcommand};
 use thiserror::Error;
 
 pub use args::{
-    CallArgs, CompareArgs, QueryArgs, ReportArgs, RunArgs, ServeArgs, SimArgs, StageArgs,
-    StatusArgs,
+    CallArgs, CapacityArgs, CompareArgs, QueryArgs, ReportArgs, RunArgs, ServeArgs, SimArgs,
+    StageArgs, StatusArgs,
 };
 
 /// Exit codes (documented in the README).
@@ -58,6 +58,9 @@ pub struct Cli {
 pub enum Command {
     /// Run a benchmark against an OpenAI-compatible endpoint or the simulator.
     Run(Box<RunArgs>),
+    /// Find the highest load the endpoint serves within service-level
+    /// targets (--slo): concurrency (or rate) doubled, then bisected.
+    Capacity(Box<CapacityArgs>),
     /// Serve the simulated OpenAI-compatible endpoint.
     Sim(SimArgs),
     /// Serve MCP (stdio, or streamable HTTP with --http): the catalog and
@@ -127,6 +130,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
     }
     match cli.command {
         Command::Run(args) => run::run(*args, &catalog),
+        Command::Capacity(args) => run::capacity(*args, &catalog),
         Command::Sim(args) => sim_cmd::sim(&args),
         Command::Serve(args) => serve::serve(&args, catalog),
         Command::Call(args) => call::call(&args),

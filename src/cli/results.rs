@@ -127,6 +127,8 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<ExitCode, CliError> {
         project_dir: args.project.clone(),
         noise_percent: args.threshold,
         allow_paths: true,
+        baseline_runs: args.baseline_runs.clone(),
+        candidate_runs: args.candidate_runs.clone(),
     };
     let (comparison, loaded) = build(&jobs, &req)?;
     let results: Vec<_> = loaded.into_iter().map(|l| l.result).collect();
@@ -142,6 +144,14 @@ pub(crate) fn compare(args: &CompareArgs) -> Result<ExitCode, CliError> {
     } else {
         print!("{}", comparison_text(&comparison));
         println!("report: {}", path.display());
+    }
+    if comparison.regressed {
+        eprintln!(
+            "REGRESSION: a candidate is worse than the baseline beyond the {}% noise threshold (gate figures: {})",
+            comparison.noise_threshold_percent,
+            crate::metrics::gate::GATE_FIGURES.join(", ")
+        );
+        return Ok(ExitCode::from(exit::ERROR));
     }
     Ok(ExitCode::from(exit::OK))
 }
@@ -174,6 +184,20 @@ fn comparison_text(c: &Comparison) -> String {
             out.push_str(&format!("  unmatched level {u}\n"));
         }
     }
+    if !c.repeated.is_empty() {
+        out.push_str("\nrepeated runs (Welch's t-test, 95% confidence interval of the delta):\n");
+        for d in &c.repeated {
+            out.push_str(&format!(
+                "  {:<6} {:<24} {:>10.2} → {:>10.2} {:<8} Δ {:+.2} [{:+.2}, {:+.2}] ({}×{} runs) {:?}\n",
+                d.level, d.metric, d.baseline_mean, d.candidate_mean, d.unit, d.delta,
+                d.ci95_low, d.ci95_high, d.baseline_runs, d.candidate_runs, d.verdict
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nregression gate: {}\n",
+        if c.regressed { "REGRESSED" } else { "passed" }
+    ));
     out
 }
 

@@ -10,12 +10,12 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use super::args::{EngineArg, RunArgs};
+use super::args::{CapacityArgs, EngineArg, RunArgs, SearchModeArg};
 use super::progress_bar::ProgressBar;
 use super::resolve::resolve;
 use super::{exit, table, CliError};
 use crate::catalog::Catalog;
-use crate::domain::{Engine, RunResult, RunStatus};
+use crate::domain::{CapacitySearch, Engine, RunResult, RunStatus, SearchMode};
 use crate::jobs::{self, history, local_run, Foreground, Jobs};
 use crate::plan::{choose_engine, EngineChoice, EngineRequest};
 
@@ -49,6 +49,47 @@ fn engine_of(args: &RunArgs) -> Result<EngineChoice, CliError> {
 fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, CliError> {
     let run_id = jobs::new_run_id(args.workload.as_deref());
     let spec = resolve(args, catalog, run_id, url)?;
+    foreground(args, spec)
+}
+
+/// `mcc-bench capacity`: the run's flags resolved as for `run`, with the
+/// search in place of fixed levels, on the same foreground path.
+pub(crate) fn capacity(args: CapacityArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
+    let EngineChoice::Local(url) = engine_of(&args.run)? else {
+        return Err(CliError::Input(
+            "capacity searches run with the local engine: give --endpoint (a URL, `sim`, or sagemaker://ENDPOINT)".into(),
+        ));
+    };
+    let run_id = jobs::new_run_id(args.run.workload.as_deref());
+    let mut spec = resolve(&args.run, catalog, run_id, &url)?;
+    let slo = spec.slo.ok_or_else(|| {
+        CliError::Input(
+            "give the targets to meet with --slo, e.g. --slo ttft_p99_ms=500,error_rate=0.01"
+                .into(),
+        )
+    })?;
+    let (min, max) = match args.mode {
+        SearchModeArg::Concurrency => (args.min.unwrap_or(1.0), args.max.unwrap_or(256.0)),
+        SearchModeArg::Rate => (args.min.unwrap_or(1.0), args.max.unwrap_or(1000.0)),
+    };
+    let search = CapacitySearch {
+        slo,
+        mode: match args.mode {
+            SearchModeArg::Concurrency => SearchMode::Concurrency,
+            SearchModeArg::Rate => SearchMode::Rate,
+        },
+        min,
+        max,
+        budget_s: args.budget,
+    };
+    crate::plan::check_search(&search).map_err(CliError::Input)?;
+    spec.capacity = Some(search);
+    foreground(&args.run, spec)
+}
+
+/// Records `spec` as a run and executes it here, with Ctrl+C handling and
+/// a progress line; prints the result.
+fn foreground(args: &RunArgs, spec: crate::domain::RunSpec) -> Result<ExitCode, CliError> {
     let output_dir = args
         .output_dir
         .clone()

@@ -66,8 +66,52 @@ pub(crate) fn render(r: &RunResult) -> String {
             );
         }
     }
+    if let Some(c) = &r.capacity {
+        capacity(&mut s, c);
+    }
     let _ = writeln!(s, "\noutputs: {}", r.output_dir);
     s
+}
+
+/// The capacity search's answer and its probes.
+fn capacity(s: &mut String, c: &crate::domain::Capacity) {
+    let answer = match (c.max_concurrency, c.max_rate) {
+        (Some(n), _) => format!("concurrency {n}"),
+        (None, Some(r)) => format!("{r:.2} requests/s"),
+        (None, None) => "none (no probe met every target)".to_owned(),
+    };
+    let _ = writeln!(
+        s,
+        "\ncapacity: {answer}  goodput {}  confidence {}  ({} probes, {} requests, {:.0} s)",
+        c.goodput_rps
+            .map_or_else(|| "-".to_owned(), |g| format!("{g:.2} req/s")),
+        c.confidence,
+        c.probes.len(),
+        c.requests_sent,
+        c.search_seconds
+    );
+    for p in &c.probes {
+        let verdict = if p.passed { "pass" } else { "FAIL" };
+        let how = [
+            (p.stopped_early, "stopped early"),
+            (p.repeat, "repeat"),
+            (p.client_bound, "client-bound"),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .map(|(_, t)| *t)
+        .collect::<Vec<_>>()
+        .join(", ");
+        let _ = writeln!(
+            s,
+            "  {:<8} {verdict} {how} {}",
+            p.level,
+            p.failed.join("; ")
+        );
+    }
+    for n in &c.notes {
+        let _ = writeln!(s, "  note: {n}");
+    }
 }
 
 fn triple(st: Option<&Stats>) -> String {

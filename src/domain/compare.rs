@@ -111,4 +111,42 @@ pub struct Comparison {
     pub candidates: Vec<CandidateComparison>,
     /// Things the reader should know (invalid runs, unmatched levels).
     pub warnings: Vec<String>,
+    /// The regression gate: a candidate is worse than the baseline beyond
+    /// noise on a gate figure (medians, throughput, error rate).
+    #[serde(default)]
+    pub regressed: bool,
+    /// With three or more runs per side: each gate figure's delta of the
+    /// means with its 95% confidence interval (Welch's t-test).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repeated: Vec<RepeatedDelta>,
+}
+
+/// A gate figure across repeated runs of each side.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RepeatedDelta {
+    /// Level label.
+    pub level: String,
+    /// Figure id.
+    pub metric: String,
+    /// Unit.
+    pub unit: String,
+    /// Mean over the baseline runs.
+    pub baseline_mean: f64,
+    /// Mean over the candidate runs.
+    pub candidate_mean: f64,
+    /// candidate − baseline.
+    pub delta: f64,
+    /// delta / baseline × 100.
+    pub percent: Option<f64>,
+    /// Lower end of the delta's 95% confidence interval.
+    pub ci95_low: f64,
+    /// Upper end of the delta's 95% confidence interval.
+    pub ci95_high: f64,
+    /// Baseline runs.
+    pub baseline_runs: usize,
+    /// Candidate runs.
+    pub candidate_runs: usize,
+    /// Worse or better only when the interval lies on that side and the
+    /// change is beyond the noise threshold.
+    pub verdict: Verdict,
 }

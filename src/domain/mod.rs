@@ -22,7 +22,8 @@ mod stats;
 pub use capacity::{Capacity, CapacitySearch, Probe, SearchMode, Slo, SloFigures};
 pub use cloud::{CloudJob, RuntimeTarget, SageMakerPlan, SageMakerRefs, SageMakerTarget};
 pub use compare::{
-    Better, CandidateComparison, Comparison, LevelComparison, MetricDelta, RunSummary, Verdict,
+    Better, CandidateComparison, Comparison, LevelComparison, MetricDelta, RepeatedDelta,
+    RunSummary, Verdict,
 };
 pub use history::{
     Cell, ColumnType, HistoryRow, Partition, QueryTarget, ResultContext, HISTORY_COLUMNS,

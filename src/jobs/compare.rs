@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::{JobError, Jobs};
 use crate::domain::{CandidateComparison, Comparison, RunRecord, RunResult};
-use crate::metrics::{compare_levels, run_summary};
+use crate::metrics::{compare_levels, gate, run_summary};
 use crate::project::Project;
 use crate::storage::RESULTS_JSON;
 
@@ -27,6 +27,11 @@ pub struct CompareRequest {
     pub project_dir: Option<PathBuf>,
     /// Noise threshold in percent.
     pub noise_percent: f64,
+    /// Repeated runs of the baseline configuration (the first is the
+    /// baseline); with three or more on each side the gate uses a t-test.
+    pub baseline_runs: Vec<String>,
+    /// Repeated runs of the candidate configuration.
+    pub candidate_runs: Vec<String>,
     /// Whether a run may also be named by its output directory or
     /// `results.json` path (the command line, for the operator's own runs);
     /// tool calls name runs by id only.
@@ -44,6 +49,62 @@ pub struct LoadedRun {
 
 /// Builds the comparison and returns it with the loaded runs (baseline first).
 pub fn compare(
+    jobs: &Jobs,
+    req: &CompareRequest,
+) -> Result<(Comparison, Vec<LoadedRun>), JobError> {
+    if !req.baseline_runs.is_empty() || !req.candidate_runs.is_empty() {
+        return compare_repeated(jobs, req);
+    }
+    compare_point(jobs, req)
+}
+
+/// Repeated runs per side: the first baseline against every candidate run,
+/// and each gate figure's means compared with Welch's t-test.
+fn compare_repeated(
+    jobs: &Jobs,
+    req: &CompareRequest,
+) -> Result<(Comparison, Vec<LoadedRun>), JobError> {
+    if req.baseline_runs.is_empty() || req.candidate_runs.is_empty() {
+        return Err(JobError::Input(
+            "name the repeated runs of both sides: baseline_runs and candidate_runs".into(),
+        ));
+    }
+    let load = |ids: &[String]| -> Result<Vec<LoadedRun>, JobError> {
+        ids.iter()
+            .map(|id| load_run(jobs, id, req.allow_paths))
+            .collect()
+    };
+    let (base, cand) = (load(&req.baseline_runs)?, load(&req.candidate_runs)?);
+    let point = CompareRequest {
+        runs: req.baseline_runs[..1]
+            .iter()
+            .chain(&req.candidate_runs)
+            .cloned()
+            .collect(),
+        baseline: req.baseline_runs.first().cloned(),
+        baseline_runs: Vec::new(),
+        candidate_runs: Vec::new(),
+        ..req.clone()
+    };
+    let (mut comparison, loaded) = compare_point(jobs, &point)?;
+    let results = |runs: &[LoadedRun]| runs.iter().map(|r| r.result.clone()).collect::<Vec<_>>();
+    comparison.repeated = gate::repeated(&results(&base), &results(&cand), req.noise_percent);
+    if !comparison.repeated.is_empty() {
+        comparison.regressed = comparison
+            .repeated
+            .iter()
+            .any(|d| d.verdict == crate::domain::Verdict::Worse);
+    } else {
+        comparison.warnings.push(format!(
+            "fewer than {} runs on a side: the gate compared single runs",
+            gate::MIN_REPEATS
+        ));
+    }
+    Ok((comparison, loaded))
+}
+
+/// Each candidate against the baseline, level by level.
+fn compare_point(
     jobs: &Jobs,
     req: &CompareRequest,
 ) -> Result<(Comparison, Vec<LoadedRun>), JobError> {
@@ -84,12 +145,15 @@ pub fn compare(
             ));
         }
     }
+    let regressed = out.iter().any(|c| gate::regressed(&c.levels));
     let comparison = Comparison {
         baseline,
         baseline_source: source,
         noise_threshold_percent: req.noise_percent,
         candidates: out,
         warnings,
+        regressed,
+        repeated: Vec::new(),
     };
     Ok((comparison, loaded))
 }

@@ -89,6 +89,9 @@ pub(crate) fn read_progress(dir: &Path) -> Option<ProgressInfo> {
         requests_per_s: p.requests_per_s,
         warming_up: p.warming_up,
         ttft_p50_ms: p.ttft_p50_ms,
+        probes: (!p.probes.is_empty())
+            .then(|| serde_json::to_value(&p.probes).ok())
+            .flatten(),
     })
 }
 
@@ -132,6 +135,10 @@ pub(crate) fn results(jobs: &Jobs, a: &ResultsArgs) -> Result<Results, ToolError
         run_id: r.run_id,
         status: r.status.as_str().into(),
         model: result.model.clone(),
+        capacity: result
+            .capacity
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok()),
         levels,
         indicators: serde_json::to_value(&result.indicators).unwrap_or_default(),
         files,

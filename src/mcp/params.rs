@@ -138,6 +138,31 @@ pub(crate) struct RunOverrides {
     /// Service-level targets: every level then reports goodput (requests
     /// meeting every target per second).
     pub(crate) slo: Option<SloArg>,
+    /// Simulator (endpoint `sim`): time to first token, ms (default 20).
+    pub(crate) sim_ttft_ms: Option<f64>,
+    /// Simulator: inter-token latency, ms (default 2).
+    pub(crate) sim_itl_ms: Option<f64>,
+    /// Simulator: uniform jitter on each token gap, ± ms (default 0).
+    pub(crate) sim_itl_jitter_ms: Option<f64>,
+    /// Simulator: probability of an HTTP 500 per request (default 0).
+    pub(crate) sim_error_rate: Option<f64>,
+    /// Simulator: generation slots; at most this many requests generate at
+    /// once, the others queue before their first token (default unlimited).
+    pub(crate) sim_slots: Option<u32>,
+}
+
+impl RunOverrides {
+    /// The simulator settings these overrides give over the defaults.
+    pub(crate) fn sim_settings(&self) -> crate::domain::SimSettings {
+        let d = crate::domain::SimSettings::default();
+        crate::domain::SimSettings {
+            ttft_ms: self.sim_ttft_ms.unwrap_or(d.ttft_ms),
+            itl_ms: self.sim_itl_ms.unwrap_or(d.itl_ms),
+            itl_jitter_ms: self.sim_itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
+            error_rate: self.sim_error_rate.unwrap_or(d.error_rate),
+            slots: self.sim_slots.or(d.slots),
+        }
+    }
 }
 
 /// Service-level targets; every one is optional.
@@ -305,6 +330,9 @@ pub(crate) struct ProgressInfo {
     /// Median time to first token so far in this level, ms (approximate:
     /// within ~5%; the final results are exact).
     pub(crate) ttft_p50_ms: Option<f64>,
+    /// A capacity search's probes so far: load, pass or fail, the figures
+    /// judged and which targets failed.
+    pub(crate) probes: Option<serde_json::Value>,
 }
 
 /// One SageMaker benchmark job of a run.
@@ -438,6 +466,10 @@ pub(crate) struct Results {
     pub(crate) history: Option<serde_json::Value>,
     /// The complete result document (detail = full only).
     pub(crate) full: Option<serde_json::Value>,
+    /// A capacity search's answer: max_concurrency or max_rate, goodput,
+    /// the figures at capacity and at the first failure, confidence, and
+    /// every probe (each also a level above).
+    pub(crate) capacity: Option<serde_json::Value>,
 }
 
 /// `list_benchmarks` arguments.

@@ -110,6 +110,12 @@ pub(crate) struct CompareArgs {
     pub(crate) project_dir: Option<String>,
     /// Changes smaller than this percentage count as the same (default 5).
     pub(crate) noise_threshold_percent: Option<f64>,
+    /// Repeated runs of the baseline configuration (the first is the
+    /// baseline). With candidate_runs and three or more runs on each side,
+    /// the gate uses Welch's t-test with 95% confidence intervals.
+    pub(crate) baseline_runs: Option<Vec<String>>,
+    /// Repeated runs of the candidate configuration.
+    pub(crate) candidate_runs: Option<Vec<String>>,
 }
 
 /// A comparison and its HTML report.
@@ -143,7 +149,9 @@ pub(crate) fn compare_runs(
     if let Some(b) = &a.baseline {
         runs.insert(0, b.clone());
     }
-    if runs.len() > MAX_COMPARED {
+    let repeated = a.baseline_runs.as_ref().map_or(0, Vec::len)
+        + a.candidate_runs.as_ref().map_or(0, Vec::len);
+    if runs.len().max(repeated) > MAX_COMPARED {
         return Err(tool_err!(
             "{} runs named; compare at most {MAX_COMPARED} at once",
             runs.len()
@@ -159,6 +167,8 @@ pub(crate) fn compare_runs(
         project_dir,
         noise_percent: noise,
         allow_paths: false,
+        baseline_runs: a.baseline_runs.unwrap_or_default(),
+        candidate_runs: a.candidate_runs.unwrap_or_default(),
     };
     let (mut comparison, loaded) = compare(jobs, &req)?;
     if read_only {

@@ -190,13 +190,21 @@ fn start_local(
         api_key,
         extra_body: Default::default(),
         simulated,
-        sim: None,
+        sim: simulated.then(|| {
+            a.overrides
+                .as_ref()
+                .map(RunOverrides::sim_settings)
+                .unwrap_or_default()
+        }),
         tls: TlsSpec {
             ca_cert_pem: ep.ca_cert,
             insecure: ep.insecure.unwrap_or(false),
         },
         headers: SecretHeaders(ep.headers.unwrap_or_default().into_iter().collect()),
     };
+    if let Some(sim) = &endpoint.sim {
+        sim.check()?;
+    }
     let run_id = new_run_id(workload.as_deref());
     let mut spec = plan::build(
         run_id,

@@ -10,7 +10,7 @@ use crate::domain::{
 /// Changes smaller than this (percent of the baseline) count as the same.
 pub const DEFAULT_NOISE_PERCENT: f64 = 5.0;
 
-type Getter = fn(&LevelMetrics) -> Option<f64>;
+pub(crate) type Getter = fn(&LevelMetrics) -> Option<f64>;
 
 fn stat(s: &Option<Stats>, f: fn(&Stats) -> f64) -> Option<f64> {
     s.as_ref().map(f)
@@ -62,6 +62,11 @@ const FIGURES: [(&str, &str, Better, Getter); 15] = [
     }),
     ("error_rate", "%", Better::Lower, error_rate_percent),
 ];
+
+/// The figures compared: id, unit, direction, how to read it.
+pub(crate) fn figures() -> impl Iterator<Item = (&'static str, &'static str, Better, Getter)> {
+    FIGURES.into_iter()
+}
 
 fn error_rate_percent(m: &LevelMetrics) -> Option<f64> {
     let total = m.request_count + m.error_request_count;

@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod compare;
+pub mod gate;
 mod indicators;
 mod request;
 pub mod slo;

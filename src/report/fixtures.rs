@@ -210,6 +210,8 @@ pub(crate) fn comparison(base: &str, cands: &[&str]) -> Comparison {
             })
             .collect(),
         warnings: vec![EVIL.to_owned()],
+        regressed: false,
+        repeated: Vec::new(),
     }
 }
 
