@@ -4,14 +4,19 @@
 //!
 //! Layers, each using only those below it:
 //!
-//! - [`mcp`] — the MCP server (tools, schemas, stdio and streamable HTTP)
-//!   and the `call` client; the only user of rmcp.
-//! - `cli` — the command line (`run`, `status`, `stage`, `sim`, `workloads`,
-//!   `serve`, `call`, the hidden `runner`): parses flags, drives the layers
-//!   below, prints.
-//! - [`jobs`] — runs (benchmarks and staging) that outlive their starter:
-//!   the state file of run records, detached runner processes,
-//!   reconciliation; [`jobs::history`] adds each completed run to the
+//! - [`mcp`] — the MCP server (tools, schemas, stdio and streamable HTTP,
+//!   the operator's allowances for what a tool call may reach, the one
+//!   tool-error type) and the `call` client; the only user of rmcp.
+//! - `cli` — the command line (`run`, `capacity`, `status`, `stage`, `sim`,
+//!   `workloads`, `serve`, `call`, `query`, `compare`, `report`, the hidden
+//!   `runner` and `query-worker`): parses flags, drives the layers below,
+//!   prints.
+//! - [`jobs`] — runs (benchmarks and staging), whoever starts them: the
+//!   state file of run records, detached runner processes, reconciliation;
+//!   [`jobs::local_run`] is the one path a local benchmark runs on (the
+//!   foreground `mcc-bench run`, a runner, the capacity search on top of
+//!   them); [`jobs::query_worker`] runs each history query in a
+//!   memory-capped process of its own; [`jobs::history`] adds each completed run to the
 //!   results history (local Parquet, S3, and Athena behind
 //!   [`jobs::history::athena`]'s trait) and writes its report;
 //!   [`jobs::compare`] puts runs side by side.
@@ -44,7 +49,8 @@
 //! - [`report`] — pure rendering of results (and comparisons) into one
 //!   self-contained HTML file with SVG plots.
 //! - [`catalog`] — the workload catalog (built-in + user).
-//! - [`plan`] — profile + overrides → run spec, shared by CLI and MCP.
+//! - [`plan`] — profile + overrides → run spec, the engine choice and the
+//!   documented number limits, shared by CLI and MCP.
 //! - [`project`] — ml-container-creator project files (`do/config`,
 //!   `do/ic`, `do/adapters`, the bootstrap profile), read as they are.
 //! - [`sim`] — the built-in simulated OpenAI-compatible endpoint.
