@@ -96,7 +96,7 @@ async fn a_real_client_runs_start_status_results_over_http() {
             .await
             .expect("initialize");
     let tools = client.list_all_tools().await.expect("tools/list");
-    assert_eq!(tools.len(), 11);
+    assert_eq!(tools.len(), 12);
     let started = call(
         &client,
         "start_benchmark",
@@ -128,7 +128,7 @@ async fn bearer_token_is_required_when_configured() {
         ().serve(StreamableHttpClientTransport::from_config(config))
             .await
             .expect("authorised client");
-    assert_eq!(client.list_all_tools().await.expect("tools").len(), 11);
+    assert_eq!(client.list_all_tools().await.expect("tools").len(), 12);
     client.cancel().await.expect("close");
 }
 

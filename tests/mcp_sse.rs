@@ -158,7 +158,7 @@ fn a_legacy_client_initializes_lists_and_calls_tools() {
     let tools = next_message(&mut stream);
     assert_eq!(
         tools["result"]["tools"].as_array().expect("tools").len(),
-        11
+        12
     );
     let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
         "params": {"name": "get_workload_profile", "arguments": {"workload": "multi-turn-chat"}}});

@@ -17,7 +17,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 BIN = os.path.abspath(sys.argv[1])
 EXPECTED = {"list_workloads", "get_workload_profile", "start_benchmark", "get_status",
             "fetch_results", "list_benchmarks", "cancel_benchmark", "clean", "stage_model",
-            "query_results", "compare_results"}
+            "query_results", "compare_results", "find_capacity"}
 
 
 async def exercise(client):
