@@ -25,6 +25,7 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
             "clean",
             "compare_results",
             "fetch_results",
+            "find_capacity",
             "get_status",
             "get_workload_profile",
             "list_benchmarks",
@@ -54,6 +55,7 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
         let a = t.annotations.as_ref().expect("annotations");
         let writes = [
             "start_benchmark",
+            "find_capacity",
             "stage_model",
             "cancel_benchmark",
             "clean",

@@ -316,7 +316,12 @@ mod tests {
     #[test]
     fn a_percentile_is_lost_once_its_lower_rank_is_over() {
         assert_eq!(beyond_doubt(100, 0.99), 2);
-        assert_eq!(beyond_doubt(101, 0.99), 1);
+        assert_eq!(
+            beyond_doubt(101, 0.99),
+            2,
+            "p99 of 101 is the 100th value exactly"
+        );
+        assert_eq!(beyond_doubt(1000, 0.99), 11);
         assert_eq!(beyond_doubt(100, 0.90), 11);
         assert_eq!(beyond_doubt(1, 0.99), 1);
     }
