@@ -508,3 +508,25 @@ async fn parallel_comparisons_each_write_their_report() {
     }
     c.cancel().await.expect("close");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_endpoint_url_header_or_ca_is_refused_before_any_run() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    for endpoint in [
+        json!({"url": "file:///etc/passwd"}),
+        json!({"url": "ftp://127.0.0.1:9/v1"}),
+        json!({"url": "http://127.0.0.1:9/v1", "headers": {"x-a": "v\r\nx-injected: 1"}}),
+        json!({"url": "http://127.0.0.1:9/v1", "headers": {"bad name": "v"}}),
+        json!({"url": "https://127.0.0.1:9/v1", "ca_cert": "not a certificate"}),
+    ] {
+        let text = error_text(&call(&c, "start_benchmark", json!({"endpoint": endpoint})).await);
+        assert!(
+            text.contains("start_benchmark failed"),
+            "{endpoint}: {text}"
+        );
+    }
+    let listed = ok(&call(&c, "list_benchmarks", json!({})).await).clone();
+    assert_eq!(listed["runs"], json!([]), "no run was recorded");
+    c.cancel().await.expect("close");
+}

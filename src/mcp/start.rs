@@ -214,6 +214,7 @@ fn start_local(
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
     spec.capacity = capacity;
+    crate::engine::local::check_endpoint(&spec).map_err(|e| tool_err!("{e}"))?;
     let context = a.project_dir.as_deref().and_then(|d| {
         crate::project::result_context(Path::new(d), a.ic.as_deref(), a.adapter.as_deref()).ok()
     });

@@ -170,6 +170,21 @@ fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), 
 }
 
 /// The request URL, checked: http or https with a host.
+/// Checks what can be checked of a spec's endpoint before any run starts,
+/// without touching the network: the URL, the TLS settings (the CA
+/// certificate parses) and the headers (valid names and values).
+pub fn check_endpoint(spec: &RunSpec) -> Result<(), EngineError> {
+    if spec.endpoint.simulated {
+        return Ok(());
+    }
+    if let Some(target) = RuntimeTarget::parse(&spec.endpoint.url) {
+        return target.map(|_| ()).map_err(EngineError::InvalidSpec);
+    }
+    let uri = request_uri(spec)?;
+    let connector = Connector::new(&uri, &spec.endpoint.tls, false)?;
+    HttpRoute::new(Arc::new(connector), &uri, &spec.endpoint).map(|_| ())
+}
+
 fn request_uri(spec: &RunSpec) -> Result<http::Uri, EngineError> {
     let url = spec.endpoint.request_url();
     let bad = |why: &str| {
