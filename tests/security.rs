@@ -88,6 +88,14 @@ fn all_text(dir: &Path) -> String {
     out
 }
 
+/// Starts a run and waits for its end; returns its id.
+async fn run_to_end(c: &Client, args: Value) -> String {
+    let started = call(c, "start_benchmark", args).await;
+    let id = ok(&started)["run_id"].as_str().expect("id").to_owned();
+    wait_done(c, &id).await;
+    id
+}
+
 /// The server still answers a cheap call promptly.
 async fn responsive(c: &Client) {
     let t0 = Instant::now();
@@ -110,11 +118,7 @@ async fn the_servers_key_goes_only_to_allowed_endpoints_and_never_into_results()
     let env = [("OPENAI_API_KEY", SERVER_KEY)];
     // No allowance: the key is not sent, and naming it is refused.
     let c = connect_with(home.path(), &[], &env).await;
-    let id = ok(&call(&c, "start_benchmark", small(&echo.url())).await)["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    wait_done(&c, &id).await;
+    run_to_end(&c, small(&echo.url())).await;
     assert!(
         echo.requests().iter().all(|r| r["authorization"].is_null()),
         "the key reached an endpoint nobody allowed"
@@ -130,11 +134,7 @@ async fn the_servers_key_goes_only_to_allowed_endpoints_and_never_into_results()
 
     // Allowed: the key is sent, and what the endpoint echoed is scrubbed.
     let c = connect_with(home.path(), &["--endpoint-allow", &echo.url()], &env).await;
-    let id = ok(&call(&c, "start_benchmark", small(&echo.url())).await)["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    wait_done(&c, &id).await;
+    let id = run_to_end(&c, small(&echo.url())).await;
     let sent = echo.requests();
     assert!(
         sent.iter()
@@ -360,11 +360,7 @@ async fn endless_streams_and_bodies_from_an_endpoint_are_cut() {
 async fn a_queued_run_whose_runner_never_started_fails_and_is_not_reused() {
     let home = tempfile::tempdir().expect("home");
     let c = connect(home.path(), &[]).await;
-    let id = ok(&call(&c, "start_benchmark", small("sim")).await)["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    wait_done(&c, &id).await;
+    run_to_end(&c, small("sim")).await;
     c.cancel().await.expect("close");
     // A crash between recording a run and starting its runner, long ago.
     let path = home.path().join("state.json");
@@ -391,11 +387,7 @@ async fn an_idle_server_writes_nothing_and_files_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let home = tempfile::tempdir().expect("home");
     let c = connect(home.path(), &[]).await;
-    let id = ok(&call(&c, "start_benchmark", small("sim")).await)["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    wait_done(&c, &id).await;
+    let id = run_to_end(&c, small("sim")).await;
     let state = home.path().join("state.json");
     let before = std::fs::metadata(&state)
         .expect("state")
@@ -427,11 +419,7 @@ async fn resources_never_follow_links_and_the_catalog_server_shows_no_runs() {
     use rmcp::model::ReadResourceRequestParams;
     let home = tempfile::tempdir().expect("home");
     let c = connect(home.path(), &[]).await;
-    let id = ok(&call(&c, "start_benchmark", small("sim")).await)["run_id"]
-        .as_str()
-        .expect("id")
-        .to_owned();
-    wait_done(&c, &id).await;
+    let id = run_to_end(&c, small("sim")).await;
     let report = home.path().join("runs").join(&id).join("report.html");
     std::fs::remove_file(&report).expect("rm");
     std::os::unix::fs::symlink("/etc/passwd", &report).expect("plant");

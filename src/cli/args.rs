@@ -210,14 +210,13 @@ pub struct RunSimArgs {
 impl RunSimArgs {
     /// The settings these flags give over the defaults.
     pub fn settings(&self) -> crate::domain::SimSettings {
-        let d = crate::domain::SimSettings::default();
-        crate::domain::SimSettings {
-            ttft_ms: self.sim_ttft_ms.unwrap_or(d.ttft_ms),
-            itl_ms: self.sim_itl_ms.unwrap_or(d.itl_ms),
-            itl_jitter_ms: self.sim_itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
-            error_rate: self.sim_error_rate.unwrap_or(d.error_rate),
-            slots: self.sim_slots.or(d.slots),
-        }
+        crate::domain::SimSettings::with(
+            self.sim_ttft_ms,
+            self.sim_itl_ms,
+            self.sim_itl_jitter_ms,
+            self.sim_error_rate,
+            self.sim_slots,
+        )
     }
 }
 

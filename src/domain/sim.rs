@@ -36,6 +36,24 @@ impl Default for SimSettings {
 }
 
 impl SimSettings {
+    /// The defaults with the knobs a caller set (`None`: the default's).
+    pub fn with(
+        ttft_ms: Option<f64>,
+        itl_ms: Option<f64>,
+        itl_jitter_ms: Option<f64>,
+        error_rate: Option<f64>,
+        slots: Option<u32>,
+    ) -> Self {
+        let d = Self::default();
+        Self {
+            ttft_ms: ttft_ms.unwrap_or(d.ttft_ms),
+            itl_ms: itl_ms.unwrap_or(d.itl_ms),
+            itl_jitter_ms: itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
+            error_rate: error_rate.unwrap_or(d.error_rate),
+            slots: slots.or(d.slots),
+        }
+    }
+
     /// The settings, or why they cannot be simulated.
     pub fn check(&self) -> Result<(), String> {
         let ms = |v: f64| v.is_finite() && (0.0..=600_000.0).contains(&v);

@@ -154,14 +154,13 @@ pub(crate) struct RunOverrides {
 impl RunOverrides {
     /// The simulator settings these overrides give over the defaults.
     pub(crate) fn sim_settings(&self) -> crate::domain::SimSettings {
-        let d = crate::domain::SimSettings::default();
-        crate::domain::SimSettings {
-            ttft_ms: self.sim_ttft_ms.unwrap_or(d.ttft_ms),
-            itl_ms: self.sim_itl_ms.unwrap_or(d.itl_ms),
-            itl_jitter_ms: self.sim_itl_jitter_ms.unwrap_or(d.itl_jitter_ms),
-            error_rate: self.sim_error_rate.unwrap_or(d.error_rate),
-            slots: self.sim_slots.or(d.slots),
-        }
+        crate::domain::SimSettings::with(
+            self.sim_ttft_ms,
+            self.sim_itl_ms,
+            self.sim_itl_jitter_ms,
+            self.sim_error_rate,
+            self.sim_slots,
+        )
     }
 }
 
