@@ -14,18 +14,23 @@ use tokio_util::sync::CancellationToken;
 use super::{history, JobError, Jobs};
 use crate::aws;
 use crate::domain::{RunRecord, RunResult, RunSpec, RunState, StopCondition};
-use crate::engine::local::{self, Progress, RunContext};
+use crate::engine::local::{self, Progress, RunContext, SloWatch};
 use crate::sim::{SimConfig, SimServer};
 use crate::storage;
 
 /// How often progress is written to `progress.json`.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Live counters sized for `spec`.
+/// Live counters sized for `spec`; a capacity search's also count the
+/// requests beyond its targets.
 pub fn progress_for(spec: &RunSpec) -> Progress {
-    match spec.stop {
+    let p = match spec.stop {
         StopCondition::Requests { count } => Progress::new(spec.levels.len(), count, 0.0),
         StopCondition::Duration { seconds } => Progress::new(spec.levels.len(), 0, seconds),
+    };
+    match &spec.capacity {
+        Some(c) => p.watching(SloWatch::new(c.slo)),
+        None => p,
     }
 }
 

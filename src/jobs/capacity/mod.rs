@@ -23,7 +23,7 @@ use crate::domain::{
     ArrivalPattern, Capacity, CapacitySearch, LevelResult, LoadLevel, Probe, RunResult, RunSpec,
     RunStatus, SearchMode, Slo, StopCondition,
 };
-use crate::engine::local::{self, Progress, RunContext, SloWatch};
+use crate::engine::local::{self, Progress, RunContext};
 use crate::engine::EngineError;
 use crate::metrics::slo;
 use crate::storage;
@@ -120,17 +120,14 @@ fn probe(
         StopCondition::Duration { .. } => 0,
     };
     let stop = ctx.stop.child_token();
-    let progress =
-        Arc::new(super::local_run::progress_for(&probe_spec).watching(SloWatch::new(search.slo)));
     let watcher = ctx.handle.spawn(watch(
-        Arc::clone(&progress),
+        Arc::clone(&ctx.progress),
         search.slo,
         planned,
         stop.clone(),
     ));
     let probe_ctx = RunContext {
         stop: stop.clone(),
-        progress: Arc::clone(&progress),
         output_dir: ctx.output_dir.join(format!(
             "probe-{}-{}",
             index + 1,
@@ -138,7 +135,6 @@ fn probe(
         )),
         ..ctx.clone()
     };
-    mirror_probes(ctx, &progress);
     let result = local::run(&probe_spec, &probe_ctx);
     watcher.abort();
     let result = result?;
@@ -149,14 +145,6 @@ fn probe(
         .next()
         .ok_or_else(|| EngineError::InvalidSpec("a probe ran no level".into()))?;
     Ok((level, early, result.model))
-}
-
-/// Shows the search's probes so far in the probe's own counters too (the
-/// progress file is written from the run's).
-fn mirror_probes(ctx: &RunContext, probe: &Progress) {
-    if let (Ok(all), Ok(mut mine)) = (ctx.progress.probes.lock(), probe.probes.lock()) {
-        mine.clone_from(&all);
-    }
 }
 
 /// The spec of one probe: one level at `load`, sized by the probe rule.
@@ -191,7 +179,9 @@ fn probe_spec(spec: &RunSpec, search: &CapacitySearch, load: f64, index: usize) 
 
 /// Stops a probe as soon as a target is lost beyond doubt: more requests
 /// over a percentile's threshold than the percentile can hide, or more
-/// failures than the error-rate target allows over the whole probe.
+/// failures than the error-rate target allows over the whole probe. The
+/// run's counters watch the targets (`local_run::progress_for`); each
+/// probe's profiling phase starts them from zero.
 async fn watch(progress: Arc<Progress>, slo: Slo, planned: u64, stop: CancellationToken) {
     if planned == 0 {
         return;
