@@ -175,3 +175,56 @@ fn run_and_comparison_reports_render_in_a_real_browser_with_data_in_every_plot()
     );
     assert_eq!(get("compare-throughput"), Some(4), "{marks:?}");
 }
+
+/// A capacity search's report: every probe on each target's chart, and
+/// goodput against the load probed.
+#[test]
+fn a_capacity_search_report_plots_its_probes_in_a_real_browser() {
+    let home = tempfile::tempdir().expect("home");
+    let out = home.path().join("cap");
+    let o = Command::new(BIN)
+        .args([
+            "capacity",
+            "-e",
+            "sim",
+            "--sim-slots",
+            "2",
+            "--sim-ttft-ms",
+            "10",
+            "--sim-itl-ms",
+            "1",
+            "--input-tokens",
+            "16",
+            "--output-tokens",
+            "10",
+            "--slo",
+            "ttft_p99_ms=20,error_rate=0.01",
+            "--max",
+            "8",
+            "--json",
+            "--no-progress",
+        ])
+        .arg("-o")
+        .arg(&out)
+        .env("MCC_BENCH_HOME", home.path())
+        .env("HOME", home.path())
+        .output()
+        .expect("capacity");
+    assert!(
+        o.status.success(),
+        "capacity: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let result: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON result");
+    let probes = result["capacity"]["probes"].as_array().map_or(0, Vec::len);
+    assert!(probes >= 3, "{result}");
+    let marks = check_page(&out.join("report.html"), "capacity-report.png");
+    let get = |name: &str| marks.iter().find(|(n, _)| n == name).map(|(_, c)| *c);
+    assert_eq!(get("probe-ttft-p99"), Some(probes), "{marks:?}");
+    assert_eq!(get("probe-error-rate"), Some(probes), "{marks:?}");
+    assert_eq!(
+        get("probe-goodput"),
+        Some(2 * probes),
+        "throughput and goodput per probe: {marks:?}"
+    );
+}

@@ -448,3 +448,76 @@ async fn a_killed_runner_is_replaced_and_resumes_without_creating_again() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no runs under"));
     c.cancel().await.expect("close");
 }
+
+/// A capacity search on the SageMaker engine: each probe is a benchmark
+/// job at one concurrency (named by its probe number), judged like a local
+/// probe. The emulated endpoint has 2 generation slots: a third request in
+/// flight waits a whole generation (~20 ms + 20 × 2 ms) for its first
+/// token, so TTFT p99 ≤ 40 ms holds at 2 and breaks at 3. Rate searches
+/// are refused: benchmark jobs run at a fixed concurrency.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_capacity_search_runs_as_successive_benchmark_jobs() {
+    let w = world();
+    control(
+        &w.emulator,
+        json!({"sim_ttft_ms": 20, "sim_itl_ms": 2, "sim_slots": 2}),
+    );
+    let c = connect(&w).await;
+    let r = call(
+        &c,
+        "find_capacity",
+        json!({"project_dir": w.project.path(), "slo": {"ttft_p99_ms": 40},
+               "search": {"max_concurrency": 8, "budget_s": 300},
+               "overrides": {"input_tokens": 16, "output_tokens": 20}}),
+    )
+    .await;
+    let id = content(&r)["run_id"].as_str().expect("run id").to_owned();
+    let s = wait_done(&c, &id).await;
+    assert_eq!(s["status"], "completed", "{s}");
+    assert_eq!(s["engine"], "sagemaker", "{s}");
+    let r = content(&call(&c, "fetch_results", json!({"run_id": id})).await);
+    let cap = &r["capacity"];
+    assert_eq!(cap["max_concurrency"], 2, "{cap}");
+    assert_eq!(cap["confidence"], "exact", "{cap}");
+    let probes = cap["probes"].as_array().expect("probes");
+    assert_eq!(
+        r["levels"].as_array().map(Vec::len),
+        Some(probes.len()),
+        "every probe is a level: {r}"
+    );
+    assert!(
+        probes
+            .iter()
+            .any(|p| p["level"] == "c3" && p["passed"] == false),
+        "the neighbour above failed: {cap}"
+    );
+    assert!(
+        cap["goodput_rps"].as_f64() > Some(0.0),
+        "goodput from the job's export: {cap}"
+    );
+    let state = emulator_state(&w.emulator);
+    let jobs = state["jobs"].as_object().expect("jobs");
+    assert_eq!(jobs.len(), probes.len(), "one job per probe");
+    for (i, p) in probes.iter().enumerate() {
+        let level = p["level"].as_str().expect("level");
+        let suffix = format!("-p{}-{level}", i + 1);
+        assert!(
+            jobs.keys().any(|k| k.ends_with(&suffix) && k.len() <= 63),
+            "probe {} has its own job: {:?}",
+            i + 1,
+            jobs.keys().collect::<Vec<_>>()
+        );
+    }
+
+    let r = call(
+        &c,
+        "find_capacity",
+        json!({"project_dir": w.project.path(), "slo": {"ttft_p99_ms": 40},
+               "search": {"mode": "rate"}}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true), "{r:?}");
+    let text = format!("{:?}", r.content);
+    assert!(text.contains("fixed concurrency"), "{text}");
+    c.cancel().await.expect("close");
+}

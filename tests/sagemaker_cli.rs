@@ -203,3 +203,62 @@ fn local_engine_with_a_project_uses_the_runtime_api() {
     );
     assert!(!calls.contains("CreateAIBenchmarkJob"), "{calls}");
 }
+
+/// `mcc-bench capacity --engine sagemaker`: the search's probes are
+/// benchmark jobs, followed from the shell like any SageMaker run, and the
+/// answer is printed with the result.
+#[test]
+fn capacity_searches_a_sagemaker_endpoint_with_benchmark_jobs() {
+    let w = world();
+    control(
+        &w.emulator,
+        json!({"sim_ttft_ms": 20, "sim_itl_ms": 2, "sim_slots": 2}),
+    );
+    let project = w.project.path().display().to_string();
+    let out = w
+        .command(&[
+            "capacity",
+            "--engine",
+            "sagemaker",
+            "--project",
+            &project,
+            "--slo",
+            "ttft_p99_ms=40",
+            "--max",
+            "4",
+            "--input-tokens",
+            "16",
+            "--output-tokens",
+            "20",
+            "--json",
+        ])
+        .output()
+        .expect("runs");
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let r: serde_json::Value = serde_json::from_str(&stdout).expect("result JSON");
+    assert_eq!(r["capacity"]["max_concurrency"], 2, "{r}");
+    assert_eq!(r["capacity"]["confidence"], "exact", "{r}");
+    assert!(stderr.contains("c1 Completed"), "followed: {stderr}");
+
+    let out = w
+        .command(&[
+            "capacity",
+            "--engine",
+            "sagemaker",
+            "--project",
+            &project,
+            "--slo",
+            "ttft_p99_ms=40",
+            "--mode",
+            "rate",
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1), "bad input");
+    assert!(
+        text(&out.stderr).contains("fixed concurrency"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -15,14 +15,20 @@ use super::run::{exit_code, print_result};
 use super::status::{describe, read_result};
 use super::{exit, CliError};
 use crate::catalog::Catalog;
-use crate::domain::{RunRecord, RunState};
+use crate::domain::{RunRecord, RunSpec, RunState};
 use crate::jobs::{default_home, new_run_id, refs_of, Jobs};
 
 /// How often the state file is read while following.
 const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
-/// Starts a SageMaker run for the project in `dir` and follows it.
-pub(crate) fn run(args: &RunArgs, catalog: &Catalog, dir: &Path) -> Result<ExitCode, CliError> {
+/// Starts a SageMaker run for the project in `dir` and follows it;
+/// `complete` finishes the resolved spec (a capacity search adds itself).
+pub(crate) fn run(
+    args: &RunArgs,
+    catalog: &Catalog,
+    dir: &Path,
+    complete: impl FnOnce(&mut RunSpec) -> Result<(), CliError>,
+) -> Result<ExitCode, CliError> {
     let run_id = new_run_id(args.workload.as_deref());
     let salt = &run_id[run_id.len().saturating_sub(4)..];
     let plan = crate::project::plan_run(dir, args.ic.as_deref(), args.adapter.as_deref(), salt)
@@ -30,6 +36,10 @@ pub(crate) fn run(args: &RunArgs, catalog: &Catalog, dir: &Path) -> Result<ExitC
     let mut spec = resolve(args, catalog, run_id, &plan.target.uri())?;
     // AIPerf in the job names the tokenizer with the model id.
     spec.endpoint.model = Some(args.model.clone().unwrap_or_else(|| plan.tokenizer.clone()));
+    complete(&mut spec)?;
+    // What the service cannot run (rates, durations) is an input error.
+    crate::engine::sagemaker::spec::concurrencies(&spec)
+        .map_err(|e| CliError::Input(e.to_string()))?;
     let exe = std::env::current_exe()
         .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
     let jobs = Jobs::new(&default_home(), &exe);

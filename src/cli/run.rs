@@ -23,7 +23,7 @@ use crate::plan::{choose_engine, EngineChoice, EngineRequest};
 pub(crate) fn run(args: RunArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
     match engine_of(&args)? {
         EngineChoice::Local(url) => run_local(&args, catalog, &url),
-        EngineChoice::SageMaker(dir) => super::cloud_run::run(&args, catalog, &dir),
+        EngineChoice::SageMaker(dir) => super::cloud_run::run(&args, catalog, &dir, |_| Ok(())),
     }
 }
 
@@ -53,38 +53,45 @@ fn run_local(args: &RunArgs, catalog: &Catalog, url: &str) -> Result<ExitCode, C
 }
 
 /// `mcc-bench capacity`: the run's flags resolved as for `run`, with the
-/// search in place of fixed levels, on the same foreground path.
+/// search in place of fixed levels: on the local foreground path, or as a
+/// SageMaker run whose probes are benchmark jobs.
 pub(crate) fn capacity(args: CapacityArgs, catalog: &Catalog) -> Result<ExitCode, CliError> {
-    let EngineChoice::Local(url) = engine_of(&args.run)? else {
-        return Err(CliError::Input(
-            "capacity searches run with the local engine: give --endpoint (a URL, `sim`, or sagemaker://ENDPOINT)".into(),
-        ));
+    let url = match engine_of(&args.run)? {
+        EngineChoice::Local(url) => url,
+        EngineChoice::SageMaker(dir) => {
+            let with_search = |spec: &mut crate::domain::RunSpec| search_into(&args, spec);
+            return super::cloud_run::run(&args.run, catalog, &dir, with_search);
+        }
     };
     let run_id = jobs::new_run_id(args.run.workload.as_deref());
     let mut spec = resolve(&args.run, catalog, run_id, &url)?;
+    search_into(&args, &mut spec)?;
+    foreground(&args.run, spec)
+}
+
+/// Puts the search the flags describe into `spec` (its targets are the
+/// run's `--slo`).
+fn search_into(args: &CapacityArgs, spec: &mut crate::domain::RunSpec) -> Result<(), CliError> {
     let slo = spec.slo.ok_or_else(|| {
         CliError::Input(
             "give the targets to meet with --slo, e.g. --slo ttft_p99_ms=500,error_rate=0.01"
                 .into(),
         )
     })?;
-    let (min, max) = match args.mode {
-        SearchModeArg::Concurrency => (args.min.unwrap_or(1.0), args.max.unwrap_or(256.0)),
-        SearchModeArg::Rate => (args.min.unwrap_or(1.0), args.max.unwrap_or(1000.0)),
+    let (mode, default_max) = match args.mode {
+        SearchModeArg::Concurrency => (SearchMode::Concurrency, 256.0),
+        SearchModeArg::Rate => (SearchMode::Rate, 1000.0),
     };
     let search = CapacitySearch {
         slo,
-        mode: match args.mode {
-            SearchModeArg::Concurrency => SearchMode::Concurrency,
-            SearchModeArg::Rate => SearchMode::Rate,
-        },
-        min,
-        max,
+        mode,
+        min: args.min.unwrap_or(1.0),
+        max: args.max.unwrap_or(default_max),
         budget_s: args.budget,
     };
     crate::plan::check_search(&search).map_err(CliError::Input)?;
     spec.capacity = Some(search);
-    foreground(&args.run, spec)
+    Ok(())
 }
 
 /// Records `spec` as a run and executes it here, with Ctrl+C handling and

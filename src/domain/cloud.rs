@@ -71,6 +71,21 @@ pub struct CloudJob {
     /// message each; the rest of the output was imported.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub output_warnings: Vec<String>,
+    /// The capacity-search probe this job is (1-based), whose output goes
+    /// to `probe-<n>-c<concurrency>/`; `None` for a level of a fixed run
+    /// (output in `c<concurrency>/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe: Option<u32>,
+}
+
+impl CloudJob {
+    /// The directory of the run holding this job's output.
+    pub fn dir_name(&self) -> String {
+        match self.probe {
+            Some(n) => format!("probe-{n}-c{}", self.concurrency),
+            None => format!("c{}", self.concurrency),
+        }
+    }
 }
 
 /// The run record's `engine_refs` for a SageMaker run.
@@ -78,8 +93,10 @@ pub struct CloudJob {
 pub struct SageMakerRefs {
     /// How it was started.
     pub plan: SageMakerPlan,
-    /// Its jobs, in level order. Names are fixed at start; `status` is
-    /// filled once a job exists, so a resumed runner never creates twice.
+    /// Its jobs, in level order. Names are fixed at start (a capacity
+    /// search appends each probe's job, recorded before it is created);
+    /// `status` is filled once a job exists, so a resumed runner never
+    /// creates twice.
     pub jobs: Vec<CloudJob>,
 }
 

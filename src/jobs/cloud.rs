@@ -50,6 +50,18 @@ pub(super) fn backoff() -> Backoff {
     }
 }
 
+/// Records each change of a run's SageMaker jobs in its run record before
+/// the flow goes on (a failed write is logged: the next change retries).
+pub(super) fn recorder<'a>(jobs: &'a Jobs, run_id: &'a str) -> impl Fn(&SageMakerRefs) + Sync + 'a {
+    move |r: &SageMakerRefs| {
+        if let Ok(v) = serde_json::to_value(r) {
+            if let Err(e) = jobs.set(run_id, |rec| rec.engine_refs = Some(v)) {
+                tracing::warn!("cannot record the SageMaker job state: {e}");
+            }
+        }
+    }
+}
+
 /// Executes (or resumes) a SageMaker run; returns its result and, when
 /// some levels failed while others completed, a note saying which.
 pub(super) fn execute(
@@ -58,15 +70,12 @@ pub(super) fn execute(
     rt: &tokio::runtime::Runtime,
     stop: &CancellationToken,
 ) -> Result<(RunResult, Option<String>), String> {
+    if record.spec.capacity.is_some() {
+        return super::capacity::run_cloud(jobs, record, rt, stop).map(|r| (r, None));
+    }
     let mut refs = refs_of(record)
         .ok_or("the run record has no SageMaker job names (engine_refs); start the run again")?;
-    let persist = |r: &SageMakerRefs| {
-        if let Ok(v) = serde_json::to_value(r) {
-            if let Err(e) = jobs.set(&record.run_id, |rec| rec.engine_refs = Some(v)) {
-                tracing::warn!("cannot record the SageMaker job state: {e}");
-            }
-        }
-    };
+    let persist = recorder(jobs, &record.run_id);
     let dir = Path::new(&record.run_dir);
     let result = rt.block_on(async {
         let api = AwsCloud::from_env(refs.plan.region.as_deref()).await;

@@ -227,8 +227,17 @@ pub(crate) enum SearchModeArg {
 #[schemars(transform = portable)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CapacityArgs {
-    /// The endpoint to measure (`sim` for the built-in simulator).
-    pub(crate) endpoint: Endpoint,
+    /// The endpoint to measure with the local engine (`sim` for the
+    /// built-in simulator); omit for a SageMaker project's endpoint.
+    pub(crate) endpoint: Option<Endpoint>,
+    /// `local` (this machine sends each probe's load) or `sagemaker` (each
+    /// probe is a SageMaker AI benchmark job next to the endpoint; searches
+    /// concurrency only). Default as for start_benchmark: `local` when
+    /// endpoint.url is given, else `sagemaker` when the project has an
+    /// endpoint.
+    pub(crate) engine: Option<String>,
+    /// Inference component of the project (do/ic/<ic>.conf) to measure.
+    pub(crate) ic: Option<String>,
     /// Catalog workload giving the request shape (default: 550 input / 150
     /// output tokens, streaming).
     pub(crate) workload: Option<String>,

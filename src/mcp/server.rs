@@ -182,7 +182,7 @@ impl BenchServer {
     }
 
     #[tool(
-        description = "Find the highest load the endpoint serves within service-level targets (slo: ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate). Probes concurrency (or request rate) by doubling, then bisecting between the last pass and the first failure; stops a probe early once a target is lost beyond doubt and probes again when a pass is within 10% of a target. Returns a run_id at once; get_status shows the probes so far; fetch_results gives capacity {max_concurrency or max_rate, goodput_rps, figures at capacity and at the first failure, confidence} and every probe as a level. A probe limited by the client is no answer and says so.",
+        description = "Find the highest load the endpoint serves within service-level targets (slo: ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate). Probes concurrency (or request rate) by doubling, then bisecting between the last pass and the first failure; stops a probe early once a target is lost beyond doubt and probes again when a pass is within 10% of a target. Returns a run_id at once; get_status shows the probes so far; fetch_results gives capacity {max_concurrency or max_rate, goodput_rps, figures at capacity and at the first failure, confidence} and every probe as a level. A probe limited by the client is no answer and says so. With engine sagemaker (or no endpoint in a SageMaker project) each probe is a SageMaker AI benchmark job at one concurrency, judged the same way (no early stop).",
         annotations(
             read_only_hint = false,
             destructive_hint = false,

@@ -42,10 +42,7 @@ pub(crate) fn start(
             let api_key = credential(&shared.policy, &endpoint)?;
             start_local(jobs, profile, endpoint, api_key, a, capacity)
         }
-        EngineChoice::SageMaker(_) if capacity.is_some() => Err(tool_err!(
-            "capacity searches run with the local engine (endpoint.url, or a sagemaker:// endpoint through the runtime API); the SageMaker benchmark-job engine does not run them yet"
-        )),
-        EngineChoice::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a),
+        EngineChoice::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a, capacity),
     }
 }
 
@@ -123,6 +120,7 @@ fn start_sagemaker(
     profile: Option<&WorkloadProfile>,
     dir: &Path,
     a: StartArgs,
+    capacity: Option<CapacitySearch>,
 ) -> Result<Started, ToolError> {
     let workload = profile.map(|p| p.name.clone());
     let run_id = new_run_id(workload.as_deref());
@@ -141,13 +139,14 @@ fn start_sagemaker(
         simulated: false,
         ..Default::default()
     };
-    let spec = plan::build(
+    let mut spec = plan::build(
         run_id,
         profile,
         endpoint,
         &overrides(a.overrides.unwrap_or_default()),
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
+    spec.capacity = capacity;
     let record = jobs.start_sagemaker(spec, sm, a.label)?;
     Ok(Started {
         run_id: record.run_id,
@@ -249,15 +248,16 @@ fn overrides(o: RunOverrides) -> Overrides {
     }
 }
 
-/// Starts a capacity search as a run of the local engine.
+/// Starts a capacity search as a run of the engine chosen as for
+/// `start_benchmark`.
 pub(crate) fn find_capacity(shared: &Shared, a: CapacityArgs) -> Result<Started, ToolError> {
     let search = search_of(a.slo.into(), a.search.unwrap_or_default())?;
     let args = StartArgs {
         workload: a.workload,
-        endpoint: Some(a.endpoint),
-        engine: Some("local".into()),
+        endpoint: a.endpoint,
+        engine: a.engine,
         project_dir: a.project_dir,
-        ic: None,
+        ic: a.ic,
         adapter: None,
         overrides: a.overrides,
         label: a.label,

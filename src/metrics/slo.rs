@@ -13,14 +13,25 @@ pub const NEAR_TARGET: f64 = 0.10;
 /// threshold. A TTFT target needs a TTFT (streaming); a response too short
 /// for an inter-token latency has none to exceed.
 pub fn is_good(m: &RequestMetrics, slo: &Slo) -> bool {
+    within_targets(m.ttft_ms, m.itl_ms, m.request_latency_ms, slo)
+}
+
+/// True when a successful request's TTFT, ITL (if it has one) and latency,
+/// all in ms, are within the thresholds of `slo`.
+pub fn within_targets(
+    ttft_ms: Option<f64>,
+    itl_ms: Option<f64>,
+    latency_ms: f64,
+    slo: &Slo,
+) -> bool {
     let within = |v: Option<f64>, limit: Option<f64>| match (v, limit) {
         (_, None) => true,
         (Some(v), Some(l)) => v <= l,
         (None, Some(_)) => false,
     };
-    within(m.ttft_ms, slo.ttft_limit_ms())
-        && (m.itl_ms.is_none() || within(m.itl_ms, slo.itl_p99_ms))
-        && within(Some(m.request_latency_ms), slo.e2e_p99_ms)
+    within(ttft_ms, slo.ttft_limit_ms())
+        && (itl_ms.is_none() || within(itl_ms, slo.itl_p99_ms))
+        && within(Some(latency_ms), slo.e2e_p99_ms)
 }
 
 /// Good requests of a level and their rate over `window_s` seconds.

@@ -34,6 +34,47 @@ pub(crate) fn polyline(f: &Frame, pts: &[(f64, f64)], color: &str, dashed: bool)
     )
 }
 
+/// A dashed horizontal rule at data value `y` across the plot (a
+/// reference such as a target, not a data mark), labelled at its right end.
+pub(crate) fn hline(f: &Frame, y: f64, color: &str, label: &str) -> String {
+    if !y.is_finite() {
+        return String::new();
+    }
+    let (l, r, py) = (f.px(f.x.lo), f.px(f.x.hi), f.py(y));
+    rule((l, py), (r, py), color)
+        + &format!(
+            "<text class=\"point-label\" x=\"{}\" y=\"{}\" text-anchor=\"end\" fill=\"{}\">{}</text>",
+            coord(r - 4.0),
+            coord(py - 5.0),
+            esc(color),
+            esc(label)
+        )
+}
+
+/// A dashed vertical rule at data value `x` (a reference, not a data mark),
+/// labelled at its top.
+pub(crate) fn vline(f: &Frame, x: f64, color: &str, label: &str) -> String {
+    if !x.is_finite() {
+        return String::new();
+    }
+    let (px, t, b) = (f.px(x), f.py(f.y.hi), f.py(f.y.lo));
+    rule((px, t), (px, b), color)
+        + &format!(
+            "<text class=\"point-label\" x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>",
+            coord(px + 4.0),
+            coord(t + 12.0),
+            esc(color),
+            esc(label)
+        )
+}
+
+fn rule((x1, y1): (f64, f64), (x2, y2): (f64, f64), color: &str) -> String {
+    format!(
+        "<line class=\"rule\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"1.5\" stroke-dasharray=\"6 4\"/>",
+        coord(x1), coord(y1), coord(x2), coord(y2), esc(color)
+    )
+}
+
 /// A data point: a circle of radius `r` with a hover tooltip.
 pub(crate) fn dot(f: &Frame, x: f64, y: f64, r: f64, color: &str, tip: &str) -> String {
     format!(

@@ -7,6 +7,7 @@
 //! empty, NaN or huge inputs produce notes or clamped plots instead.
 
 mod axis;
+mod capacity;
 mod compare;
 mod data;
 #[cfg(test)]
@@ -58,7 +59,8 @@ pub struct ReportContext {
 /// The HTML page of one run: header, per-level summary table, latency and
 /// TTFT against throughput, TTFT/ITL histograms, a per-request timeline
 /// (at most 5,000 points, evenly sampled), validity certificates, errors and
-/// indicators.
+/// indicators; for a capacity search also its answer, every probe against
+/// each target and goodput against the load probed.
 pub fn run_report(result: &RunResult, requests: &[RequestPoint], ctx: &ReportContext) -> String {
     run::render(result, requests, ctx)
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use super::capacity;
 use super::data::{index_of, label_order};
 use super::page::{
     self, badge, count, document, facts, figure, no_figure, num, table, td, td_html,
@@ -20,6 +21,10 @@ pub(crate) fn render(result: &RunResult, requests: &[RequestPoint], ctx: &Report
     let mut body = header(result, ctx, requests.len());
     body.push_str("<h2>Summary per level</h2>");
     body.push_str(&summary(result));
+    body.push_str(&capacity::section(
+        result.capacity.as_ref(),
+        result.spec.capacity.as_ref().map(|c| &c.slo),
+    ));
     body.push_str("<h2>Latency against throughput</h2><div class=\"grid2\">");
     body.push_str(&throughput_plots(result));
     body.push_str("</div><h2>Distributions</h2><div class=\"grid2\">");
@@ -85,6 +90,13 @@ fn header(r: &RunResult, ctx: &ReportContext, n_requests: usize) -> String {
         ("Stop", stop),
         ("Prompts", prompts),
         ("Warm-up", format!("{} requests", spec.warmup_requests)),
+        (
+            "Targets",
+            spec.slo
+                .or(spec.capacity.map(|c| c.slo))
+                .as_ref()
+                .map_or(DASH.to_owned(), capacity::slo_text),
+        ),
         ("Requests plotted", count(n_requests)),
     ];
     format!(
@@ -124,21 +136,32 @@ fn summary(r: &RunResult) -> String {
     if r.levels.is_empty() {
         return "<p class=\"note\">The run has no levels.</p>".to_owned();
     }
+    // Goodput is measured when the run had targets (`slo`).
+    let goodput = r.levels.iter().any(|l| l.metrics.goodput.is_some());
     let group = |t: &str| format!("<th colspan=\"4\">{}</th>", esc(t));
     let head = format!(
-        "<tr><th class=\"l\" rowspan=\"2\">Level</th><th colspan=\"2\">Requests</th><th colspan=\"2\">Throughput</th>{}{}{}</tr>{}",
+        "<tr><th class=\"l\" rowspan=\"2\">Level</th><th colspan=\"2\">Requests</th><th colspan=\"{}\">Throughput</th>{}{}{}</tr>{}",
+        if goodput { 3 } else { 2 },
         group("TTFT (ms)"),
         group("ITL (ms)"),
         group("Request latency (ms)"),
-        "<tr><th>ok</th><th>failed</th><th>req/s</th><th>tokens/s</th>".to_owned() + &"<th>avg</th><th>p50</th><th>p90</th><th>p99</th>".repeat(3) + "</tr>"
+        "<tr><th>ok</th><th>failed</th><th>req/s</th><th>tokens/s</th>".to_owned()
+            + if goodput { "<th>goodput req/s</th>" } else { "" }
+            + &"<th>avg</th><th>p50</th><th>p90</th><th>p99</th>".repeat(3)
+            + "</tr>"
     );
     let rows: Vec<String> = r
         .levels
         .iter()
         .map(|l| {
             let m = &l.metrics;
+            let good = if goodput {
+                td(&page::opt(m.goodput), false)
+            } else {
+                String::new()
+            };
             format!(
-                "<tr>{}{}{}{}{}{}{}{}</tr>",
+                "<tr>{}{}{}{}{}{good}{}{}{}</tr>",
                 td_html(&level_name(l), true),
                 td(&count(m.request_count), false),
                 td(&count(m.error_request_count), false),

@@ -208,3 +208,92 @@ fn odd_page_has_no_non_finite_text() {
         assert!(!html.contains(bad), "{bad}");
     }
 }
+
+/// A capacity search's page: one chart per target with every probe (passes
+/// as dots, misses as crosses) and the target line, goodput against load,
+/// the answer and a row per probe.
+#[test]
+fn capacity_search_page_plots_every_probe_against_each_target() {
+    let mut r = run("cap", &[1, 2, 4, 8, 6, 5]);
+    let slo = Slo {
+        ttft_p99_ms: Some(40.0),
+        error_rate: Some(0.01),
+        ..Slo::default()
+    };
+    r.spec.capacity = Some(CapacitySearch {
+        slo,
+        mode: SearchMode::Concurrency,
+        min: 1.0,
+        max: 16.0,
+        budget_s: 60.0,
+    });
+    let probe = |c: u32, passed: bool| Probe {
+        level: format!("c{c}"),
+        load: f64::from(c),
+        passed,
+        stopped_early: !passed,
+        client_bound: false,
+        repeat: false,
+        figures: SloFigures {
+            ttft_p99_ms: Some(if passed { 30.0 } else { 70.0 }),
+            error_rate: 0.0,
+            request_throughput: f64::from(c) * 10.0,
+            goodput_rps: Some(if passed { f64::from(c) * 10.0 } else { 1.0 }),
+            ..SloFigures::default()
+        },
+        failed: if passed {
+            vec![]
+        } else {
+            vec!["TTFT p99 70 ms > 40 ms".to_owned()]
+        },
+    };
+    let probes: Vec<Probe> = [
+        (1, true),
+        (2, true),
+        (4, true),
+        (8, false),
+        (6, false),
+        (5, false),
+    ]
+    .into_iter()
+    .map(|(c, p)| probe(c, p))
+    .collect();
+    r.capacity = Some(Capacity {
+        mode: SearchMode::Concurrency,
+        max_concurrency: Some(4),
+        max_rate: None,
+        goodput_rps: Some(40.0),
+        at_capacity: Some(probes[2].figures.clone()),
+        at_first_failure: Some(probes[5].figures.clone()),
+        confidence: "exact".to_owned(),
+        probes,
+        search_seconds: 12.5,
+        requests_sent: 900,
+        notes: vec!["<b>note</b>".to_owned()],
+    });
+    let html = run_report(&r, &[], &ReportContext::default());
+    assert_page(&html);
+    assert_eq!(marks(&html, "probe-ttft-p99"), Some(6), "every probe");
+    assert_eq!(marks(&html, "probe-error-rate"), Some(6));
+    assert_eq!(
+        marks(&html, "probe-itl-p99"),
+        None,
+        "no ITL target, no chart"
+    );
+    assert_eq!(
+        marks(&html, "probe-goodput"),
+        Some(12),
+        "throughput + goodput"
+    );
+    let ttft = html
+        .split("data-plot=\"probe-ttft-p99\"")
+        .nth(1)
+        .and_then(|s| s.split("</svg>").next())
+        .expect("ttft chart");
+    assert_eq!(ttft.matches("class=\"pt fail\"").count(), 3, "three misses");
+    assert_eq!(ttft.matches("class=\"rule\"").count(), 1, "the target line");
+    assert!(html.contains("concurrency 4") && html.contains("exact"));
+    assert!(html.contains("TTFT p99 (ms) ≤ 40"));
+    assert!(html.contains("&lt;b&gt;note&lt;/b&gt;"));
+    assert_eq!(html.matches("TTFT p99 70 ms &gt; 40 ms").count(), 3);
+}

@@ -11,7 +11,9 @@ POST /_control (JSON): fail_jobs (reason), lose_output, hostile_output
 (the archive also carries links, a FIFO and a `../` path), stop_seconds,
 job_delay_seconds, fail_ops ({operation: error code}, answered as that AWS
 error), model_error (an HTTP status the model answers invocations with),
-stream_error (a ModelStreamError after the first payload part). POST
+stream_error (a ModelStreamError after the first payload part),
+sim_ttft_ms / sim_itl_ms / sim_slots (the simulated endpoint a job
+measures: 5 ms, 1 ms, unlimited). POST
 /_seed adds jobs and configs made by someone else, for the cleanup tests;
 endpoint_status in /_control sets every endpoint's status.
 
@@ -67,7 +69,8 @@ class State:
         self.configs, self.jobs = {}, {}
         self.control = {"fail_jobs": None, "lose_output": False, "hostile_output": False,
                         "stop_seconds": 0.0,
-                        "job_delay_seconds": 0.0}
+                        "job_delay_seconds": 0.0,
+                        "sim_ttft_ms": 5, "sim_itl_ms": 1, "sim_slots": None}
         self.calls = []
         self.control.update({"fail_ops": {}, "model_error": None, "stream_error": False})
         self.sim = start_sim(binary)
@@ -268,8 +271,11 @@ def execute(st, job):
                "--request-count", str(params.get("request_count", 100)),
                "--input-tokens", str(params.get("prompt_input_tokens_mean", 550)),
                "--output-tokens", str(params.get("output_tokens_mean", 150)),
-               "--sim-ttft-ms", "5", "--sim-itl-ms", "1",
+               "--sim-ttft-ms", str(st.control["sim_ttft_ms"]),
+               "--sim-itl-ms", str(st.control["sim_itl_ms"]),
                "--streaming" if params.get("streaming", True) else "--no-streaming"]
+        if st.control["sim_slots"]:
+            cmd += ["--sim-slots", str(st.control["sim_slots"])]
         job["proc"] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         _, err = job["proc"].communicate()
         if job["stop"].is_set():

@@ -42,16 +42,65 @@ pub async fn run<A: CloudApi>(
         if stop.is_cancelled() {
             break;
         }
-        run_level(api, spec, refs, i, stop, backoff, persist).await?;
-        let job = &refs.jobs[i];
-        if job.status.as_deref() == Some("Completed") {
-            levels.push(collect(api, refs, i, run_dir, persist).await?);
+        let at = JobStep {
+            run_dir,
+            stop,
+            backoff,
+            persist,
+        };
+        if let Some(level) = run_job(api, spec, refs, i, &at).await? {
+            levels.push(level);
         }
     }
     finish(spec, refs, levels, run_dir, stop.is_cancelled(), started)
 }
 
-async fn check_endpoint<A: CloudApi>(api: &A, refs: &SageMakerRefs) -> Result<(), SageMakerError> {
+/// Where and how one job runs: the run's directory (the job's output goes
+/// to its `dir_name`), the cancel token, the polling backoff and the
+/// recorder of job changes.
+pub struct JobStep<'a> {
+    /// The run's directory.
+    pub run_dir: &'a Path,
+    /// Cancels the job (it is stopped in the service).
+    pub stop: &'a CancellationToken,
+    /// Polling backoff.
+    pub backoff: Backoff,
+    /// Records each change of `refs` before the flow goes on.
+    pub persist: &'a (dyn Fn(&SageMakerRefs) + Sync),
+}
+
+impl std::fmt::Debug for JobStep<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobStep")
+            .field("run_dir", &self.run_dir)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Runs (or resumes) job `i` of `refs` with `spec`'s workload to a terminal
+/// status; returns its level when it completed (downloaded once).
+pub async fn run_job<A: CloudApi>(
+    api: &A,
+    spec: &RunSpec,
+    refs: &mut SageMakerRefs,
+    i: usize,
+    at: &JobStep<'_>,
+) -> Result<Option<LevelResult>, SageMakerError> {
+    run_level(api, spec, refs, i, at.stop, at.backoff, at.persist).await?;
+    if refs.jobs[i].status.as_deref() != Some("Completed") {
+        return Ok(None);
+    }
+    collect(api, refs, i, at.run_dir, at.persist)
+        .await
+        .map(Some)
+}
+
+/// Fails unless the run's endpoint exists and is `InService`.
+pub async fn check_endpoint<A: CloudApi>(
+    api: &A,
+    refs: &SageMakerRefs,
+) -> Result<(), SageMakerError> {
     let endpoint = &refs.plan.target.endpoint;
     let info = api.describe_endpoint(endpoint).await.map_err(|e| {
         if e.kind == CloudErrorKind::NotFound {
@@ -180,7 +229,7 @@ async fn collect<A: CloudApi>(
     persist: &(dyn Fn(&SageMakerRefs) + Sync),
 ) -> Result<LevelResult, SageMakerError> {
     let job: CloudJob = refs.jobs[i].clone();
-    let level_dir = run_dir.join(format!("c{}", job.concurrency));
+    let level_dir = run_dir.join(job.dir_name());
     if !job.downloaded {
         let info = api.describe_job(&job.job_name).await?;
         let location = info.output_s3.unwrap_or_else(|| output_uri(&refs.plan));

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::{CloudJob, LoadLevel, RunSpec, SageMakerPlan, StopCondition};
+use crate::domain::{CloudJob, LoadLevel, RunSpec, SageMakerPlan, SearchMode, StopCondition};
 use crate::project::resource_name;
 
 /// Why a run spec cannot run as SageMaker benchmark jobs.
@@ -12,7 +12,17 @@ use crate::project::resource_name;
 pub struct Unsupported(pub String);
 
 /// Concurrency of every level, or why the spec does not fit the service.
+/// A capacity search has no fixed levels: its probes' jobs are added as it
+/// goes; it searches concurrency only.
 pub fn concurrencies(spec: &RunSpec) -> Result<Vec<u32>, Unsupported> {
+    if let Some(search) = &spec.capacity {
+        if search.mode == SearchMode::Rate {
+            return Err(Unsupported(
+                "SageMaker benchmark jobs run at a fixed concurrency: search concurrency (mode concurrency), or search rates with the local engine".into(),
+            ));
+        }
+        return Ok(Vec::new());
+    }
     if let StopCondition::Duration { .. } = spec.stop {
         return Err(Unsupported(
             "SageMaker benchmark jobs stop by request count; use request_count instead of duration_s".into(),
@@ -45,8 +55,25 @@ pub fn plan_jobs(plan: &SageMakerPlan, levels: &[u32]) -> Vec<CloudJob> {
             failure: None,
             downloaded: false,
             output_warnings: Vec::new(),
+            probe: None,
         })
         .collect()
+}
+
+/// The job of capacity-search probe `n` (1-based) at concurrency `c`;
+/// the probe number keeps a repeated load's job apart from the first.
+pub fn plan_probe(plan: &SageMakerPlan, n: u32, c: u32) -> CloudJob {
+    let tag = format!("{}-p{n}-c{c}", plan.stamp);
+    CloudJob {
+        concurrency: c,
+        config_name: resource_name(&plan.project, &format!("benchmark-config-{tag}")),
+        job_name: resource_name(&plan.project, &format!("benchmark-{tag}")),
+        status: None,
+        failure: None,
+        downloaded: false,
+        output_warnings: Vec::new(),
+        probe: Some(n),
+    }
 }
 
 /// The inline workload spec (`WorkloadSpec.Inline`) of one level.

@@ -11,8 +11,12 @@
 //! from 100 requests rests on its top two values; more load per probe keeps
 //! the figure stable as the load grows.
 
+mod cloud;
 mod search;
 
+pub(crate) use cloud::run as run_cloud;
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,65 +48,120 @@ pub(crate) fn run(
     search: &CapacitySearch,
     ctx: &RunContext,
 ) -> Result<RunResult, EngineError> {
-    let started = Instant::now();
-    let mut state = Search::new(search);
-    let mut levels: Vec<LevelResult> = Vec::new();
-    let mut probes: Vec<Probe> = Vec::new();
-    let mut model = String::new();
-    let mut notes = Vec::new();
-    while let Some(load) = state.next() {
-        if ctx.stop.is_cancelled() {
-            notes.push("the search was cancelled".to_owned());
-            break;
+    let mut book = Book::new(search);
+    while let Some(load) = book.next(&ctx.stop) {
+        let index = book.levels.len();
+        let (level, early, model) = probe(spec, search, load, index, ctx)?;
+        book.model = model;
+        let shown = book.add(level, early, load);
+        if let Ok(mut probes) = ctx.progress.probes.lock() {
+            probes.push(shown);
         }
-        if started.elapsed().as_secs_f64() >= search.budget_s {
-            notes.push(format!("the {} s budget ran out", search.budget_s));
-            break;
-        }
-        let repeat = state.is_repeat(load);
-        let (level, early, result_model) = probe(spec, search, load, levels.len(), ctx)?;
-        model = result_model;
-        let (p, verdict) = judged(&level, &search.slo, early, repeat, load);
-        state.record(load, verdict);
-        if let Ok(mut shown) = ctx.progress.probes.lock() {
-            shown.push(p.clone());
-        }
-        probes.push(p);
-        levels.push(level);
     }
     storage::write_run_spec(&ctx.output_dir, spec)?;
-    let mut capacity = answer(&state, search, probes, started, notes);
-    capacity.requests_sent = levels.iter().map(|l| l.requests_sent).sum();
-    let (start_time, end_time) = (
-        levels
-            .first()
-            .map(|l| l.start_time.clone())
-            .unwrap_or_default(),
-        levels
-            .last()
-            .map(|l| l.end_time.clone())
-            .unwrap_or_default(),
-    );
-    let result = RunResult {
-        run_id: spec.run_id.clone(),
-        status: if ctx.stop.is_cancelled() {
-            RunStatus::Cancelled
-        } else if levels.iter().all(|l| l.metrics.request_count == 0) {
-            RunStatus::Failed
-        } else {
-            RunStatus::Completed
-        },
-        model,
-        indicators: crate::metrics::key_indicators(&levels),
-        levels,
-        output_dir: ctx.output_dir.display().to_string(),
-        start_time,
-        end_time,
-        spec: spec.clone(),
-        capacity: Some(capacity),
-    };
+    let result = book.finish(spec, &ctx.output_dir, ctx.stop.is_cancelled());
     storage::write_run_result(&ctx.output_dir, &result)?;
     Ok(result)
+}
+
+/// A search in progress, whichever engine runs its probes: where it
+/// stands, the probes and their levels so far, and what to tell the user.
+pub(super) struct Book {
+    search: CapacitySearch,
+    state: Search,
+    levels: Vec<LevelResult>,
+    probes: Vec<Probe>,
+    notes: Vec<String>,
+    /// The model the endpoint named (from the last probe).
+    pub(super) model: String,
+    started: Instant,
+}
+
+impl Book {
+    pub(super) fn new(search: &CapacitySearch) -> Self {
+        Self {
+            search: *search,
+            state: Search::new(search),
+            levels: Vec::new(),
+            probes: Vec::new(),
+            notes: Vec::new(),
+            model: String::new(),
+            started: Instant::now(),
+        }
+    }
+
+    /// The next load to probe, or `None` when the answer is known or the
+    /// search was cancelled or ran out of budget (noted).
+    pub(super) fn next(&mut self, stop: &CancellationToken) -> Option<f64> {
+        let load = self.state.next()?;
+        if stop.is_cancelled() {
+            self.notes.push("the search was cancelled".to_owned());
+            return None;
+        }
+        if self.started.elapsed().as_secs_f64() >= self.search.budget_s {
+            let note = format!("the {} s budget ran out", self.search.budget_s);
+            self.notes.push(note);
+            return None;
+        }
+        Some(load)
+    }
+
+    /// Records the probe at `load` that produced `level` (`early`: stopped
+    /// once a target was lost); returns the probe as shown.
+    pub(super) fn add(&mut self, level: LevelResult, early: bool, load: f64) -> Probe {
+        let repeat = self.state.is_repeat(load);
+        let (p, verdict) = judged(&level, &self.search.slo, early, repeat, load);
+        self.state.record(load, verdict);
+        self.probes.push(p.clone());
+        self.levels.push(level);
+        p
+    }
+
+    /// Adds a note to the answer.
+    pub(super) fn note(&mut self, note: String) {
+        self.notes.push(note);
+    }
+
+    /// The run's result: every probe a level, the answer in `capacity`.
+    pub(super) fn finish(self, spec: &RunSpec, output_dir: &Path, cancelled: bool) -> RunResult {
+        let mut capacity = answer(
+            &self.state,
+            &self.search,
+            self.probes,
+            self.started,
+            self.notes,
+        );
+        let levels = self.levels;
+        capacity.requests_sent = levels.iter().map(|l| l.requests_sent).sum();
+        let time = |l: Option<&LevelResult>, end: bool| {
+            l.map(|l| {
+                if end {
+                    l.end_time.clone()
+                } else {
+                    l.start_time.clone()
+                }
+            })
+            .unwrap_or_default()
+        };
+        RunResult {
+            run_id: spec.run_id.clone(),
+            status: if cancelled {
+                RunStatus::Cancelled
+            } else if levels.iter().all(|l| l.metrics.request_count == 0) {
+                RunStatus::Failed
+            } else {
+                RunStatus::Completed
+            },
+            model: self.model,
+            indicators: crate::metrics::key_indicators(&levels),
+            start_time: time(levels.first(), false),
+            end_time: time(levels.last(), true),
+            levels,
+            output_dir: output_dir.display().to_string(),
+            spec: spec.clone(),
+            capacity: Some(capacity),
+        }
+    }
 }
 
 /// Runs one probe at `load`; returns its level, whether it was stopped
@@ -148,7 +207,12 @@ fn probe(
 }
 
 /// The spec of one probe: one level at `load`, sized by the probe rule.
-fn probe_spec(spec: &RunSpec, search: &CapacitySearch, load: f64, index: usize) -> RunSpec {
+pub(super) fn probe_spec(
+    spec: &RunSpec,
+    search: &CapacitySearch,
+    load: f64,
+    index: usize,
+) -> RunSpec {
     let (level, count, warmup) = match search.mode {
         SearchMode::Concurrency => {
             let c = load.round().max(1.0) as u32;

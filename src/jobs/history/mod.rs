@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use report_file::{
-    comparison_report_file, default_comparison_path, request_points, write_run_report, REPORT_HTML,
+    comparison_report_file, default_comparison_path, level_points, request_points,
+    write_run_report, REPORT_HTML,
 };
 pub use rows::{history_rows, model_family, RowSource, UNKNOWN};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use crate::domain::{Comparison, RunResult};
+use crate::domain::{Comparison, LevelResult, RunResult};
 use crate::report::{self, ReportContext, RequestPoint};
 use crate::storage::{write_atomic, StorageError, AIPERF_JSONL};
 
@@ -18,24 +18,28 @@ pub const REPORT_HTML: &str = "report.html";
 /// without a readable export contributes nothing (the report says so by
 /// having no points); malformed lines are skipped.
 pub fn request_points(result: &RunResult) -> Vec<RequestPoint> {
-    let mut raw: Vec<(i64, RequestPoint)> = Vec::new();
-    for level in &result.levels {
-        let path = PathBuf::from(&level.export_dir).join(AIPERF_JSONL);
-        let Ok(file) = std::fs::File::open(&path) else {
-            continue;
-        };
-        for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
-            if let Some(p) = point(&line, &level.level.label()) {
-                raw.push(p);
-            }
-        }
-    }
+    let raw: Vec<(i64, RequestPoint)> = result.levels.iter().flat_map(level_points).collect();
     let first = raw.iter().map(|(ns, _)| *ns).min().unwrap_or(0);
     raw.into_iter()
         .map(|(ns, mut p)| {
             p.start_s = (ns - first) as f64 / 1e9;
             p
         })
+        .collect()
+}
+
+/// The profiling requests of one level with their send times in ns (none
+/// when its export is missing; malformed lines are skipped).
+pub fn level_points(level: &LevelResult) -> Vec<(i64, RequestPoint)> {
+    let path = PathBuf::from(&level.export_dir).join(AIPERF_JSONL);
+    let Ok(file) = std::fs::File::open(&path) else {
+        return Vec::new();
+    };
+    let label = level.level.label();
+    std::io::BufReader::new(file)
+        .lines()
+        .map_while(Result::ok)
+        .filter_map(|line| point(&line, &label))
         .collect()
 }
 
