@@ -8,7 +8,8 @@ client ran.
 
 Usage (the Python of scripts/peers-env, which has AIPerf, GuideLLM and psutil):
   python benches/peers.py --mcc-bench PATH [--repeat K] [--json-out FILE]
-                          [--requests N] [--concurrency C]
+                          [--requests N] [--concurrency C] [--clients A,B]
+                          [--warmup N]
 Each repetition runs the three clients in turn against the same server
 process; figures are medians over the K repetitions. Prints a Markdown table
 and the command lines; --json-out writes every figure of every run. The
@@ -97,6 +98,8 @@ def aiperf_command(ctx, out):
             "--output-tokens-mean", str(OUTPUT_TOKENS),
             "--artifact-dir", out,
             "--ui", "none", "--no-server-metrics", "--no-gpu-telemetry"]
+    if ctx["warmup"]:
+        argv += ["--warmup-request-count", str(ctx["warmup"])]
     # AIPerf 0.13 in offline mode looks a tokenizer directory up in the Hub
     # cache and fails; without it, a local directory loads with no network.
     return argv, dict.fromkeys(OFFLINE)
@@ -122,7 +125,8 @@ def mcc_bench_command(ctx, out):
             "--endpoint", f"{ctx['url']}/v1", "--model", MODEL, "--api", "chat", "--streaming",
             "--concurrency", str(ctx["concurrency"]), "--request-count", str(ctx["requests"]),
             "--input-tokens", str(INPUT_TOKENS), "--output-tokens", str(OUTPUT_TOKENS),
-            "--tokenizer", ctx["tokenizer"], "--output-dir", out, "--no-progress"]
+            "--tokenizer", ctx["tokenizer"], "--output-dir", out, "--no-progress",
+            "--warmup-requests", str(ctx["warmup"])]
     # The run history goes to the working directory, not the user's state.
     return argv, {"MCC_BENCH_HOME": os.path.join(ctx["workdir"], "mcc-bench-home")}
 
@@ -265,6 +269,12 @@ def measure_client(ctx, name, command, read, rep):
     env = {k: v for k, v in {**os.environ, **env_changes}.items() if v is not None}
     run = run_measured(argv, env, out + ".log")
     window = server_window(ctx["server_log"], run["t0"], run["t1"], ctx["requests"])
+    # The warmup requests are the first the server received; they are not
+    # measured by the clients, so they are not the truth either.
+    chat_times = sorted(r["recv_mono_ns"] for r in window if r["route"] == "chat")
+    if ctx["warmup"] and command is not guidellm_command and len(chat_times) > ctx["warmup"]:
+        cut = chat_times[ctx["warmup"] - 1]
+        window = [r for r in window if r["route"] != "chat" or r["recv_mono_ns"] > cut]
     client, unreadable = read_output(read, out)
     chat = [r for r in window if r["route"] == "chat" and r["first_token_mono_ns"] is not None]
     truth_ms = [server_ttft_ms(r) for r in chat]
@@ -342,7 +352,13 @@ def main():
     ap.add_argument("--json-out", help="write all figures here")
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--concurrency", type=int, default=8)
+    ap.add_argument("--warmup", type=int, default=0,
+                    help="warmup requests before measuring (AIPerf and mcc-bench; "
+                         "GuideLLM runs without)")
+    ap.add_argument("--clients", default=",".join(n for n, _, _ in CLIENTS),
+                    help="comma-separated subset of the clients to run")
     args = ap.parse_args()
+    chosen = [c for c in CLIENTS if c[0] in args.clients.split(",")]
 
     workdir = tempfile.mkdtemp(prefix="mcc-bench-peers-")
     tokenizer = os.path.join(workdir, "tokenizer")
@@ -351,12 +367,13 @@ def main():
     server = start_server(server_log)
     ctx = {"url": server["url"], "tokenizer": tokenizer, "workdir": workdir,
            "server_log": server_log, "requests": args.requests,
-           "concurrency": args.concurrency, "mcc_bench": os.path.abspath(args.mcc_bench)}
-    runs = {name: [] for name, _, _ in CLIENTS}
+           "concurrency": args.concurrency, "mcc_bench": os.path.abspath(args.mcc_bench),
+           "warmup": args.warmup}
+    runs = {name: [] for name, _, _ in chosen}
     commands = {}
     try:
         for rep in range(1, args.repeat + 1):
-            for name, command, read in CLIENTS:
+            for name, command, read in chosen:
                 figures, commands[name] = measure_client(ctx, name, command, read, rep)
                 runs[name].append(figures)
                 print(f"[{rep}/{args.repeat}] {name}: {figures['ok']} ok, "

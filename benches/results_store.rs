@@ -166,6 +166,7 @@ fn records(n: usize, level: usize) -> Vec<RequestRecord> {
                 output_tokens_client: Some(CHUNKS as u32),
                 reasoning_tokens_client: None,
                 max_tokens: CHUNKS as u32,
+                connect: None,
             }
         })
         .collect()
@@ -190,6 +191,7 @@ fn level_result(metrics: mcc_bench::domain::LevelMetrics, concurrency: u32) -> L
             client_bound: false,
             reasons: Vec::new(),
             measured_by: None,
+            ..Validity::default()
         },
         errors: Vec::new(),
         token_counts: TokenCountCheck {

@@ -38,6 +38,14 @@ pub fn tighten_timer_slack() {
     let _ = unsafe { libc::prctl(libc::PR_SET_TIMERSLACK, 1_000 as libc::c_ulong, 0, 0, 0) };
 }
 
+/// CPUs of the machine (online), whatever this process may use.
+#[allow(unsafe_code)]
+pub fn machine_cores() -> u32 {
+    // SAFETY: sysconf reads a configuration value and touches no memory.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    u32::try_from(n).unwrap_or(1).max(1)
+}
+
 /// Cores this process may run on.
 pub fn available_cores() -> u32 {
     std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
@@ -128,4 +136,69 @@ pub fn limit_memory(bytes: u64) -> bool {
     };
     // SAFETY: setrlimit reads the struct we pass and touches no other memory.
     unsafe { libc::setrlimit(libc::RLIMIT_DATA, &limit) == 0 }
+}
+
+/// Scheduler statistics of every thread of this process, by thread id:
+/// (time spent waiting on a run queue for a CPU, times scheduled onto a
+/// CPU), from `/proc/self/task/<tid>/schedstat`. Empty when the kernel
+/// does not keep them (`CONFIG_SCHEDSTATS` off).
+pub fn thread_schedstats() -> Vec<(u32, Duration, u64)> {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let tid = e.file_name().to_str()?.parse::<u32>().ok()?;
+            let text = std::fs::read_to_string(e.path().join("schedstat")).ok()?;
+            let (wait, slices) = parse_schedstat(&text)?;
+            Some((tid, wait, slices))
+        })
+        .collect()
+}
+
+/// `<on-cpu ns> <run-queue wait ns> <timeslices>` → (wait, timeslices).
+fn parse_schedstat(text: &str) -> Option<(Duration, u64)> {
+    let mut fields = text.split_ascii_whitespace().skip(1);
+    let wait = fields.next()?.parse::<u64>().ok()?;
+    let slices = fields.next()?.parse::<u64>().ok()?;
+    Some((Duration::from_nanos(wait), slices))
+}
+
+/// The machine's CPU time so far, summed over all CPUs, from the `cpu`
+/// line of `/proc/stat`: (busy: everything but idle and I/O wait, stolen
+/// by the hypervisor). `None` when it cannot be read.
+#[allow(unsafe_code)]
+pub fn machine_cpu_time() -> Option<(Duration, Duration)> {
+    let text = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = text.lines().find(|l| l.starts_with("cpu "))?;
+    let ticks: Vec<u64> = line
+        .split_ascii_whitespace()
+        .skip(1)
+        .map_while(|f| f.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal
+    let (idle, iowait, steal) = (*ticks.get(3)?, *ticks.get(4)?, *ticks.get(7)?);
+    let busy = ticks.iter().take(8).sum::<u64>() - idle - iowait;
+    // SAFETY: sysconf reads a configuration value and touches no memory.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    let time = |t: u64| Duration::from_secs_f64(t as f64 / hz as f64);
+    (hz > 0).then(|| (time(busy), time(steal)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedstat_lines_parse_and_this_process_has_some() {
+        assert_eq!(
+            parse_schedstat("123 4567 89\n"),
+            Some((Duration::from_nanos(4567), 89))
+        );
+        assert_eq!(parse_schedstat("123"), None);
+        assert_eq!(parse_schedstat("a b c"), None);
+        let own = thread_schedstats();
+        assert!(!own.is_empty(), "this kernel keeps per-thread schedstats");
+    }
 }

@@ -138,22 +138,31 @@ fn validity_line(s: &mut String, l: &LevelResult) {
         (Some(c), None) => format!("concurrency {:.2}/{c}", v.achieved_concurrency),
         (None, None) => String::new(),
     };
-    let verdict = if v.client_bound {
-        "CLIENT-BOUND"
-    } else {
-        "valid"
+    let verdict = match (v.client_bound, v.disturbed) {
+        (true, _) => "CLIENT-BOUND",
+        (false, true) => "DISTURBED",
+        (false, false) => "valid",
     };
     let _ = writeln!(
         s,
-        "{} {verdict}: {delivered}, dispatch lateness p50 {:.3} ms p99 {:.3} ms, client CPU {:.0}% of {} cores, runtime lag p99 {:.3} ms",
+        "{} {verdict}: {delivered}, dispatch lateness p50 {:.3} ms p99 {:.3} ms, client CPU {:.0}% of {} cores, runtime lag p99 {:.3} ms{}{}",
         l.level.label(),
         v.dispatch_lateness_p50_ms,
         v.dispatch_lateness_p99_ms,
         v.client_cpu_utilization * 100.0,
         v.available_cores,
-        v.runtime_lag_p99_ms
+        v.runtime_lag_p99_ms,
+        v.wakeup_lateness_p99_ms
+            .map_or(String::new(), |w| format!(", wake-up lateness p99 {w:.2} ms")),
+        match (v.connect_p50_ms, v.connect_max_ms) {
+            (Some(p50), Some(max)) => format!(
+                ", {} new connections (setup p50 {p50:.2} ms, max {max:.1} ms)",
+                v.connections_opened
+            ),
+            _ => String::new(),
+        },
     );
-    for reason in &v.reasons {
+    for reason in v.reasons.iter().chain(&v.disturbances) {
         let _ = writeln!(s, "   ! {reason}");
     }
     let t = &l.token_counts;

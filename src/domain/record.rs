@@ -144,6 +144,10 @@ pub struct RequestRecord {
     pub reasoning_tokens_client: Option<u32>,
     /// The `max_tokens` requested.
     pub max_tokens: u32,
+    /// Time spent opening a connection for this request (name resolution,
+    /// TCP connect, proxy tunnel, TLS), which its TTFT and latency include
+    /// as AIPerf counts them; `None` when it reused an open connection.
+    pub connect: Option<std::time::Duration>,
 }
 
 impl RequestRecord {

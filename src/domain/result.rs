@@ -18,7 +18,7 @@ pub enum RunStatus {
 }
 
 /// Evidence that the figures measure the endpoint, not the client.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Validity {
     /// Concurrency asked for (closed loop, or the cap of an open loop).
     pub target_concurrency: Option<u32>,
@@ -47,6 +47,54 @@ pub struct Validity {
     pub client_bound: bool,
     /// Why `client_bound` is set (empty otherwise).
     pub reasons: Vec<String>,
+    /// Profiling requests that opened a connection (the others reused one
+    /// left open by an earlier request, warmup included).
+    #[serde(default)]
+    pub connections_opened: u64,
+    /// Connection setup (name resolution, TCP connect, proxy tunnel, TLS)
+    /// of those requests, median, ms; their TTFT and latency include it.
+    #[serde(default)]
+    pub connect_p50_ms: Option<f64>,
+    /// Connection setup, 99th percentile, ms.
+    #[serde(default)]
+    pub connect_p99_ms: Option<f64>,
+    /// Longest connection setup, ms.
+    #[serde(default)]
+    pub connect_max_ms: Option<f64>,
+    /// Mean time a thread of this process waited on a run queue for a CPU
+    /// each time it was scheduled while the level ran, ms (per-thread
+    /// scheduler statistics); `None` where the kernel keeps none.
+    #[serde(default)]
+    pub cpu_wait_per_slice_ms: Option<f64>,
+    /// Time this process's threads spent waiting for a CPU, as a share of
+    /// the level's wall time (summed over threads: 0.5 = half a thread
+    /// waiting all along).
+    #[serde(default)]
+    pub cpu_wait_share: Option<f64>,
+    /// How late a probe thread sleeping 2, 5 and 10 ms in turn woke up while the
+    /// level ran, median, ms: the wait for a CPU every timestamp may carry.
+    #[serde(default)]
+    pub wakeup_lateness_p50_ms: Option<f64>,
+    /// The same, 99th percentile, ms.
+    #[serde(default)]
+    pub wakeup_lateness_p99_ms: Option<f64>,
+    /// CPU used by other processes on this machine while the level ran, in
+    /// cores (an out-of-process endpoint on the same machine counts).
+    #[serde(default)]
+    pub other_processes_cpu_cores: Option<f64>,
+    /// CPU time the hypervisor took from this machine while the level ran,
+    /// as a share of all its CPUs' time.
+    #[serde(default)]
+    pub cpu_steal_share: Option<f64>,
+    /// True when something other than the endpoint's serving moved the
+    /// figures by more than they tolerate without the client being the
+    /// bottleneck: slow or retried connection setup, or CPU contention from
+    /// other processes on this machine.
+    #[serde(default)]
+    pub disturbed: bool,
+    /// Why `disturbed` is set, each with its figure (empty otherwise).
+    #[serde(default)]
+    pub disturbances: Vec<String>,
     /// Set when another client produced the figures (a SageMaker benchmark
     /// job runs AIPerf in the cloud): this certificate's client checks do
     /// not apply and its client fields are zero.

@@ -61,7 +61,9 @@ pub fn execute(
         None => local::run(&spec, &ctx),
     };
     writer.finish();
-    drop(sim);
+    if let Some(sim) = sim {
+        write_sim_truth(Path::new(&record.run_dir), &sim.truth());
+    }
     let result = outcome.map_err(|e| JobError::Input(e.to_string()))?;
     if result.status == crate::domain::RunStatus::Completed {
         // The load is over; adding the run to the history is the collecting step.
@@ -83,6 +85,38 @@ fn start_sim(spec: &mut RunSpec) -> Result<Option<SimServer>, JobError> {
         .map_err(|e| JobError::Input(format!("the simulator cannot start: {e}")))?;
     spec.endpoint.url = sim.url();
     Ok(Some(sim))
+}
+
+/// Name of the simulator's own log in a run directory.
+pub const SIM_TRUTH_JSONL: &str = "sim_truth.jsonl";
+
+/// The in-process simulator's record of every request it served, one JSON
+/// line each (`x_request_id`; `queue_ms` from reading the request to a
+/// generation slot; `ttft_ms` and `latency_ms` from reading it to handing
+/// its first and last token to the connection; `chunks`), so the client's
+/// figures can be checked request by request against the server's.
+/// Best effort: a failed write is logged.
+fn write_sim_truth(dir: &Path, truth: &[crate::sim::TruthRecord]) {
+    let ms = |a: std::time::Instant, b: std::time::Instant| {
+        (b.saturating_duration_since(a).as_secs_f64() * 1e6).round() / 1e3
+    };
+    let lines = |w: &mut dyn std::io::Write| {
+        for t in truth {
+            let line = serde_json::json!({
+                "x_request_id": t.request_id,
+                "queue_ms": ms(t.received, t.admitted),
+                "ttft_ms": t.chunks.first().map(|&c| ms(t.received, c)),
+                "latency_ms": t.chunks.last().map(|&c| ms(t.received, c)),
+                "chunks": t.chunks.len(),
+            });
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n")?;
+        }
+        Ok(())
+    };
+    if let Err(e) = storage::write_atomic_with(&dir.join(SIM_TRUTH_JSONL), lines) {
+        tracing::warn!("cannot write the simulator's log: {e}");
+    }
 }
 
 /// Writes the live counters to `progress.json` until finished.

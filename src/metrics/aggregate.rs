@@ -168,6 +168,7 @@ mod tests {
             output_tokens_client: Some(osl),
             reasoning_tokens_client: None,
             max_tokens: osl,
+            connect: None,
         }
     }
 

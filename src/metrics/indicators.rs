@@ -126,6 +126,7 @@ mod tests {
                 client_bound: false,
                 reasons: vec![],
                 measured_by: None,
+                ..Validity::default()
             },
             errors: vec![],
             token_counts: TokenCountCheck {

@@ -16,7 +16,7 @@ pub use compare::{compare_levels, metric_delta, run_summary, DEFAULT_NOISE_PERCE
 pub use indicators::key_indicators;
 pub use request::{request_metrics, RequestMetrics, TokenPolicy};
 pub use stats::percentile_sorted;
-pub use validity::{validity, ClientLoad};
+pub use validity::{validity, ClientLoad, CpuContention};
 
 use std::time::{Duration, Instant};
 

@@ -186,6 +186,7 @@ mod tests {
             output_tokens_client: Some(osl),
             reasoning_tokens_client: None,
             max_tokens: osl,
+            connect: None,
         }
     }
 

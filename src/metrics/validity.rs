@@ -1,8 +1,11 @@
 //! The validity certificate: did the client deliver the load it was asked to,
 //! and did it have the CPU and scheduling headroom to time it? A result whose
-//! client was the bottleneck is flagged `client_bound` with the reasons.
+//! client was the bottleneck is flagged `client_bound` with the reasons; one
+//! that something else distorted (connection setup, CPU contention from
+//! other processes or the hypervisor) is flagged `disturbed` with the
+//! figures.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::ms_between;
 use super::stats::percentile_sorted;
@@ -21,6 +24,36 @@ const RUNTIME_LAG_P99_LIMIT_MS: f64 = 2.0;
 const CPU_LIMIT: f64 = 0.9;
 /// Delivered load below this fraction of the target is a shortfall.
 const DELIVERY_FLOOR: f64 = 0.9;
+/// A connection setup this long (ms) is a retransmitted SYN (the first
+/// retransmit waits 1 s): the server's accept queue overflowed or a packet
+/// was lost.
+const CONNECT_RETRY_MS: f64 = 900.0;
+/// Connection setup p99 above this (ms) weighs on the TTFT of the requests
+/// that opened one.
+const CONNECT_SLOW_MS: f64 = 100.0;
+/// Wake-up lateness p99 above this (ms) delays timestamps by more than the
+/// figures tolerate (the accuracy the engine is held to: 1 ms).
+const WAKEUP_LIMIT_MS: f64 = 1.0;
+/// Threads of this process waiting for a CPU this share of the time…
+const CPU_WAIT_SHARE_LIMIT: f64 = 0.10;
+/// …while other processes used at least this many cores is contention
+/// from outside.
+const OTHERS_CORES_FLOOR: f64 = 0.5;
+/// Hypervisor steal above this share of the machine's CPU time.
+const STEAL_LIMIT: f64 = 0.05;
+
+/// CPU contention while a level ran.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CpuContention {
+    /// Run-queue wait of every thread of the process, summed.
+    pub run_queue_wait: Duration,
+    /// Times its threads were scheduled onto a CPU.
+    pub timeslices: u64,
+    /// CPU time the hypervisor took from the machine (all CPUs), if known.
+    pub steal: Option<Duration>,
+    /// CPU time other processes used on the machine, if known.
+    pub others: Option<Duration>,
+}
 
 /// What the client spent while a level ran.
 #[derive(Debug, Clone, Default)]
@@ -33,6 +66,12 @@ pub struct ClientLoad {
     pub available_cores: u32,
     /// Runtime lag probe samples, ms.
     pub runtime_lag_ms: Vec<f64>,
+    /// CPU contention, where the kernel reports it.
+    pub contention: Option<CpuContention>,
+    /// How late a thread sleeping 2, 5 and 10 ms in turn woke up, p50 and p99, ms.
+    pub wakeup_lateness_ms: Option<(f64, f64)>,
+    /// CPUs of the machine (for the steal share).
+    pub machine_cores: u32,
 }
 
 /// Builds the certificate for one level from its profiling records.
@@ -73,11 +112,107 @@ pub fn validity(records: &[RequestRecord], level: &LoadLevel, load: &ClientLoad)
         client_bound: false,
         reasons: Vec::new(),
         measured_by: None,
+        ..Validity::default()
     };
     let limit = lateness_limit(level, records);
     v.reasons = reasons(&v, level, records.len(), limit);
     v.client_bound = !v.reasons.is_empty();
+    connect_figures(&mut v, records);
+    contention_figures(&mut v, load);
+    v.disturbances = disturbances(&v, records);
+    v.disturbed = !v.disturbances.is_empty();
     v
+}
+
+/// Connection setup of the requests that opened a connection.
+fn connect_figures(v: &mut Validity, records: &[RequestRecord]) {
+    let mut ms: Vec<f64> = records
+        .iter()
+        .filter_map(|r| r.connect.map(|d| d.as_secs_f64() * 1e3))
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    v.connections_opened = ms.len() as u64;
+    v.connect_p50_ms = percentile_sorted(&ms, 50.0);
+    v.connect_p99_ms = percentile_sorted(&ms, 99.0);
+    v.connect_max_ms = ms.last().copied();
+}
+
+/// Run-queue wait per scheduling and as a share of the wall time; steal as
+/// a share of the machine's CPU time.
+fn contention_figures(v: &mut Validity, load: &ClientLoad) {
+    if let Some((p50, p99)) = load.wakeup_lateness_ms {
+        v.wakeup_lateness_p50_ms = Some(p50);
+        v.wakeup_lateness_p99_ms = Some(p99);
+    }
+    let Some(c) = load.contention else {
+        return;
+    };
+    let wait_ms = c.run_queue_wait.as_secs_f64() * 1e3;
+    if c.timeslices > 0 {
+        v.cpu_wait_per_slice_ms = Some(wait_ms / c.timeslices as f64);
+    }
+    if load.wall_seconds > 0.0 {
+        v.cpu_wait_share = Some(wait_ms / 1e3 / load.wall_seconds);
+        let cpus = f64::from(load.machine_cores.max(1));
+        v.cpu_steal_share = c
+            .steal
+            .map(|s| s.as_secs_f64() / (load.wall_seconds * cpus));
+        v.other_processes_cpu_cores = c.others.map(|o| o.as_secs_f64() / load.wall_seconds);
+    }
+}
+
+/// Other processes competing for the CPUs enough to delay this process's
+/// timestamps: its threads woke up late, or waited for a CPU often, while
+/// others used a share of the machine.
+fn external_contention(v: &Validity) -> Option<String> {
+    let others = v.other_processes_cpu_cores?;
+    if others < OTHERS_CORES_FLOOR || v.client_cpu_utilization > CPU_LIMIT {
+        return None;
+    }
+    let wake = v.wakeup_lateness_p99_ms.unwrap_or(0.0);
+    let share = v.cpu_wait_share.unwrap_or(0.0);
+    (wake > WAKEUP_LIMIT_MS || share > CPU_WAIT_SHARE_LIMIT).then(|| {
+        format!(
+            "other processes used {others:.2} cores of this machine while this one's threads waited for a CPU {:.0}% of the time (limit {:.0}%; wake-up lateness p99 {wake:.2} ms, limit {WAKEUP_LIMIT_MS} ms): its timestamps may be late; run on an idle machine",
+            share * 100.0,
+            CPU_WAIT_SHARE_LIMIT * 100.0
+        )
+    })
+}
+
+/// What distorted the figures without the client being the bottleneck.
+fn disturbances(v: &Validity, records: &[RequestRecord]) -> Vec<String> {
+    let mut out = Vec::new();
+    let retried = records
+        .iter()
+        .filter(|r| {
+            r.connect
+                .is_some_and(|d| d.as_secs_f64() * 1e3 >= CONNECT_RETRY_MS)
+        })
+        .count();
+    let p50 = v.connect_p50_ms.unwrap_or(0.0);
+    if retried > 0 {
+        out.push(format!(
+            "{retried} of {} new connections took ≥ 1 s to open (median {p50:.2} ms): the server's accept queue overflowed or a SYN was lost and sent again after 1 s, and those requests' TTFT include it; raise the server's listen backlog, or open the connections first (--warmup-requests ≥ concurrency)",
+            v.connections_opened
+        ));
+    } else if let Some(p99) = v.connect_p99_ms.filter(|p| *p > CONNECT_SLOW_MS) {
+        out.push(format!(
+            "connection setup p99 {p99:.1} ms over {} new connections (limit {CONNECT_SLOW_MS} ms): those requests' TTFT include it",
+            v.connections_opened
+        ));
+    }
+    if let Some(why) = external_contention(v) {
+        out.push(why);
+    }
+    if let Some(s) = v.cpu_steal_share.filter(|s| *s > STEAL_LIMIT) {
+        out.push(format!(
+            "the hypervisor took {:.1}% of this machine's CPU time (limit {:.0}%): timestamps may be late",
+            s * 100.0,
+            STEAL_LIMIT * 100.0
+        ));
+    }
+    out
 }
 
 /// The dispatch lateness (p99, ms) above which the client counts as behind.
@@ -218,6 +353,7 @@ mod tests {
             output_tokens_client: Some(1),
             reasoning_tokens_client: None,
             max_tokens: 1,
+            connect: None,
         }
     }
 
@@ -227,7 +363,74 @@ mod tests {
             wall_seconds: 1.0,
             available_cores: 2,
             runtime_lag_ms: vec![0.01; 10],
+            ..ClientLoad::default()
         }
+    }
+
+    fn closed(records: &[RequestRecord], load: &ClientLoad) -> Validity {
+        validity(records, &LoadLevel::Concurrency { concurrency: 1 }, load)
+    }
+
+    #[test]
+    fn a_retransmitted_syn_or_a_slow_setup_disturbs_a_level() {
+        let t0 = Instant::now();
+        let mut records: Vec<_> = (0..10)
+            .map(|i| rec(t0, i * 100, i * 100_000, i * 100 + 90))
+            .collect();
+        let quiet = closed(&records, &load(0.1));
+        assert!(
+            !quiet.disturbed && quiet.connections_opened == 0,
+            "{quiet:?}"
+        );
+        records[0].connect = Some(Duration::from_micros(300));
+        records[1].connect = Some(Duration::from_millis(1_003));
+        let v = closed(&records, &load(0.1));
+        assert_eq!(v.connections_opened, 2);
+        assert!(v.connect_max_ms.is_some_and(|m| (m - 1_003.0).abs() < 1e-6), "{v:?}");
+        assert!(v.disturbed && !v.client_bound, "{v:?}");
+        assert!(
+            v.disturbances[0].starts_with("1 of 2 new connections took ≥ 1 s"),
+            "{v:?}"
+        );
+        records[1].connect = Some(Duration::from_millis(150));
+        let v = closed(&records, &load(0.1));
+        assert!(v.disturbances[0].contains("connection setup p99"), "{v:?}");
+    }
+
+    #[test]
+    fn contention_from_other_processes_disturbs_a_level_and_own_load_does_not() {
+        let t0 = Instant::now();
+        let records: Vec<_> = (0..10)
+            .map(|i| rec(t0, i * 100, i * 100_000, i * 100 + 90))
+            .collect();
+        let contended = |cpu: f64, wait_ms: u64, others_ms: u64| ClientLoad {
+            contention: Some(CpuContention {
+                run_queue_wait: Duration::from_millis(wait_ms),
+                timeslices: 1_000,
+                steal: Some(Duration::ZERO),
+                others: Some(Duration::from_millis(others_ms)),
+            }),
+            wakeup_lateness_ms: Some((0.05, 0.2)),
+            machine_cores: 2,
+            ..load(cpu)
+        };
+        let v = closed(&records, &contended(0.2, 300, 1_900));
+        assert_eq!(v.cpu_wait_share, Some(0.3));
+        assert_eq!(v.other_processes_cpu_cores, Some(1.9));
+        assert!(v.disturbed && !v.client_bound, "{v:?}");
+        assert!(
+            v.disturbances[0].contains("other processes used 1.90 cores"),
+            "{v:?}"
+        );
+        let idle_others = closed(&records, &contended(0.2, 300, 100));
+        assert!(
+            !idle_others.disturbed,
+            "our own threads waiting: {idle_others:?}"
+        );
+        let little_wait = closed(&records, &contended(0.2, 20, 1_900));
+        assert!(!little_wait.disturbed, "{little_wait:?}");
+        let own = closed(&records, &contended(1.9, 300, 1_900));
+        assert!(own.client_bound && !own.disturbed, "{own:?}");
     }
 
     #[test]

@@ -59,6 +59,7 @@ fn validity(c: u32) -> Validity {
         client_bound: false,
         reasons: vec![],
         measured_by: None,
+        ..Validity::default()
     }
 }
 

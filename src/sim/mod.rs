@@ -102,12 +102,32 @@ pub async fn bind(addr: &str, config: &SimConfig) -> Result<TcpListener, SimErro
             return Err(bad(what));
         }
     }
-    TcpListener::bind(addr)
+    let failed = |source| SimError::Bind {
+        addr: addr.to_owned(),
+        source,
+    };
+    let at = tokio::net::lookup_host(addr)
         .await
-        .map_err(|source| SimError::Bind {
-            addr: addr.to_owned(),
-            source,
-        })
+        .map_err(failed)?
+        .next()
+        .ok_or_else(|| failed(std::io::Error::other("the address resolves to nothing")))?;
+    listen(at).map_err(failed)
+}
+
+/// Accept-queue length asked for (the kernel caps it at `somaxconn`): a
+/// thousand clients connecting at once must not have SYNs dropped, which
+/// would cost each a one-second retransmit before its first token.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(at: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if at.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(at)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// A simulator running on its own thread (single-threaded runtime), for

@@ -45,6 +45,15 @@ fn unique_suffix() -> String {
 /// Writes `bytes` to `path` so that readers see the old file or the new one,
 /// never a mixture. Creates missing parent directories.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Like [`write_atomic`], with the content written by `fill` through a
+/// buffer as it is produced (a large export is never whole in memory).
+pub fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), StorageError> {
     let err = |source| StorageError::Write {
         path: path.display().to_string(),
         source,
@@ -61,12 +70,16 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
     let result = (|| {
         // A fresh file of our own (never through a link planted at that
         // name), readable by this user only.
-        let mut f = std::fs::OpenOptions::new()
+        let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .open(&tmp)?;
-        f.write_all(bytes)?;
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, f);
+        fill(&mut w)?;
+        let f = w
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(dir) {

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Map, Value};
 
-use super::{ExportContext, StorageError};
+use super::ExportContext;
 use crate::domain::RequestRecord;
 use crate::metrics::request_metrics;
 
@@ -11,22 +11,17 @@ use crate::metrics::request_metrics;
 const WORKER_ID: &str = "mcc-bench";
 
 /// Serialises records, one JSON object per line.
-pub(super) fn records_jsonl<'a>(
+pub(super) fn write_records_jsonl<'a>(
+    out: &mut dyn std::io::Write,
     records: impl Iterator<Item = &'a RequestRecord>,
     level_label: &str,
     ctx: ExportContext<'_>,
-) -> Result<Vec<u8>, StorageError> {
-    let mut out = Vec::new();
+) -> std::io::Result<()> {
     for r in records {
-        serde_json::to_writer(&mut out, &record_json(r, level_label, ctx)).map_err(|source| {
-            StorageError::Serialise {
-                what: "request record",
-                source,
-            }
-        })?;
-        out.push(b'\n');
+        serde_json::to_writer(&mut *out, &record_json(r, level_label, ctx))?;
+        out.write_all(b"\n")?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn record_json(r: &RequestRecord, level_label: &str, ctx: ExportContext<'_>) -> Value {

@@ -19,7 +19,7 @@ use crate::metrics::TokenPolicy;
 use crate::wallclock::Anchor;
 pub use aiperf_import::{import_aiperf_json, ImportError, ImportedLevel};
 pub use aiperf_json::aiperf_export;
-pub use atomic::{private_dirs, remove_temp_files, write_atomic};
+pub use atomic::{private_dirs, remove_temp_files, write_atomic, write_atomic_with};
 pub use files::{files_under, read_run_file};
 pub use history_parquet::{
     history_file_path, history_parquet, history_schema, read_history_file, write_history_file,
@@ -135,8 +135,9 @@ pub fn write_level_exports(
     let export = aiperf_export(level, ctx);
     write_json(&dir.join(AIPERF_JSON), &export, "AIPerf export")?;
     let label = level.level.label();
-    let bytes = jsonl::records_jsonl(warmup.iter().chain(records), &label, ctx)?;
-    write_atomic(&dir.join(AIPERF_JSONL), &bytes)
+    write_atomic_with(&dir.join(AIPERF_JSONL), |w| {
+        jsonl::write_records_jsonl(w, warmup.iter().chain(records), &label, ctx)
+    })
 }
 
 /// Writes any value as pretty JSON at `path` (atomically).

@@ -62,6 +62,8 @@ pub(crate) struct Exchange {
     pub(crate) outcome: Outcome,
     pub(crate) output_tokens_client: Option<u32>,
     pub(crate) reasoning_tokens_client: Option<u32>,
+    /// Setup time of the connection opened for this request, if one was.
+    pub(crate) connect: Option<Duration>,
 }
 
 impl Target {
@@ -139,8 +141,13 @@ impl HttpRoute {
 
     /// A fresh connection to the endpoint, ready for requests.
     pub(crate) async fn open(&self) -> Result<Conn, RequestError> {
-        let (stream, _timing) = self.connector.open().await?;
-        Conn::handshake(stream).await
+        self.open_timed().await.map(|(c, _)| c)
+    }
+
+    /// A fresh connection and how long its setup took.
+    async fn open_timed(&self) -> Result<(Conn, Duration), RequestError> {
+        let (stream, timing) = self.connector.open().await?;
+        Ok((Conn::handshake(stream).await?, timing.total()))
     }
 
     /// A request with `method`, the route's headers and `body`.
@@ -171,18 +178,18 @@ impl HttpRoute {
         max_tokens: u32,
     ) -> Exchange {
         let mut send = Instant::now();
-        let (mut conn, reused) = match self.ready(slot.take()).await {
+        let (mut conn, mut connect) = match self.ready(slot.take()).await {
             Ok(c) => c,
             Err(e) => return failed(send, None, None, e),
         };
         let mut sent = self.send(&mut conn, body.clone(), request_id).await;
-        if reused && sent.as_ref().is_err_and(never_reached_server) {
+        if connect.is_none() && sent.as_ref().is_err_and(never_reached_server) {
             // The server closed the idle connection as we reused it: the
             // request never reached it. Send it again on a new connection,
             // timed from that send; the failed write is not a request.
             send = Instant::now();
-            conn = match self.open().await {
-                Ok(c) => c,
+            (conn, connect) = match self.open_timed().await {
+                Ok((c, took)) => (c, Some(took)),
                 Err(e) => return failed(send, None, None, e),
             };
             sent = self.send(&mut conn, body, request_id).await;
@@ -204,6 +211,7 @@ impl HttpRoute {
             outcome,
             output_tokens_client: None,
             reasoning_tokens_client: None,
+            connect,
         }
     }
 
@@ -216,14 +224,18 @@ impl HttpRoute {
     }
 
     /// A connection ready for a request: the lane's own if still usable
-    /// (`true`: reused), else a new one.
-    async fn ready(&self, existing: Option<Conn>) -> Result<(Conn, bool), RequestError> {
+    /// (no setup time), else a new one with its setup time.
+    async fn ready(
+        &self,
+        existing: Option<Conn>,
+    ) -> Result<(Conn, Option<Duration>), RequestError> {
         if let Some(mut c) = existing {
             if c.usable().await {
-                return Ok((c, true));
+                return Ok((c, None));
             }
         }
-        Ok((self.open().await?, false))
+        let (c, took) = self.open_timed().await?;
+        Ok((c, Some(took)))
     }
 }
 
@@ -240,5 +252,6 @@ fn failed(send: Instant, head: Option<Instant>, status: Option<u16>, e: RequestE
         outcome,
         output_tokens_client: None,
         reasoning_tokens_client: None,
+        connect: None,
     }
 }

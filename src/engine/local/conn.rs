@@ -322,3 +322,37 @@ fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     }
     s
 }
+
+/// Open connections handed from the lanes of one phase to the next (warmup
+/// to profiling, level to level), so a phase starts on the connections the
+/// previous one opened instead of opening them all at once: a burst of new
+/// connections fills a server's accept queue, and a dropped SYN costs a
+/// one-second retransmit in some request's TTFT. A lane takes one when it
+/// starts and gives its connection back when it ends; the pool never holds
+/// more than the lanes of the largest phase. A connection the server closed
+/// meanwhile is found out by `usable` and replaced.
+#[derive(Default)]
+pub(crate) struct ConnPool {
+    idle: std::sync::Mutex<Vec<Conn>>,
+}
+
+impl std::fmt::Debug for ConnPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.idle.lock().map_or(0, |v| v.len());
+        f.debug_struct("ConnPool").field("idle", &n).finish()
+    }
+}
+
+impl ConnPool {
+    /// An idle connection, if one is left.
+    pub(crate) fn take(&self) -> Option<Conn> {
+        self.idle.lock().ok()?.pop()
+    }
+
+    /// Keeps `conn` for a later phase.
+    pub(crate) fn put(&self, conn: Conn) {
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(conn);
+        }
+    }
+}

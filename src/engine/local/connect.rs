@@ -71,6 +71,13 @@ pub(crate) struct ConnectTiming {
     pub(crate) tls: Duration,
 }
 
+impl ConnectTiming {
+    /// The whole setup.
+    pub(crate) fn total(&self) -> Duration {
+        self.dns + self.tcp + self.tunnel + self.tls
+    }
+}
+
 impl Connector {
     /// A connector for `uri`, with the proxy the environment names for it
     /// (none when `use_env_proxy` is false: the in-process simulator).

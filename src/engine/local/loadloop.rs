@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{Exchange, Target};
-use super::conn::Conn;
+use super::conn::{Conn, ConnPool};
 use super::progress::Progress;
 use super::response::{err, Outcome};
 use super::schedule::Schedule;
@@ -70,6 +70,8 @@ pub(crate) struct LoopContext {
     /// then get `grace` to finish.
     pub(crate) stop: CancellationToken,
     pub(crate) grace: Duration,
+    /// Connections left open by earlier phases, for the next one's lanes.
+    pub(crate) conns: Arc<ConnPool>,
 }
 
 /// What a phase produced.
@@ -291,6 +293,7 @@ impl Lanes<'_> {
                 requests: Arc::clone(&self.ctx.requests),
                 progress: Arc::clone(&self.ctx.progress),
                 abort: self.abort.clone(),
+                conns: Arc::clone(&self.ctx.conns),
                 first_request: self.plan.first_request,
                 phase: self.plan.phase,
                 level: self.plan.level_index,
@@ -308,6 +311,8 @@ struct Lane {
     progress: Arc<Progress>,
     /// Cancelled after the grace period: the request in flight is abandoned.
     abort: CancellationToken,
+    /// Where the lane's connection comes from and goes back to.
+    conns: Arc<ConnPool>,
     first_request: usize,
     phase: BenchmarkPhase,
     level: usize,
@@ -315,7 +320,7 @@ struct Lane {
 
 impl Lane {
     async fn run(self) -> Vec<RequestRecord> {
-        let mut conn: Option<Conn> = None;
+        let mut conn: Option<Conn> = self.conns.take();
         let mut records = Vec::new();
         while let Some(t) = self.gate.next().await {
             self.progress.sent.fetch_add(1, Relaxed);
@@ -333,6 +338,9 @@ impl Lane {
             if abandoned {
                 break;
             }
+        }
+        if let Some(c) = conn {
+            self.conns.put(c);
         }
         records
     }
@@ -361,6 +369,7 @@ fn to_record(
         },
         output_tokens_client: None,
         reasoning_tokens_client: None,
+        connect: None,
     });
     RequestRecord {
         index: t.index,
@@ -379,6 +388,7 @@ fn to_record(
         output_tokens_client: ex.output_tokens_client,
         reasoning_tokens_client: ex.reasoning_tokens_client,
         max_tokens: req.max_tokens,
+        connect: ex.connect,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod bench_support;
 mod client;
 mod conn;
 mod connect;
+mod contention;
 mod discover;
 mod fastpath;
 mod loadloop;
@@ -31,6 +32,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::client::{HttpRoute, Route, Target};
 use self::connect::Connector;
+use self::contention::{ContentionSnapshot, WakeupProbe};
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
 pub use self::progress::{Progress, SloWatch};
 use self::prompts::PromptFactory;
@@ -130,6 +132,7 @@ fn prepare<'a>(
         progress: Arc::clone(&ctx.progress),
         stop: ctx.stop.clone(),
         grace: Duration::from_secs_f64(spec.grace_period_s),
+        conns: Arc::default(),
     };
     Ok(Runner {
         spec,
@@ -382,7 +385,11 @@ impl Runner<'_> {
         let probe_stop = CancellationToken::new();
         let probe = self.lctx.handle.spawn(lag_probe(probe_stop.clone()));
         let cpu0 = self.client_cpu();
+        let sched0 = ContentionSnapshot::take();
+        let wakeups = WakeupProbe::start();
         let outcome = run_phase(&self.lctx, &plan);
+        let wakeup_lateness_ms = wakeups.and_then(WakeupProbe::finish);
+        let contention = sched0.until(&ContentionSnapshot::take());
         let cpu = self.client_cpu().saturating_sub(cpu0);
         probe_stop.cancel();
         let runtime_lag_ms = self.lctx.handle.block_on(probe).unwrap_or_default();
@@ -394,6 +401,9 @@ impl Runner<'_> {
                 .as_secs_f64(),
             available_cores: sys::available_cores(),
             runtime_lag_ms,
+            contention,
+            wakeup_lateness_ms,
+            machine_cores: sys::machine_cores(),
         };
         (outcome, load)
     }
@@ -567,6 +577,7 @@ mod tests {
             output_tokens_client: None,
             reasoning_tokens_client: None,
             max_tokens: 1,
+            connect: None,
         };
         scrub(std::slice::from_mut(&mut rec), &secrets);
         let msg = rec.error.map(|e| e.message).unwrap_or_default();

@@ -44,6 +44,7 @@ pub(crate) async fn exchange(
         outcome,
         output_tokens_client: None,
         reasoning_tokens_client: None,
+        connect: None,
     }
 }
 

@@ -179,6 +179,7 @@ fn cloud_validity(concurrency: u32, rate: f64) -> Validity {
             "AIPerf in a SageMaker AI benchmark job; client-side checks apply to local runs only"
                 .into(),
         ),
+        ..Validity::default()
     }
 }
 
