@@ -386,7 +386,10 @@ mod tests {
         records[1].connect = Some(Duration::from_millis(1_003));
         let v = closed(&records, &load(0.1));
         assert_eq!(v.connections_opened, 2);
-        assert!(v.connect_max_ms.is_some_and(|m| (m - 1_003.0).abs() < 1e-6), "{v:?}");
+        assert!(
+            v.connect_max_ms.is_some_and(|m| (m - 1_003.0).abs() < 1e-6),
+            "{v:?}"
+        );
         assert!(v.disturbed && !v.client_bound, "{v:?}");
         assert!(
             v.disturbances[0].starts_with("1 of 2 new connections took ≥ 1 s"),

@@ -295,10 +295,12 @@ fn validity(r: &RunResult) -> String {
             "Client CPU (cores)",
             "CPU utilization",
             "Runtime lag p50 / p99 (ms)",
+            "New connections (setup p50 / max ms)",
+            "CPU wait share · wake-up p99 (ms) · other processes (cores)",
             "Measured by",
             "Reasons",
         ],
-        "llrrrrrrll",
+        "llrrrrrrrrll",
     );
     let rows: Vec<String> = r
         .levels
@@ -309,15 +311,26 @@ fn validity(r: &RunResult) -> String {
                 .target_concurrency
                 .map_or(DASH.to_owned(), |c| c.to_string());
             let target_r = v.target_rate.map_or(DASH.to_owned(), num);
-            let reasons = if v.reasons.is_empty() {
+            let all: Vec<&str> = v
+                .reasons
+                .iter()
+                .chain(&v.disturbances)
+                .map(String::as_str)
+                .collect();
+            let reasons = if all.is_empty() {
                 DASH.to_owned()
             } else {
-                v.reasons.join("; ")
+                all.join("; ")
+            };
+            let verdict = if v.disturbed && !v.client_bound {
+                badge("warn", "disturbed")
+            } else {
+                validity_badge(!v.client_bound)
             };
             format!(
-                "<tr>{}{}{}{}{}{}{}{}{}{}</tr>",
+                "<tr>{}{}{}{}{}{}{}{}{}{}{}{}</tr>",
                 td(&l.level.label(), true),
-                td_html(&validity_badge(!v.client_bound), true),
+                td_html(&verdict, true),
                 td(
                     &format!("{target_c} → {}", num(v.achieved_concurrency)),
                     false
@@ -336,13 +349,33 @@ fn validity(r: &RunResult) -> String {
                     false
                 ),
                 td(&ms_pair(v.runtime_lag_p50_ms, v.runtime_lag_p99_ms), false),
+                td(&connections(v), false),
+                td(&contention(v), false),
                 td(v.measured_by.as_deref().unwrap_or("this client"), true),
                 td(&reasons, true),
             )
         })
         .collect();
     table(&head, &rows)
-        + "<p class=\"note\">Valid means the client kept up: the figures measure the endpoint, not the load generator.</p>"
+        + "<p class=\"note\">Valid means the client kept up: the figures measure the endpoint, not the load generator. Disturbed means something else moved them: slow or retried connection setup, or other processes taking the CPUs.</p>"
+}
+
+fn connections(v: &crate::domain::Validity) -> String {
+    match (v.connect_p50_ms, v.connect_max_ms) {
+        (Some(p50), Some(max)) => format!("{} ({})", v.connections_opened, ms_pair(p50, max)),
+        _ => v.connections_opened.to_string(),
+    }
+}
+
+fn contention(v: &crate::domain::Validity) -> String {
+    let o = |x: Option<f64>| x.map_or(DASH.to_owned(), num);
+    format!(
+        "{} · {} · {}",
+        v.cpu_wait_share
+            .map_or(DASH.to_owned(), |s| format!("{}%", num(s * 100.0))),
+        o(v.wakeup_lateness_p99_ms),
+        o(v.other_processes_cpu_cores)
+    )
 }
 
 fn errors(r: &RunResult) -> String {
