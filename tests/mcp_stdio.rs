@@ -59,9 +59,21 @@ async fn tools_have_object_schemas_and_truthful_annotations() {
             "stage_model",
             "cancel_benchmark",
             "clean",
+            "compare_results",
         ]
         .contains(&t.name.as_ref());
         assert_eq!(a.read_only_hint, Some(!writes), "{}", t.name);
+        // Overwrites S3 objects and do/config; removes runs and files; ends
+        // a run for good.
+        let destroys = ["stage_model", "clean", "cancel_benchmark"].contains(&t.name.as_ref());
+        if writes {
+            assert_eq!(a.destructive_hint, Some(destroys), "{}", t.name);
+        }
+        assert!(
+            t.title.as_ref().is_some_and(|s| s.len() >= 8),
+            "{} has a title",
+            t.name
+        );
         assert!(
             t.description.as_ref().is_some_and(|d| d.len() > 20),
             "{}",
@@ -390,6 +402,55 @@ async fn resources_expose_the_catalog_run_status_and_aiperf_exports() {
         .iter()
         .map(|r| r.uri.clone())
         .collect();
+    let listed = c.list_all_resources().await.expect("resources/list");
+    let mime = |uri: &str| {
+        listed
+            .iter()
+            .find(|r| r.uri == uri)
+            .and_then(|r| r.mime_type.clone())
+    };
+    assert_eq!(
+        mime(&format!("mcc-bench://runs/{id}/report.html")).as_deref(),
+        Some("text/html")
+    );
+    assert_eq!(
+        mime(&format!("mcc-bench://runs/{id}/status")).as_deref(),
+        Some("application/json")
+    );
+    let templates = c
+        .list_all_resource_templates()
+        .await
+        .expect("resources/templates/list");
+    let shapes: Vec<(String, Option<String>)> = templates
+        .iter()
+        .map(|t| (t.uri_template.clone(), t.mime_type.clone()))
+        .collect();
+    for (t, m) in [
+        ("mcc-bench://runs/{run_id}/status", "application/json"),
+        ("mcc-bench://runs/{run_id}/report.html", "text/html"),
+        (
+            "mcc-bench://runs/{run_id}/{level}/profile_export_aiperf.json",
+            "application/json",
+        ),
+    ] {
+        assert!(
+            shapes.contains(&(t.to_owned(), Some(m.to_owned()))),
+            "{t} in {shapes:?}"
+        );
+    }
+    let fetched = call(&c, "fetch_results", json!({"run_id": id})).await;
+    let link = fetched
+        .content
+        .iter()
+        .find_map(|b| b.as_resource_link())
+        .expect("fetch_results links its report");
+    assert_eq!(link.uri, format!("mcc-bench://runs/{id}/report.html"));
+    assert_eq!(link.mime_type.as_deref(), Some("text/html"));
+    assert_eq!(
+        ok(&fetched)["report_uri"].as_str(),
+        Some(link.uri.as_str()),
+        "the same report in the structured content"
+    );
     let export = format!("mcc-bench://runs/{id}/profile_export_aiperf.json");
     for want in [
         "mcc-bench://catalog".to_owned(),

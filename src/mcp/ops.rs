@@ -283,7 +283,52 @@ pub(crate) struct ResourceInfo {
     pub(crate) uri: String,
     pub(crate) name: String,
     pub(crate) description: String,
+    pub(crate) mime: &'static str,
 }
+
+/// MIME type of JSON resources.
+pub(crate) const JSON_MIME: &str = "application/json";
+/// MIME type of the HTML reports.
+pub(crate) const HTML_MIME: &str = "text/html";
+
+/// Requests done over the whole run and the run's total (unknown for runs
+/// that stop by duration), for progress notifications: the levels before
+/// the current one count whole.
+pub(crate) fn work_done(p: &ProgressInfo) -> (u64, Option<u64>) {
+    let before = p.level.saturating_sub(1) as u64;
+    let done = before.saturating_mul(p.total).saturating_add(p.completed);
+    let total = (p.total > 0).then(|| p.total.saturating_mul(p.levels as u64));
+    (done, total)
+}
+
+/// The kinds of run resource, as URI templates (RFC 6570): (template, name,
+/// description, MIME type).
+pub(crate) const RUN_TEMPLATES: [(&str, &str, &str, &str); 4] = [
+    (
+        "mcc-bench://runs/{run_id}/status",
+        "run status",
+        "State and live progress of a run (what get_status returns).",
+        JSON_MIME,
+    ),
+    (
+        "mcc-bench://runs/{run_id}/report.html",
+        "run report",
+        "Self-contained HTML report of a finished run: plots, validity, errors.",
+        HTML_MIME,
+    ),
+    (
+        "mcc-bench://runs/{run_id}/profile_export_aiperf.json",
+        "run AIPerf export",
+        "AIPerf-format aggregate export of a one-level run.",
+        JSON_MIME,
+    ),
+    (
+        "mcc-bench://runs/{run_id}/{level}/profile_export_aiperf.json",
+        "level AIPerf export",
+        "AIPerf-format aggregate export of one level (c8, r12.5, …) of a sweep.",
+        JSON_MIME,
+    ),
+];
 
 /// The catalog, each recent run's status and each AIPerf export present.
 pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
@@ -291,6 +336,7 @@ pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
         uri: CATALOG_URI.into(),
         name: "workload catalog".into(),
         description: "Every workload profile with its numbers (JSON).".into(),
+        mime: JSON_MIME,
     }];
     for r in jobs
         .list()
@@ -306,12 +352,14 @@ pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
                 r.run_id,
                 r.status.as_str()
             ),
+            mime: JSON_MIME,
         });
         if Path::new(&r.run_dir).join(REPORT_HTML).is_file() {
             out.push(ResourceInfo {
                 uri: format!("mcc-bench://runs/{}/{REPORT_HTML}", r.run_id),
                 name: format!("{} report", r.run_id),
                 description: "Self-contained HTML report of this run: latency–throughput curve, TTFT and ITL distributions, per-request timeline, validity, errors.".into(),
+                mime: HTML_MIME,
             });
         }
         for rel in export_files(Path::new(&r.run_dir)) {
@@ -319,6 +367,7 @@ pub(crate) fn resources(jobs: &Jobs) -> Vec<ResourceInfo> {
                 uri: format!("mcc-bench://runs/{}/{rel}", r.run_id),
                 name: format!("{} {rel}", r.run_id),
                 description: "AIPerf-format aggregate export of this run (level).".into(),
+                mime: JSON_MIME,
             });
         }
     }
@@ -351,7 +400,7 @@ pub(crate) fn read_resource(
     jobs: &Jobs,
     uri: &str,
 ) -> Result<(String, &'static str), ToolError> {
-    const JSON: &str = "application/json";
+    const JSON: &str = JSON_MIME;
     if uri == CATALOG_URI {
         let list: Vec<Workload> = catalog.profiles().map(Workload::from).collect();
         return serde_json::to_string_pretty(&serde_json::json!({ "workloads": list }))
@@ -373,7 +422,7 @@ pub(crate) fn read_resource(
     let dir = Path::new(&r.run_dir);
     if file == REPORT_HTML {
         return read_run_file(dir, REPORT_HTML, MAX_RESOURCE_BYTES)
-            .map(|t| (t, "text/html"))
+            .map(|t| (t, HTML_MIME))
             .map_err(|e| tool_err!("run {run_id} has no report (yet): {e}"));
     }
     if !export_files(Path::new(&r.run_dir))

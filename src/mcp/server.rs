@@ -8,10 +8,11 @@ use std::time::Duration;
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    GetPromptRequestParams, GetPromptResponse, GetPromptResult, Implementation, ListPromptsResult,
-    ListResourcesResult, PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument,
-    PromptMessage, ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, Role, ServerCapabilities, ServerConfig,
+    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
+    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
@@ -139,6 +140,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "List workload profiles",
         description = "List every workload profile of the catalog with its numbers: concurrency and sweep levels, input/output tokens, streaming, request count.",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
@@ -149,6 +151,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Get a workload profile",
         description = "Get one workload profile by name (hyphens or underscores).",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
@@ -164,6 +167,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Start a benchmark",
         description = "Start a benchmark of an OpenAI-compatible endpoint (or `sim`, the built-in simulated endpoint). Returns a run_id at once; the run continues in its own process even if this server exits. Follow with get_status (use wait_seconds) and fetch_results. If a run for the same target and workload is active it is returned (reused: true) unless force is set.",
         annotations(
             read_only_hint = false,
@@ -182,6 +186,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Find capacity within SLOs",
         description = "Find the highest load the endpoint serves within service-level targets (slo: ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate). Probes concurrency (or request rate) by doubling, then bisecting between the last pass and the first failure; stops a probe early once a target is lost beyond doubt and probes again when a pass is within 10% of a target. Returns a run_id at once; get_status shows the probes so far; fetch_results gives capacity {max_concurrency or max_rate, goodput_rps, figures at capacity and at the first failure, confidence} and every probe as a level. A probe limited by the client is no answer and says so. With engine sagemaker (or no endpoint in a SageMaker project) each probe is a SageMaker AI benchmark job at one concurrency, judged the same way (no early stop).",
         annotations(
             read_only_hint = false,
@@ -200,10 +205,11 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Stage model weights in S3",
         description = "Put a model's weights into S3 at s3://{bucket}/models/{org}/{name}/ — from local_dir, the local Hugging Face cache, or the Hub — so deploys and benchmarks start in seconds. Returns a run_id at once; follow with get_status (files and bytes done, throughput, then the report) and stop with cancel_benchmark. Idempotent: when config.json and every file are already there with the same content the run ends already_staged without uploading; a run cut short is finished by starting it again (only missing or changed files go up). Records STAGED_MODEL_PATH in the project's do/config.",
         annotations(
             read_only_hint = false,
-            destructive_hint = false,
+            destructive_hint = true,
             idempotent_hint = true,
             open_world_hint = true
         )
@@ -218,6 +224,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Run status and progress",
         description = "State and live progress of a run (the most recent when run_id is omitted). With wait_seconds (up to 50) the call returns as soon as the state changes, or with timed_out: true, so there is no need to poll quickly.",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
@@ -239,7 +246,7 @@ impl BenchServer {
         }
         let token = ctx.meta.get_progress_token();
         let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait);
-        let mut sent = 0u32;
+        let mut sent = 0u64;
         let mut last_note: Option<std::time::Instant> = None;
         let (now, timed_out) = loop {
             let (rec, changed) = ops::poll_change(&self.shared.jobs, &r.run_id, r.status)?;
@@ -254,14 +261,21 @@ impl BenchServer {
                 ops::read_progress(std::path::Path::new(&rec.run_dir)),
             ) {
                 last_note = Some(now);
-                sent += 1;
-                let message = format!(
-                    "level {}/{}: {} requests done, {} errors",
-                    p.level, p.levels, p.completed, p.errors
-                );
-                let note = ProgressNotificationParam::new(t.clone(), f64::from(sent))
-                    .with_message(message);
-                let _ = ctx.peer.notify_progress(note).await;
+                let (done, total) = ops::work_done(&p);
+                // Progress must increase from one notification to the next.
+                if done > sent {
+                    sent = done;
+                    let message = format!(
+                        "level {}/{}: {} of {} requests done, {} errors",
+                        p.level, p.levels, p.completed, p.total, p.errors
+                    );
+                    let mut note = ProgressNotificationParam::new(t.clone(), done as f64)
+                        .with_message(message);
+                    if let Some(total) = total {
+                        note = note.with_total(total as f64);
+                    }
+                    let _ = ctx.peer.notify_progress(note).await;
+                }
             }
             tokio::time::sleep(ops::POLL.min(deadline - now)).await;
         };
@@ -269,19 +283,21 @@ impl BenchServer {
     }
 
     #[tool(
-        description = "Results of a finished run: per level throughput, latency / TTFT / ITL percentiles, the validity certificate (client_bound), error summary, key indicators and the paths of the AIPerf export files. detail: \"full\" adds the complete result document.",
-        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+        title = "Fetch run results",
+        description = "Results of a finished run: per level throughput, latency / TTFT / ITL percentiles, the validity certificate (client_bound), error summary, key indicators and the paths of the AIPerf export files, plus a resource_link to its HTML report. detail: \"full\" adds the complete result document.",
+        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false),
+        output_schema = rmcp::handler::server::common::schema_for_output::<Results>()
     )]
     async fn fetch_results(
         &self,
         Parameters(a): Parameters<ResultsArgs>,
-    ) -> Result<Json<Results>, ToolError> {
-        ops::results(&self.shared.jobs, &a)
-            .map(Json)
-            .map_err(|e| e.during("fetch_results"))
+    ) -> Result<CallToolResult, ToolError> {
+        let r = ops::results(&self.shared.jobs, &a).map_err(|e| e.during("fetch_results"))?;
+        with_report_link(&r)
     }
 
     #[tool(
+        title = "Query the results history (SQL)",
         description = "Run one read-only SQL query (SELECT / WITH) over the results history: table mlcc_ci.benchmark_results, one row per concurrency level of every completed run, with ml-container-creator's columns (model_name, instance_type, adapter_name, workload, concurrency, request_throughput_rps, output_token_throughput_tps, ttft_p50_ms / ttft_p99_ms, itl_p50_ms, e2e_latency_p50_ms / _p99_ms, error_rate, run_timestamp, benchmark_job_name, …) and partition columns model, instance, target. target \"local\" (default) runs it here on the local history; \"athena\" runs the same text on the shared Athena table. Rows come back as JSON objects, at most limit (default 100).",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = true)
     )]
@@ -298,8 +314,14 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Compare runs (regression gate)",
         description = "Compare finished runs side by side per load level: throughput, TTFT, ITL and latency percentiles of each candidate against a baseline, with delta, percent and a better / worse / same verdict (changes under noise_threshold_percent count as the same), and each run's validity. Give run_ids (the first is the baseline), or baseline + candidates, or project_dir to use the project's pinned baseline (BENCHMARK_PINNED_BASELINE). Writes a self-contained HTML report with plots and returns its path.",
-        annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
+        annotations(
+            read_only_hint = false,
+            destructive_hint = false,
+            idempotent_hint = false,
+            open_world_hint = false
+        )
     )]
     async fn compare_results(
         &self,
@@ -316,6 +338,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "List runs",
         description = "History of runs, newest first, filtered by status, workload, engine, model, instance type, adapter or label, paginated with cursor / next_cursor.",
         annotations(read_only_hint = true, idempotent_hint = true, open_world_hint = false)
     )]
@@ -329,6 +352,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Cancel a run",
         description = "Stop an active run: no new requests; requests in flight get the grace period; partial results are kept and the run becomes cancelled.",
         annotations(
             read_only_hint = false,
@@ -347,6 +371,7 @@ impl BenchServer {
     }
 
     #[tool(
+        title = "Clean finished runs",
         description = "Remove finished runs from the history (one run_id, or finished: true for all), optionally deleting their files. Active runs are never touched unless force is set.",
         annotations(
             read_only_hint = false,
@@ -371,6 +396,21 @@ impl BenchServer {
     fn offers_prompts(&self) -> bool {
         self.tool_router.has_route("start_benchmark")
     }
+}
+
+/// A run's results as structured content, with a `resource_link` to its
+/// HTML report when it has one (read it with resources/read).
+fn with_report_link(r: &Results) -> Result<CallToolResult, ToolError> {
+    let value = serde_json::to_value(r)
+        .map_err(|e| ToolError::new(format!("cannot encode the results: {e}")))?;
+    let mut out = CallToolResult::structured(value);
+    if let Some(uri) = &r.report_uri {
+        let link = Resource::new(uri.clone(), format!("{} report", r.run_id))
+            .with_description("Self-contained HTML report of this run.")
+            .with_mime_type(ops::HTML_MIME);
+        out.content.push(ContentBlock::resource_link(link));
+    }
+    Ok(out)
 }
 
 /// The protocol entry of one prompt.
@@ -400,10 +440,30 @@ impl ServerHandler for BenchServer {
             .map(|r| {
                 Resource::new(r.uri, r.name)
                     .with_description(r.description)
-                    .with_mime_type("application/json")
+                    .with_mime_type(r.mime)
             })
             .collect();
         Ok(ListResourcesResult::with_all_items(resources))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let templates = if self.catalog_only {
+            Vec::new()
+        } else {
+            ops::RUN_TEMPLATES
+                .iter()
+                .map(|(uri, name, description, mime)| {
+                    ResourceTemplate::new(*uri, *name)
+                        .with_description(*description)
+                        .with_mime_type(*mime)
+                })
+                .collect()
+        };
+        Ok(ListResourceTemplatesResult::with_all_items(templates))
     }
 
     async fn read_resource(
