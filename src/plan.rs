@@ -378,7 +378,7 @@ pub fn slo(pairs: &[String]) -> Result<Option<crate::domain::Slo>, String> {
     Ok((!slo.is_empty()).then_some(slo))
 }
 
-/// Parses `KEY=VALUE` pairs (VALUE as JSON when it parses, else a string)
+/// Parses `KEY=VALUE` (or `KEY:VALUE`) pairs (VALUE as JSON when it parses, else a string)
 /// over an optional JSON object of extra request body fields.
 pub fn extra_body(object: Option<&str>, pairs: &[String]) -> Result<Map<String, Value>, String> {
     let mut map = match object {
@@ -394,10 +394,13 @@ pub fn extra_body(object: Option<&str>, pairs: &[String]) -> Result<Map<String, 
         },
     };
     for kv in pairs {
+        // KEY=VALUE, or AIPerf's KEY:VALUE: the first separator counts.
         let (k, v) = kv
-            .split_once('=')
+            .split_once(['=', ':'])
             .filter(|(k, _)| !k.trim().is_empty())
-            .ok_or_else(|| format!("extra field {kv:?} must be KEY=VALUE, e.g. ignore_eos=true"))?;
+            .ok_or_else(|| {
+                format!("extra field {kv:?} must be KEY=VALUE (or KEY:VALUE), e.g. ignore_eos=true")
+            })?;
         let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
         map.insert(k.trim().to_owned(), value);
     }

@@ -287,3 +287,81 @@ fn help_documents_the_exit_codes_and_run_flags() {
         assert!(h.contains(flag), "{flag}");
     }
 }
+
+/// AIPerf's flag names work as aliases: a user's `aiperf profile` command
+/// line runs here with the same meaning.
+#[test]
+fn aiperf_flag_names_are_accepted_with_their_meaning() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dir.path().join("artifacts");
+    let o = mcc(&[
+        "run",
+        "-u",
+        "sim",
+        "--endpoint-type",
+        "chat",
+        "--concurrency",
+        "2",
+        "--request-count",
+        "6",
+        "--warmup-request-count",
+        "2",
+        "--isl",
+        "32",
+        "--osl",
+        "8",
+        "--random-seed",
+        "7",
+        "--extra-inputs",
+        "ignore_eos:true",
+        "--use-server-token-count",
+        "--artifact-dir",
+        out.to_str().expect("utf-8"),
+        "--json",
+        "--no-progress",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    let spec = &r["spec"];
+    assert_eq!(spec["prompts"]["input_tokens_mean"], 32, "{spec}");
+    assert_eq!(spec["prompts"]["output_tokens_mean"], 8, "{spec}");
+    assert_eq!(spec["warmup_requests"], 2, "{spec}");
+    assert_eq!(spec["seed"], 7, "{spec}");
+    assert_eq!(spec["token_count"], "server", "{spec}");
+    assert_eq!(spec["endpoint"]["extra_body"]["ignore_eos"], true, "{spec}");
+    assert!(out.join("profile_export_aiperf.json").is_file());
+    assert_eq!(r["levels"][0]["metrics"]["request_count"], 6);
+    let help = stdout(&mcc(&["run", "--help"]));
+    for alias in [
+        "--url",
+        "--isl",
+        "--osl",
+        "--benchmark-duration",
+        "--artifact-dir",
+    ] {
+        assert!(help.contains(alias), "{alias} in run --help");
+    }
+}
+
+/// Shell completions generate for the common shells; -v / -q are accepted
+/// everywhere.
+#[test]
+fn completions_generate_and_verbosity_flags_parse() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let o = mcc(&["completions", shell]);
+        assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        let script = stdout(&o);
+        assert!(
+            script.contains("mcc-bench") && script.contains("capacity") && script.len() > 1_000,
+            "{shell} script names the binary and its commands"
+        );
+    }
+    assert!(!mcc(&["completions", "tcsh"]).status.success());
+    let quiet = mcc(&["-q", "workloads", "--json"]);
+    assert!(
+        quiet.status.success() && quiet.stderr.is_empty(),
+        "{}",
+        stderr(&quiet)
+    );
+    assert!(mcc(&["workloads", "-vv", "--json"]).status.success());
+}

@@ -15,7 +15,13 @@ pub struct RunArgs {
     /// Endpoint base URL (`http://HOST:PORT/v1`), `sim` for the built-in
     /// simulator, or `sagemaker://ENDPOINT[/INFERENCE_COMPONENT]` for a
     /// SageMaker endpoint through its runtime API.
-    #[arg(long, short = 'e', env = "MCC_BENCH_ENDPOINT")]
+    #[arg(
+        long,
+        short = 'e',
+        env = "MCC_BENCH_ENDPOINT",
+        visible_alias = "url",
+        visible_short_alias = 'u'
+    )]
     pub endpoint: Option<String>,
     /// `local` (this machine sends the load; the default with --endpoint)
     /// or `sagemaker` (a SageMaker AI benchmark job runs it next to the
@@ -33,7 +39,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub adapter: Option<String>,
     /// API to call.
-    #[arg(long, value_enum, default_value_t = Api::Chat)]
+    #[arg(long, value_enum, default_value_t = Api::Chat, visible_alias = "endpoint-type")]
     pub api: Api,
     /// Model name; discovered from `{endpoint}/models` when omitted.
     #[arg(long, short = 'm')]
@@ -71,22 +77,26 @@ pub struct RunArgs {
     #[arg(long, short = 'n')]
     pub request_count: Option<u64>,
     /// Seconds per level instead of a request count.
-    #[arg(long, conflicts_with = "request_count")]
+    #[arg(
+        long,
+        conflicts_with = "request_count",
+        visible_alias = "benchmark-duration"
+    )]
     pub duration: Option<f64>,
     /// Requests sent first and excluded from the metrics.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, visible_alias = "warmup-request-count")]
     pub warmup_requests: u32,
     /// Mean prompt tokens.
-    #[arg(long)]
+    #[arg(long, visible_aliases = ["isl", "synthetic-input-tokens-mean"])]
     pub input_tokens: Option<u32>,
     /// Prompt token standard deviation.
-    #[arg(long)]
+    #[arg(long, visible_aliases = ["isl-stddev", "synthetic-input-tokens-stddev"])]
     pub input_tokens_stddev: Option<u32>,
     /// Mean output tokens (sent as `max_tokens`).
-    #[arg(long)]
+    #[arg(long, visible_aliases = ["osl", "output-tokens-mean"])]
     pub output_tokens: Option<u32>,
     /// Output token standard deviation.
-    #[arg(long)]
+    #[arg(long, visible_alias = "osl-stddev")]
     pub output_tokens_stddev: Option<u32>,
     /// Tokens of a system prompt shared by every request (part of the input).
     #[arg(long)]
@@ -104,9 +114,17 @@ pub struct RunArgs {
     /// Where ISL/OSL come from.
     #[arg(long, value_enum, default_value_t = TokenCount::Auto)]
     pub token_count: TokenCount,
-    /// Extra request body field `KEY=VALUE` (VALUE parsed as JSON when it
-    /// parses, else a string); repeatable. E.g. `--extra ignore_eos=true`.
-    #[arg(long = "extra", value_name = "KEY=VALUE")]
+    /// Same as `--token-count server` (AIPerf's flag).
+    #[arg(long, conflicts_with = "token_count")]
+    pub use_server_token_count: bool,
+    /// Extra request body field `KEY=VALUE` or AIPerf's `KEY:VALUE` (VALUE
+    /// parsed as JSON when it parses, else a string); repeatable. E.g.
+    /// `--extra ignore_eos=true`.
+    #[arg(
+        long = "extra",
+        value_name = "KEY=VALUE",
+        visible_alias = "extra-inputs"
+    )]
     pub extra: Vec<String>,
     /// Extra request body fields as one JSON object.
     #[arg(long, value_name = "JSON")]
@@ -118,10 +136,10 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 30.0)]
     pub grace_period: f64,
     /// Directory for the outputs (default `./artifacts/<run id>`).
-    #[arg(long, short = 'o')]
+    #[arg(long, short = 'o', visible_alias = "artifact-dir")]
     pub output_dir: Option<PathBuf>,
     /// Seed of prompts, lengths and arrivals.
-    #[arg(long, default_value_t = 0)]
+    #[arg(long, default_value_t = 0, visible_alias = "random-seed")]
     pub seed: u64,
     /// Service-level target `NAME=VALUE` (repeatable or comma-separated):
     /// ttft_p99_ms, ttft_p90_ms, itl_p99_ms, e2e_p99_ms, error_rate. Each

@@ -48,6 +48,13 @@ pub struct Cli {
     /// ml-container-creator format).
     #[arg(long, global = true, env = "MCC_BENCH_CATALOG", value_name = "PATH")]
     pub catalog: Option<std::path::PathBuf>,
+    /// More log detail on stderr (-v info, -vv debug); RUST_LOG, when set,
+    /// decides instead.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+    /// Errors only on stderr's log.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
     /// The command.
     #[command(subcommand)]
     pub command: Command,
@@ -93,6 +100,12 @@ pub enum Command {
     /// direct use).
     #[command(hide = true, name = "query-worker")]
     QueryWorker,
+    /// Print a shell completion script (bash, zsh, fish, elvish,
+    /// powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// List the workload catalog.
     Workloads {
         /// Print JSON instead of a table.
@@ -142,6 +155,23 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Report(args) => results::report(&args),
         Command::Runner { run_id } => runner(&run_id),
         Command::QueryWorker => Ok(crate::jobs::query_worker::serve_one()),
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "mcc-bench", &mut std::io::stdout());
+            Ok(ExitCode::from(exit::OK))
+        }
+    }
+}
+
+impl Cli {
+    /// The log filter the flags ask for (`RUST_LOG` overrides it).
+    pub fn log_level(&self) -> &'static str {
+        match (self.quiet, self.verbose) {
+            (true, _) => "error",
+            (false, 0) => "warn",
+            (false, 1) => "info",
+            (false, _) => "debug",
+        }
     }
 }
 
@@ -159,4 +189,14 @@ fn runner(run_id: &str) -> Result<ExitCode, CliError> {
             exit::ERROR
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        <Cli as clap::CommandFactory>::command().debug_assert();
+    }
 }

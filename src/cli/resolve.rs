@@ -89,6 +89,7 @@ fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
         tokenizer: args.tokenizer.clone(),
         warmup_requests: args.warmup_requests,
         token_count: match args.token_count {
+            _ if args.use_server_token_count => TokenCountSource::Server,
             TokenCount::Auto => TokenCountSource::Auto,
             TokenCount::Client => TokenCountSource::Client,
             TokenCount::Server => TokenCountSource::Server,
