@@ -50,6 +50,37 @@ struct Sibling {
     size: Option<u64>,
 }
 
+/// The Hugging Face token, found as the `hf` tools find it: `HF_TOKEN`,
+/// else the file `HF_TOKEN_PATH` names, else `$HF_HOME/token` (what
+/// `hf auth login` writes; `HF_HOME` defaults to
+/// `$XDG_CACHE_HOME/huggingface`, then `~/.cache/huggingface`).
+pub fn hf_token() -> Option<String> {
+    token_from(
+        |k| std::env::var(k).ok().filter(|v| !v.is_empty()),
+        |p| std::fs::read_to_string(p).ok(),
+    )
+}
+
+fn token_from(
+    env: impl Fn(&str) -> Option<String>,
+    read: impl Fn(&Path) -> Option<String>,
+) -> Option<String> {
+    if let Some(t) = env("HF_TOKEN") {
+        return Some(t.trim().to_owned());
+    }
+    let home = env("HF_HOME").map(PathBuf::from).or_else(|| {
+        env("XDG_CACHE_HOME")
+            .map(|c| Path::new(&c).join("huggingface"))
+            .or_else(|| env("HOME").map(|h| Path::new(&h).join(".cache/huggingface")))
+    });
+    let file = env("HF_TOKEN_PATH")
+        .map(PathBuf::from)
+        .or_else(|| home.map(|h| h.join("token")))?;
+    read(&file)
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
 /// Downloads `model_id` at `revision` from the Hub at `endpoint` into
 /// `dest`, skipping `*.lock` and `.gitattributes`.
 pub async fn download_from_hub(
@@ -65,7 +96,7 @@ pub async fn download_from_hub(
         .read_timeout(READ_TIMEOUT)
         .build()
         .map_err(|e| StageError::Source(format!("cannot build the HTTP client: {e}")))?;
-    let token = std::env::var("HF_TOKEN").ok().filter(|t| !t.is_empty());
+    let token = hf_token();
     let rev = revision.unwrap_or("main");
     let base = endpoint.trim_end_matches('/');
     let info_url = format!("{base}/api/models/{model_id}/revision/{rev}?blobs=true");
@@ -193,6 +224,38 @@ async fn fetch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_token_comes_from_the_environment_then_the_files_hf_writes() {
+        use std::collections::HashMap;
+        let files: HashMap<PathBuf, String> = [
+            (PathBuf::from("/hf/token"), "hf_home\n".to_owned()),
+            (PathBuf::from("/x/tok"), "by_path".to_owned()),
+            (
+                PathBuf::from("/u/.cache/huggingface/token"),
+                "default".to_owned(),
+            ),
+        ]
+        .into();
+        let find = |vars: &[(&str, &str)]| {
+            let vars: HashMap<String, String> = vars
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect();
+            token_from(|k| vars.get(k).cloned(), |p| files.get(p).cloned())
+        };
+        assert_eq!(
+            find(&[("HF_TOKEN", "env"), ("HF_HOME", "/hf")]).as_deref(),
+            Some("env")
+        );
+        assert_eq!(
+            find(&[("HF_TOKEN_PATH", "/x/tok"), ("HF_HOME", "/hf")]).as_deref(),
+            Some("by_path")
+        );
+        assert_eq!(find(&[("HF_HOME", "/hf")]).as_deref(), Some("hf_home"));
+        assert_eq!(find(&[("HOME", "/u")]).as_deref(), Some("default"));
+        assert_eq!(find(&[("HOME", "/nobody")]), None);
+    }
 
     #[test]
     fn a_full_disk_says_so_and_how_to_get_around_it() {
