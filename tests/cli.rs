@@ -365,3 +365,50 @@ fn completions_generate_and_verbosity_flags_parse() {
     );
     assert!(mcc(&["workloads", "-vv", "--json"]).status.success());
 }
+
+/// `mcc-bench clean` removes finished runs from the history the MCP tools
+/// share, and says what it kept.
+#[test]
+fn clean_removes_finished_runs_from_the_shell() {
+    let home = tempfile::tempdir().expect("home");
+    let out = home.path().join("out");
+    let with_home = |args: &[&str]| {
+        Command::new(BIN)
+            .env("MCC_BENCH_HOME", home.path())
+            .args(args)
+            .output()
+            .expect("binary runs")
+    };
+    let o = with_home(&[
+        "run",
+        "-e",
+        "sim",
+        "-c",
+        "1",
+        "-n",
+        "2",
+        "--no-progress",
+        "-o",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        with_home(&["clean"]).status.code(),
+        Some(2),
+        "say what to clean"
+    );
+    let o = with_home(&["clean", "--finished", "--delete-files", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let r: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("JSON");
+    assert_eq!(r["removed"].as_array().map(Vec::len), Some(1), "{r}");
+    assert!(
+        r["warnings"][0]
+            .as_str()
+            .is_some_and(|w| w.contains("not a run directory of this home")),
+        "a directory outside the home is kept: {r}"
+    );
+    assert!(out.join("results.json").is_file());
+    let o = with_home(&["clean", "no-such-run"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no-such-run"), "{}", stderr(&o));
+}

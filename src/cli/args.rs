@@ -593,3 +593,23 @@ pub struct ReportArgs {
     #[arg(long, value_name = "DIR")]
     pub home: Option<PathBuf>,
 }
+
+/// `mcc-bench clean`: which runs to remove from the history.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// The run to remove.
+    #[arg(required_unless_present = "finished", conflicts_with = "finished")]
+    pub run_id: Option<String>,
+    /// Every finished run (and the projects' SageMaker leftovers).
+    #[arg(long)]
+    pub finished: bool,
+    /// Also delete the runs' directories (results and exports).
+    #[arg(long)]
+    pub delete_files: bool,
+    /// Also stop and remove an active run.
+    #[arg(long)]
+    pub force: bool,
+    /// Print what was done as JSON.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -3,6 +3,7 @@
 
 mod args;
 mod call;
+mod clean;
 mod cloud_run;
 mod progress_bar;
 mod resolve;
@@ -22,8 +23,8 @@ use clap::{Parser, Subcommand};
 use thiserror::Error;
 
 pub use args::{
-    CallArgs, CapacityArgs, CompareArgs, QueryArgs, ReportArgs, RunArgs, ServeArgs, SimArgs,
-    StageArgs, StatusArgs,
+    CallArgs, CapacityArgs, CleanArgs, CompareArgs, QueryArgs, ReportArgs, RunArgs, ServeArgs,
+    SimArgs, StageArgs, StatusArgs,
 };
 
 /// Exit codes (documented in the README).
@@ -100,6 +101,10 @@ pub enum Command {
     /// direct use).
     #[command(hide = true, name = "query-worker")]
     QueryWorker,
+    /// Remove finished runs from the history (one RUN_ID, or --finished for
+    /// all), deleting SageMaker runs' jobs and configs; --delete-files also
+    /// deletes their directories. Active runs only with --force.
+    Clean(CleanArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish,
     /// powershell) to stdout.
     Completions {
@@ -155,6 +160,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
         Command::Report(args) => results::report(&args),
         Command::Runner { run_id } => runner(&run_id),
         Command::QueryWorker => Ok(crate::jobs::query_worker::serve_one()),
+        Command::Clean(args) => clean::clean(&args),
         Command::Completions { shell } => {
             let mut cmd = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut cmd, "mcc-bench", &mut std::io::stdout());

@@ -8,6 +8,7 @@
 //! following their cloud jobs.
 
 mod capacity;
+mod clean;
 mod cloud;
 pub mod compare;
 pub mod history;
@@ -24,6 +25,7 @@ use thiserror::Error;
 use crate::domain::{Engine, ResultContext, RunRecord, RunSpec, RunState, Starter};
 use crate::storage::{StateFile, StorageError};
 use crate::wallclock::Anchor;
+pub use clean::{clean, CleanReport, CleanRequest};
 pub use cloud::{clean_leftovers, clean_run, initial_refs, refs_of};
 pub use runner::{run_runner, RUNNER_COMMAND};
 pub use stage::{plan_stage, stage_plan_of, StageRequest, STAGE_PROGRESS_JSON, STAGE_RESULT_JSON};

@@ -1,0 +1,41 @@
+//! `mcc-bench clean`: the job layer's cleaning from the shell.
+
+use std::process::ExitCode;
+
+use super::args::CleanArgs;
+use super::{exit, CliError};
+use crate::jobs::{self, CleanRequest, Jobs};
+
+/// Removes the runs `args` names and says what was done.
+pub(crate) fn clean(args: &CleanArgs) -> Result<ExitCode, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
+    let jobs = Jobs::new(&jobs::default_home(), &exe);
+    let req = CleanRequest {
+        run_id: args.run_id.clone(),
+        finished: args.finished,
+        delete_files: args.delete_files,
+        force: args.force,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
+    let report = rt.block_on(jobs::clean(&jobs, &req))?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| CliError::System(format!("cannot print the report: {e}")))?;
+        println!("{text}");
+    } else {
+        println!(
+            "removed {} run(s), deleted {} director(ies), {} SageMaker resource(s)",
+            report.removed.len(),
+            report.deleted_dirs.len(),
+            report.cloud_deleted.len()
+        );
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    Ok(ExitCode::from(exit::OK))
+}
