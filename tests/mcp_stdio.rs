@@ -497,3 +497,27 @@ async fn resources_expose_the_catalog_run_status_and_aiperf_exports() {
     );
     c.cancel().await.expect("close");
 }
+
+/// `serve --project DIR`: tool calls that name no project use DIR, not the
+/// server's working directory.
+#[tokio::test]
+async fn serve_project_is_the_default_project_of_tool_calls() {
+    let home = tempfile::tempdir().expect("home");
+    let project = tempfile::tempdir().expect("project");
+    std::fs::create_dir_all(project.path().join("do")).expect("do/");
+    std::fs::write(
+        project.path().join("do/config"),
+        "export PROJECT_NAME=\"p\"\n",
+    )
+    .expect("config");
+    let dir = project.path().to_str().expect("utf-8");
+    let c = connect(home.path(), &["--project", dir]).await;
+    let r = call(&c, "start_benchmark", json!({"workload": "sample"})).await;
+    let text = error_text(&r);
+    let canonical = std::fs::canonicalize(project.path()).expect("canonical");
+    assert!(
+        text.contains(canonical.to_str().expect("utf-8")) && text.contains("has none"),
+        "the --project directory is the one looked at: {text}"
+    );
+    c.cancel().await.expect("close");
+}

@@ -338,6 +338,10 @@ pub struct ServeArgs {
     /// XDG state directory).
     #[arg(long, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// The ml-container-creator project tool calls use when they name none
+    /// (default: the working directory); always an allowed directory.
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
     /// Serve HTTP on ADDR instead of stdio: streamable HTTP at /mcp and the
     /// legacy HTTP+SSE transport at /sse (e.g. 127.0.0.1:8765; port 0 picks
     /// a free port, printed on stderr).

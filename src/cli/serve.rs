@@ -22,6 +22,18 @@ pub(crate) fn serve(args: &ServeArgs, catalog: Catalog) -> Result<ExitCode, CliE
     let policy = super::server_config::load(args)?;
     let jobs = Jobs::new(&home, &exe).with_max_active(args.max_active_runs as usize);
     let mut shared = Shared::with_policy(catalog, jobs, policy);
+    if let Some(dir) = &args.project {
+        let dir = std::fs::canonicalize(dir)
+            .map_err(|e| CliError::Input(format!("--project {}: {e}", dir.display())))?;
+        if !dir.is_dir() {
+            return Err(CliError::Input(format!(
+                "--project {}: not a directory",
+                dir.display()
+            )));
+        }
+        shared.cwd = Some(dir.clone());
+        shared.project = Some(dir);
+    }
     shared.query_limits = QueryLimits {
         timeout: std::time::Duration::from_secs(args.query_timeout),
         memory_bytes: args.query_memory_mib << 20,

@@ -64,10 +64,14 @@ pub struct Shared {
     pub policy: ServerPolicy,
     /// Bounds on each `query_results` query.
     pub query_limits: crate::storage::QueryLimits,
-    /// The server's working directory (absolute, symlinks resolved): the
-    /// default project and always an allowed directory; `None` when it
-    /// cannot be read, and then only the operator's directories are allowed.
+    /// The default project (`serve --project`, else the server's working
+    /// directory; absolute, symlinks resolved), always an allowed
+    /// directory; `None` when it cannot be read, and then only the
+    /// operator's directories are allowed.
     pub cwd: Option<std::path::PathBuf>,
+    /// The project the operator named (`serve --project`): also the
+    /// default `project_dir` of stage_model.
+    pub project: Option<std::path::PathBuf>,
 }
 
 impl Shared {
@@ -85,6 +89,7 @@ impl Shared {
             policy,
             query_limits: crate::storage::QueryLimits::default(),
             cwd,
+            project: None,
         }
     }
 }

@@ -99,7 +99,7 @@ pub(crate) fn start(shared: &Shared, a: StageArgs) -> Result<StageStarted, ToolE
         bucket: a.bucket,
         revision: a.revision,
         force: a.force,
-        project_dir: dir(a.project_dir, "project_dir")?,
+        project_dir: dir(a.project_dir, "project_dir")?.or_else(|| shared.project.clone()),
         processing_job: mode == "processing_job",
         instance_type: a.instance_type,
         volume_gb: a.volume_gb,

@@ -30,7 +30,7 @@ pub(crate) fn start(
         a.project_dir = Some(dir.display().to_string());
     }
     let jobs = &shared.jobs;
-    match engine_of(&a)? {
+    match engine_of(shared, &a)? {
         EngineChoice::Local(url) => {
             let endpoint = match a.endpoint.clone() {
                 Some(e) => e,
@@ -67,11 +67,15 @@ fn credential(policy: &ServerPolicy, ep: &Endpoint) -> Result<Option<String>, To
 /// The engine asked for, or the default (`plan::choose_engine`, shared
 /// with the shell); the project is `project_dir`, else the server's
 /// working directory.
-fn engine_of(a: &StartArgs) -> Result<EngineChoice, ToolError> {
-    let dir = match &a.project_dir {
-        Some(d) => std::path::PathBuf::from(d),
-        None => std::env::current_dir()
-            .map_err(|e| format!("cannot read the working directory: {e}"))?,
+fn engine_of(shared: &Shared, a: &StartArgs) -> Result<EngineChoice, ToolError> {
+    let dir = match (&a.project_dir, &shared.cwd) {
+        (Some(d), _) => std::path::PathBuf::from(d),
+        (None, Some(cwd)) => cwd.clone(),
+        (None, None) => {
+            return Err(tool_err!(
+                "the server has no default project (its working directory cannot be read); give project_dir"
+            ))
+        }
     };
     let engine = match a.engine.as_deref() {
         None => None,
