@@ -190,28 +190,13 @@ fn closest<'a>(key: &str, names: impl Iterator<Item = &'a String>) -> Option<Str
             let d = if n.contains(key) && !key.is_empty() {
                 0
             } else {
-                levenshtein(key, n)
+                strsim::levenshtein(key, n)
             };
             (d, n)
         })
         .min()
         .filter(|(d, n)| *d <= (n.len() / 2).max(3))
         .map(|(_, n)| n.clone())
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
