@@ -215,8 +215,8 @@ fn capacity_searches_a_sagemaker_endpoint_with_benchmark_jobs() {
         json!({"sim_ttft_ms": 20, "sim_itl_ms": 2, "sim_slots": 2}),
     );
     let project = w.project.path().display().to_string();
-    let out = w
-        .command(&[
+    let capacity = |extra: &[&str]| {
+        let base = [
             "capacity",
             "--engine",
             "sagemaker",
@@ -224,16 +224,19 @@ fn capacity_searches_a_sagemaker_endpoint_with_benchmark_jobs() {
             &project,
             "--slo",
             "ttft_p99_ms=40",
-            "--max",
-            "4",
-            "--input-tokens",
-            "16",
-            "--output-tokens",
-            "20",
-            "--json",
-        ])
-        .output()
-        .expect("runs");
+        ];
+        let args: Vec<&str> = base.iter().copied().chain(extra.iter().copied()).collect();
+        w.command(&args).output().expect("runs")
+    };
+    let out = capacity(&[
+        "--max",
+        "4",
+        "--input-tokens",
+        "16",
+        "--output-tokens",
+        "20",
+        "--json",
+    ]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let r: serde_json::Value = serde_json::from_str(&stdout).expect("result JSON");
@@ -241,20 +244,7 @@ fn capacity_searches_a_sagemaker_endpoint_with_benchmark_jobs() {
     assert_eq!(r["capacity"]["confidence"], "exact", "{r}");
     assert!(stderr.contains("c1 Completed"), "followed: {stderr}");
 
-    let out = w
-        .command(&[
-            "capacity",
-            "--engine",
-            "sagemaker",
-            "--project",
-            &project,
-            "--slo",
-            "ttft_p99_ms=40",
-            "--mode",
-            "rate",
-        ])
-        .output()
-        .expect("runs");
+    let out = capacity(&["--mode", "rate"]);
     assert_eq!(out.status.code(), Some(1), "bad input");
     assert!(
         text(&out.stderr).contains("fixed concurrency"),

@@ -77,6 +77,8 @@ const PROBE_PERIODS: [Duration; 3] = [
 /// Histogram buckets of the probe, 10 µs each (the last holds everything
 /// from 100 ms on): memory stays fixed however long a level runs.
 const BUCKETS: usize = 10_000;
+/// Fewest wake-ups a p99 is given from (a shorter level gets none).
+const MIN_SAMPLES: u64 = 100;
 const BUCKET_MS: f64 = 0.01;
 
 /// A thread that sleeps 2, 5 and 10 ms in turn and records how late it
@@ -104,10 +106,15 @@ impl WakeupProbe {
         })
     }
 
-    /// Stops the probe; returns the lateness p50 and p99, ms.
+    /// Stops the probe; returns the lateness p50 and p99, ms, once it has
+    /// enough samples for a p99 (about half a second of probing).
     pub(crate) fn finish(mut self) -> Option<(f64, f64)> {
         self.stop.store(true, Ordering::Relaxed);
         let counts = self.thread.take()?.join().ok()?;
+        let samples: u64 = counts.iter().map(|&c| u64::from(c)).sum();
+        if samples < MIN_SAMPLES {
+            return None;
+        }
         Some((quantile(&counts, 0.50)?, quantile(&counts, 0.99)?))
     }
 }
@@ -188,7 +195,7 @@ mod tests {
         assert!((quantile(&counts, 0.99).unwrap_or(0.0) - 3.01).abs() < 1e-9);
         assert_eq!(quantile(&[0; 4], 0.5), None);
         let probe = WakeupProbe::start().expect("probe thread");
-        std::thread::sleep(Duration::from_millis(60));
+        std::thread::sleep(Duration::from_millis(800));
         let (p50, p99) = probe.finish().expect("samples");
         assert!(p50 > 0.0 && p99 >= p50, "{p50} {p99}");
     }
