@@ -521,3 +521,45 @@ async fn serve_project_is_the_default_project_of_tool_calls() {
     );
     c.cancel().await.expect("close");
 }
+
+/// The load-shape overrides reach the run with the meaning `mcc-bench run`
+/// gives the same flags; a tokenizer path outside the allowed directories
+/// is refused.
+#[tokio::test]
+async fn load_shape_overrides_reach_the_run() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect(home.path(), &[]).await;
+    let args = json!({"endpoint": {"url": "sim"}, "force": true, "overrides": {
+        "request_rate_levels": [200, 400], "arrival_pattern": "constant", "max_concurrency": 4,
+        "request_count": 20, "input_tokens": 40, "input_tokens_stddev": 5,
+        "output_tokens": 6, "output_tokens_stddev": 1, "shared_prefix_tokens": 8,
+        "token_count": "client", "seed": 42, "extra_body": {"ignore_eos": true},
+        "sim_ttft_ms": 2, "sim_itl_ms": 1}});
+    let started = call(&c, "start_benchmark", args).await;
+    let id = ok(&started)["run_id"].as_str().expect("id").to_owned();
+    assert_eq!(wait_done(&c, &id).await["status"], "completed");
+    let full = call(&c, "fetch_results", json!({"run_id": id, "detail": "full"})).await;
+    let spec = &ok(&full)["full"]["spec"];
+    assert_eq!(spec["seed"], 42, "{spec}");
+    assert_eq!(spec["token_count"], "client", "{spec}");
+    assert_eq!(spec["prompts"]["input_tokens_stddev"], 5, "{spec}");
+    assert_eq!(spec["prompts"]["output_tokens_stddev"], 1, "{spec}");
+    assert_eq!(spec["prompts"]["shared_prefix_tokens"], 8, "{spec}");
+    assert_eq!(spec["endpoint"]["extra_body"]["ignore_eos"], true, "{spec}");
+    let levels = spec["levels"].as_array().expect("levels");
+    assert_eq!(levels.len(), 2, "{spec}");
+    for (l, rate) in levels.iter().zip([200.0, 400.0]) {
+        assert_eq!(l["mode"], "rate", "{l}");
+        assert_eq!(l["rate"].as_f64(), Some(rate), "{l}");
+        assert_eq!(l["pattern"], "constant", "{l}");
+        assert_eq!(l["max_concurrency"], 4, "{l}");
+    }
+    let refused = call(
+        &c,
+        "start_benchmark",
+        json!({"endpoint": {"url": "sim"}, "overrides": {"tokenizer": "/etc/passwd"}}),
+    )
+    .await;
+    assert!(error_text(&refused).contains("overrides.tokenizer"));
+    c.cancel().await.expect("close");
+}

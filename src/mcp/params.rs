@@ -116,16 +116,44 @@ pub(crate) struct RunOverrides {
     pub(crate) concurrency: Option<u32>,
     /// Sweep these concurrencies, one result per level.
     pub(crate) concurrency_levels: Option<Vec<u32>>,
-    /// Open loop: requests per second (Poisson arrivals).
+    /// Open loop: requests per second (Poisson arrivals unless
+    /// arrival_pattern says otherwise).
     pub(crate) request_rate: Option<f64>,
+    /// Open loop: sweep these request rates, one result per level.
+    pub(crate) request_rate_levels: Option<Vec<f64>>,
+    /// Spacing of open-loop arrivals: `poisson` (default) or `constant`.
+    pub(crate) arrival_pattern: Option<ArrivalArg>,
+    /// Open loop: at most this many requests in flight (arrivals wait for
+    /// a free slot).
+    pub(crate) max_concurrency: Option<u32>,
+    /// Sweep the workload's concurrency levels.
+    pub(crate) sweep: Option<bool>,
     /// Requests per level.
     pub(crate) request_count: Option<u64>,
     /// Seconds per level instead of a request count.
     pub(crate) duration_s: Option<f64>,
     /// Mean prompt tokens.
     pub(crate) input_tokens: Option<u32>,
+    /// Standard deviation of the prompt tokens (normal, rounded).
+    pub(crate) input_tokens_stddev: Option<u32>,
     /// Mean output tokens.
     pub(crate) output_tokens: Option<u32>,
+    /// Standard deviation of the output tokens.
+    pub(crate) output_tokens_stddev: Option<u32>,
+    /// Tokens of a system prompt every request shares (prefix caching).
+    pub(crate) shared_prefix_tokens: Option<u32>,
+    /// Tokenizer for token counts: a Hugging Face model id found in the
+    /// server's local HF cache, or a tokenizer.json or model directory
+    /// inside the directories the server may use. Default: a built-in
+    /// approximation.
+    pub(crate) tokenizer: Option<String>,
+    /// Where ISL/OSL come from: `auto` (default), `client` or `server`.
+    pub(crate) token_count: Option<TokenCountArg>,
+    /// Extra request body fields sent with every request, e.g.
+    /// {"ignore_eos": true}; at most 64 KiB of JSON.
+    pub(crate) extra_body: Option<serde_json::Map<String, serde_json::Value>>,
+    /// Seed of prompts, lengths and arrivals (default 0).
+    pub(crate) seed: Option<u64>,
     /// Stream responses.
     pub(crate) streaming: Option<bool>,
     /// Requests sent first and excluded from metrics.
@@ -210,6 +238,28 @@ pub(crate) struct SearchArg {
     pub(crate) max_rate: Option<f64>,
     /// Seconds the whole search may take (default 600).
     pub(crate) budget_s: Option<f64>,
+}
+
+/// Spacing of open-loop arrivals.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ArrivalArg {
+    /// Exponential gaps.
+    Poisson,
+    /// Evenly spaced.
+    Constant,
+}
+
+/// Where token counts come from.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum TokenCountArg {
+    /// The HF tokenizer if loaded, else server usage, else the client's.
+    Auto,
+    /// Always the client tokenizer.
+    Client,
+    /// Server usage where reported.
+    Server,
 }
 
 /// What a capacity search varies.

@@ -9,8 +9,8 @@ use super::params::*;
 use super::server::Shared;
 use super::tool_error::{tool_err, ToolError};
 use crate::domain::{
-    ApiKind, CapacitySearch, EndpointSpec, KeyChoice, SearchMode, SecretHeaders, ServerPolicy,
-    TlsSpec, WorkloadProfile,
+    ApiKind, ArrivalPattern, CapacitySearch, EndpointSpec, KeyChoice, SearchMode, SecretHeaders,
+    ServerPolicy, TlsSpec, TokenCountSource, WorkloadProfile,
 };
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, choose_engine, EngineChoice, EngineRequest, Overrides};
@@ -29,7 +29,6 @@ pub(crate) fn start(
         let dir = allowed_dir(shared, d, "project_dir")?;
         a.project_dir = Some(dir.display().to_string());
     }
-    let jobs = &shared.jobs;
     match engine_of(shared, &a)? {
         EngineChoice::Local(url) => {
             let endpoint = match a.endpoint.clone() {
@@ -40,9 +39,9 @@ pub(crate) fn start(
                 },
             };
             let api_key = credential(&shared.policy, &endpoint)?;
-            start_local(jobs, profile, endpoint, api_key, a, capacity)
+            start_local(shared, profile, endpoint, api_key, a, capacity)
         }
-        EngineChoice::SageMaker(dir) => start_sagemaker(jobs, profile, &dir, a, capacity),
+        EngineChoice::SageMaker(dir) => start_sagemaker(shared, profile, &dir, a, capacity),
     }
 }
 
@@ -120,12 +119,13 @@ fn reusable(
 }
 
 fn start_sagemaker(
-    jobs: &Jobs,
+    shared: &Shared,
     profile: Option<&WorkloadProfile>,
     dir: &Path,
     a: StartArgs,
     capacity: Option<CapacitySearch>,
 ) -> Result<Started, ToolError> {
+    let jobs = &shared.jobs;
     let workload = profile.map(|p| p.name.clone());
     let run_id = new_run_id(workload.as_deref());
     let salt = &run_id[run_id.len().saturating_sub(4)..];
@@ -139,7 +139,7 @@ fn start_sagemaker(
         api: ApiKind::Chat,
         model: Some(sm.tokenizer.clone()),
         api_key: None,
-        extra_body: Default::default(),
+        extra_body: extra_body(a.overrides.as_ref())?,
         simulated: false,
         ..Default::default()
     };
@@ -147,7 +147,7 @@ fn start_sagemaker(
         run_id,
         profile,
         endpoint,
-        &overrides(a.overrides.unwrap_or_default()),
+        &overrides(shared, a.overrides.unwrap_or_default())?,
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
     spec.capacity = capacity;
@@ -161,13 +161,14 @@ fn start_sagemaker(
 }
 
 fn start_local(
-    jobs: &Jobs,
+    shared: &Shared,
     profile: Option<&WorkloadProfile>,
     ep: Endpoint,
     api_key: Option<String>,
     a: StartArgs,
     capacity: Option<CapacitySearch>,
 ) -> Result<Started, ToolError> {
+    let jobs = &shared.jobs;
     let simulated = ep.url.trim().eq_ignore_ascii_case("sim");
     let target = if simulated {
         "sim".to_owned()
@@ -191,7 +192,7 @@ fn start_local(
         },
         model: ep.model,
         api_key,
-        extra_body: Default::default(),
+        extra_body: extra_body(a.overrides.as_ref())?,
         simulated,
         sim: simulated.then(|| {
             a.overrides
@@ -213,7 +214,7 @@ fn start_local(
         run_id,
         profile,
         endpoint,
-        &overrides(a.overrides.unwrap_or_default()),
+        &overrides(shared, a.overrides.unwrap_or_default())?,
     )
     .map_err(|e| format!("invalid overrides: {e}"))?;
     spec.capacity = capacity;
@@ -230,26 +231,88 @@ fn start_local(
     })
 }
 
-fn overrides(o: RunOverrides) -> Overrides {
+/// Largest `overrides.extra_body`, as JSON.
+const MAX_EXTRA_BODY_BYTES: usize = 64 * 1024;
+
+/// The plan's overrides from the tool's, with the same names and meanings
+/// as `mcc-bench run`'s flags; a tokenizer path must be an allowed one.
+fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
     let defaults = Overrides::none();
     let mut concurrency = o.concurrency_levels.unwrap_or_default();
     if let Some(c) = o.concurrency {
         concurrency = vec![c];
     }
-    Overrides {
+    let mut request_rate = o.request_rate_levels.unwrap_or_default();
+    if let Some(r) = o.request_rate {
+        request_rate = vec![r];
+    }
+    let tokenizer = o.tokenizer.map(|t| tokenizer_arg(shared, &t)).transpose()?;
+    Ok(Overrides {
         concurrency,
-        request_rate: o.request_rate.into_iter().collect(),
+        sweep: o.sweep.unwrap_or(false),
+        request_rate,
+        arrival: o.arrival_pattern.map(|a| match a {
+            ArrivalArg::Poisson => ArrivalPattern::Poisson,
+            ArrivalArg::Constant => ArrivalPattern::Constant,
+        }),
+        max_concurrency: o.max_concurrency,
         request_count: o.request_count,
         duration_s: o.duration_s,
         input_tokens: o.input_tokens,
+        input_tokens_stddev: o.input_tokens_stddev,
         output_tokens: o.output_tokens,
+        output_tokens_stddev: o.output_tokens_stddev,
+        shared_prefix_tokens: o.shared_prefix_tokens,
         streaming: o.streaming,
+        tokenizer,
         warmup_requests: o.warmup_requests.unwrap_or(0),
+        token_count: match o.token_count {
+            None | Some(TokenCountArg::Auto) => TokenCountSource::Auto,
+            Some(TokenCountArg::Client) => TokenCountSource::Client,
+            Some(TokenCountArg::Server) => TokenCountSource::Server,
+        },
         request_timeout_s: o.request_timeout_s.unwrap_or(defaults.request_timeout_s),
-        slo: o.slo.map(crate::domain::Slo::from),
         grace_period_s: o.grace_period_s.unwrap_or(defaults.grace_period_s),
-        ..defaults
+        seed: o.seed.unwrap_or(0),
+        slo: o.slo.map(crate::domain::Slo::from),
+    })
+}
+
+/// A tokenizer a call may name: a Hugging Face model id (`org/name`, looked
+/// up in the server's local HF cache), or a path inside the allowed
+/// directories (a call never reads other files of the server).
+fn tokenizer_arg(shared: &Shared, t: &str) -> Result<String, ToolError> {
+    let id_like = |s: &str| {
+        !s.is_empty()
+            && s.split('/').count() <= 2
+            && s.split('/').all(|p| {
+                !p.is_empty()
+                    && p != "."
+                    && p != ".."
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            })
+    };
+    let path_like = t.starts_with('/') || t.starts_with('.') || t.ends_with(".json");
+    if id_like(t) && !path_like {
+        return Ok(t.to_owned());
     }
+    let path = allowed_dir(shared, t, "overrides.tokenizer")?;
+    Ok(path.display().to_string())
+}
+
+/// `overrides.extra_body`, bounded.
+fn extra_body(
+    o: Option<&RunOverrides>,
+) -> Result<serde_json::Map<String, serde_json::Value>, ToolError> {
+    let body = o.and_then(|o| o.extra_body.clone()).unwrap_or_default();
+    let size = serde_json::to_vec(&body).map_or(0, |b| b.len());
+    if size > MAX_EXTRA_BODY_BYTES {
+        return Err(tool_err!(
+            "overrides.extra_body is {size} bytes of JSON; at most {MAX_EXTRA_BODY_BYTES} are sent"
+        ));
+    }
+    Ok(body)
 }
 
 /// Starts a capacity search as a run of the engine chosen as for
@@ -298,4 +361,111 @@ fn search_of(slo: crate::domain::Slo, s: SearchArg) -> Result<CapacitySearch, To
     };
     crate::plan::check_search(&search)?;
     Ok(search)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every load-shape flag of `mcc-bench run` is an `overrides` field of
+    /// start_benchmark with the same meaning, and the other way round. The
+    /// names are the same but for what the table below maps (units in the
+    /// MCP name, lists the flag takes with commas, paired flags).
+    #[test]
+    fn run_flags_and_start_benchmark_overrides_are_the_same_list() {
+        // Not load shape: what to measure, how to reach it, where output
+        // goes (the endpoint object and start_benchmark's own arguments
+        // carry these), and the shell's own switches.
+        const ELSEWHERE: [&str; 17] = [
+            "workload",
+            "endpoint",
+            "engine",
+            "project",
+            "ic",
+            "adapter",
+            "api",
+            "model",
+            "api_key",
+            "headers",
+            "ca_cert",
+            "insecure",
+            "output_dir",
+            "json",
+            "no_progress",
+            "catalog",
+            "help",
+        ];
+        const SHELL_ONLY: [&str; 2] = ["verbose", "quiet"];
+        let renamed = |id: &str| -> Vec<&'static str> {
+            match id {
+                "duration" => vec!["duration_s"],
+                "request_timeout" => vec!["request_timeout_s"],
+                "grace_period" => vec!["grace_period_s"],
+                "concurrency" => vec!["concurrency", "concurrency_levels"],
+                "request_rate" => vec!["request_rate", "request_rate_levels"],
+                "extra" | "extra_body" => vec!["extra_body"],
+                "streaming" | "no_streaming" => vec!["streaming"],
+                "use_server_token_count" | "token_count" => vec!["token_count"],
+                _ => vec![],
+            }
+        };
+        let cmd = <crate::cli::Cli as clap::CommandFactory>::command();
+        let run = cmd.find_subcommand("run").expect("run");
+        let mut flags = BTreeSet::new();
+        for arg in run.get_arguments() {
+            let id = arg.get_id().as_str();
+            if ELSEWHERE.contains(&id) || SHELL_ONLY.contains(&id) {
+                continue;
+            }
+            let mapped = renamed(id);
+            if mapped.is_empty() {
+                flags.insert(id.to_owned());
+            } else {
+                flags.extend(mapped.into_iter().map(str::to_owned));
+            }
+        }
+        let schema = schemars::schema_for!(RunOverrides);
+        let fields: BTreeSet<String> = schema
+            .get("properties")
+            .and_then(|p| p.as_object())
+            .expect("properties")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(flags, fields);
+    }
+
+    #[test]
+    fn a_tokenizer_is_a_model_id_or_an_allowed_path() {
+        let home = tempfile::tempdir().expect("home");
+        let shared = Shared::new(
+            crate::catalog::Catalog::builtin(),
+            Jobs::new(home.path(), Path::new("/bin/true")),
+        );
+        for id in [
+            "gpt2",
+            "Qwen/Qwen3-0.6B",
+            "meta-llama/Llama-3.1-8B-Instruct",
+        ] {
+            assert_eq!(tokenizer_arg(&shared, id).expect(id), id);
+        }
+        for bad in [
+            "/etc/passwd",
+            "../x/tokenizer.json",
+            "a/b/c",
+            "..",
+            "/root/.ssh",
+        ] {
+            let e = tokenizer_arg(&shared, bad).expect_err(bad);
+            assert!(e.to_string().contains("overrides.tokenizer"), "{bad}: {e}");
+        }
+        let big = serde_json::json!({"stop": "x".repeat(MAX_EXTRA_BODY_BYTES)});
+        let o = RunOverrides {
+            extra_body: big.as_object().cloned(),
+            ..RunOverrides::default()
+        };
+        assert!(extra_body(Some(&o)).is_err());
+    }
 }
