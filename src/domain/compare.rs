@@ -30,6 +30,7 @@ pub enum Verdict {
 
 /// One run as it enters a comparison.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub struct RunSummary {
     /// Run id.
     pub run_id: String,
@@ -56,6 +57,7 @@ pub struct RunSummary {
 
 /// One figure of one level: baseline, candidate and the difference.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub struct MetricDelta {
     /// Figure id (`request_throughput`, `ttft_p99`, …).
     pub metric: String,
@@ -77,6 +79,7 @@ pub struct MetricDelta {
 
 /// The figures of one load level in a candidate and the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub struct LevelComparison {
     /// Level label (`c8`, `r12.5`), matched between the runs.
     pub level: String,
@@ -123,6 +126,7 @@ pub struct Comparison {
 
 /// A gate figure across repeated runs of each side.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub struct RepeatedDelta {
     /// Level label.
     pub level: String,

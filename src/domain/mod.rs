@@ -14,6 +14,7 @@ mod progress;
 mod record;
 mod result;
 mod run;
+pub mod schema;
 mod sim;
 mod spec;
 mod stage;

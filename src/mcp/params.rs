@@ -366,6 +366,7 @@ pub(crate) struct StatusArgs {
 
 /// Live progress of a run.
 #[derive(Debug, Default, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct ProgressInfo {
     /// Level being run (1-based) and how many there are.
     pub(crate) level: usize,
@@ -390,11 +391,13 @@ pub(crate) struct ProgressInfo {
     pub(crate) ttft_p50_ms: Option<f64>,
     /// A capacity search's probes so far: load, pass or fail, the figures
     /// judged and which targets failed.
+    #[schemars(schema_with = "crate::domain::schema::object_array_or_null")]
     pub(crate) probes: Option<serde_json::Value>,
 }
 
 /// One SageMaker benchmark job of a run.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct CloudJobStatus {
     /// Concurrency of its level.
     pub(crate) concurrency: u32,
@@ -413,6 +416,7 @@ pub(crate) struct CloudJobStatus {
 
 /// State of a run.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct Status {
     /// The run.
     pub(crate) run_id: String,
@@ -471,6 +475,7 @@ pub(crate) struct Percentiles {
 
 /// One level's figures.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct LevelSummary {
     /// Level label (`c8` = concurrency 8, `r10` = 10 req/s).
     pub(crate) level: String,
@@ -493,8 +498,10 @@ pub(crate) struct LevelSummary {
     /// Why, when client_bound.
     pub(crate) validity_reasons: Vec<String>,
     /// The full validity certificate.
+    #[schemars(schema_with = "crate::domain::schema::any_object")]
     pub(crate) validity: serde_json::Value,
     /// Failures grouped by kind.
+    #[schemars(schema_with = "crate::domain::schema::object_array")]
     pub(crate) error_summary: serde_json::Value,
     /// Directory with this level's AIPerf exports.
     pub(crate) export_dir: String,
@@ -502,6 +509,7 @@ pub(crate) struct LevelSummary {
 
 /// Results of a run.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct Results {
     /// The run.
     pub(crate) run_id: String,
@@ -512,6 +520,7 @@ pub(crate) struct Results {
     /// One entry per level.
     pub(crate) levels: Vec<LevelSummary>,
     /// Key indicators (TTFT > 500 ms, ITL > 50 ms, plateau, errors, client bound).
+    #[schemars(schema_with = "crate::domain::schema::object_array")]
     pub(crate) indicators: serde_json::Value,
     /// Paths of the export files.
     pub(crate) files: Vec<String>,
@@ -521,12 +530,15 @@ pub(crate) struct Results {
     pub(crate) report_uri: Option<String>,
     /// Where the run's rows went in the results history (local Parquet,
     /// S3, Athena partition) and any warnings about it.
+    #[schemars(schema_with = "crate::domain::schema::any_object_or_null")]
     pub(crate) history: Option<serde_json::Value>,
     /// The complete result document (detail = full only).
+    #[schemars(schema_with = "crate::domain::schema::any_object_or_null")]
     pub(crate) full: Option<serde_json::Value>,
     /// A capacity search's answer: max_concurrency or max_rate, goodput,
     /// the figures at capacity and at the first failure, confidence, and
     /// every probe (each also a level above).
+    #[schemars(schema_with = "crate::domain::schema::any_object_or_null")]
     pub(crate) capacity: Option<serde_json::Value>,
 }
 
@@ -559,6 +571,7 @@ pub(crate) struct ListArgs {
 
 /// One run in a listing.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct RunSummary {
     /// The run.
     pub(crate) run_id: String,
@@ -585,6 +598,7 @@ pub(crate) struct RunSummary {
 
 /// A page of runs, newest first.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct RunList {
     /// The runs.
     pub(crate) runs: Vec<RunSummary>,

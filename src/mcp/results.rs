@@ -43,6 +43,7 @@ pub(crate) struct QueryArgs {
 
 /// A query's answer.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct QueryOut {
     /// Where it ran: `local` or `athena`.
     pub(crate) target: String,
@@ -120,6 +121,7 @@ pub(crate) struct CompareArgs {
 
 /// A comparison and its HTML report.
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct CompareOut {
     /// Baseline, candidates, per-level deltas, validity and warnings.
     #[serde(flatten)]

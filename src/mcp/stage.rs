@@ -65,6 +65,7 @@ pub(crate) struct StageStarted {
 
 /// Where a staging run stands (in get_status).
 #[derive(Debug, Serialize, JsonSchema)]
+#[schemars(transform = crate::domain::schema::nullable_any_of)]
 pub(crate) struct Staging {
     /// Destination.
     pub(crate) s3_uri: String,
@@ -81,6 +82,7 @@ pub(crate) struct Staging {
     /// Upload throughput so far, MiB/s.
     pub(crate) mib_per_s: f64,
     /// The report, once the run has finished.
+    #[schemars(schema_with = "crate::domain::schema::any_object_or_null")]
     pub(crate) result: Option<serde_json::Value>,
 }
 
