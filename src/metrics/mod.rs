@@ -4,6 +4,7 @@
 
 mod aggregate;
 mod compare;
+mod disturbance;
 pub mod gate;
 mod indicators;
 mod request;
