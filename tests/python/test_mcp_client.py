@@ -1,6 +1,7 @@
 """The official Python MCP SDK as an independent client of `mcc-bench serve`:
-list the tools, then start -> status -> results, over stdio, streamable
-HTTP and the legacy HTTP+SSE transport. Prints 'N passed, N failed' and exits non-zero on failure."""
+list the tools (each with a title), then start -> status -> results (with a
+resource_link to the report, read back as text/html) and the resource
+templates, over stdio, streamable HTTP and the legacy HTTP+SSE transport. Prints 'N passed, N failed' and exits non-zero on failure."""
 
 import asyncio
 import os
@@ -45,6 +46,19 @@ async def exercise(client):
     level = results.structured_content["levels"][0]
     assert level["requests"] == 6, level
     assert level["ttft_ms"]["p50"] > 0
+    # Titles, the report as a resource link, resource templates, MIME types.
+    assert all(t.title for t in tools.tools), [t.name for t in tools.tools if not t.title]
+    links = [c for c in results.content if c.type == "resource_link"]
+    report = f"mcc-bench://runs/{run_id}/report.html"
+    assert [str(l.uri) for l in links] == [report], results.content
+    assert links[0].mime_type == "text/html", links[0]
+    templates = await client.list_resource_templates()
+    shapes = {(t.uri_template, t.mime_type) for t in templates.resource_templates}
+    assert ("mcc-bench://runs/{run_id}/report.html", "text/html") in shapes, shapes
+    assert ("mcc-bench://runs/{run_id}/status", "application/json") in shapes, shapes
+    page = await client.read_resource(report)
+    assert page.contents[0].mime_type == "text/html", page.contents[0]
+    assert "<svg" in page.contents[0].text
 
 
 async def over_stdio(home, mode="legacy"):
