@@ -199,7 +199,13 @@ impl Project {
         name: &str,
     ) -> Result<(ShellVars, String), ProjectError> {
         let file = self.dir.join("do").join(sub).join(format!("{name}.conf"));
-        if !file.is_file() {
+        // A name is one file of do/<sub>/: a path in it would read any
+        // `.conf` on the machine (the name can come from a tool call).
+        let plain = !name.is_empty()
+            && !name.starts_with('.')
+            && !name.contains(['/', '\\'])
+            && !name.contains('\0');
+        if !plain || !file.is_file() {
             return Err(ProjectError::UnknownName {
                 kind,
                 name: name.to_owned(),

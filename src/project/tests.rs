@@ -167,3 +167,34 @@ fn resource_names_are_valid_and_keep_their_suffix() {
         assert!(!name.starts_with('-') && !name.ends_with('-') && !name.contains("--"));
     }
 }
+
+#[test]
+fn an_ic_or_adapter_name_is_one_file_of_its_folder() {
+    let (dir, p) = project(BASE);
+    write(
+        dir.path(),
+        "do/ic/main.conf",
+        "IC_DEPLOYED_NAME='ic-main'\n",
+    );
+    // A .conf outside do/ic/ that a path in the name would reach.
+    write(dir.path(), "outside.conf", "IC_DEPLOYED_NAME='stolen'\n");
+    for name in ["../../outside", "/etc/ld.so", "", ".hidden", "a\\b"] {
+        let e = p.resolve_target(Some(name), None).expect_err(name);
+        assert!(
+            matches!(e, ProjectError::UnknownName { .. }),
+            "{name:?}: {e}"
+        );
+        assert!(!e.to_string().contains("stolen"), "{e}");
+    }
+    let e = p
+        .resolve_target(None, Some("../../outside"))
+        .expect_err("adapter");
+    assert!(matches!(e, ProjectError::UnknownName { .. }), "{e}");
+    assert_eq!(
+        p.resolve_target(Some("main"), None)
+            .expect("plain name")
+            .inference_component
+            .as_deref(),
+        Some("ic-main")
+    );
+}
