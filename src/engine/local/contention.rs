@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::progress::LiveHistogram;
 use crate::metrics::CpuContention;
 use crate::sys;
 
@@ -74,21 +75,17 @@ const PROBE_PERIODS: [Duration; 3] = [
     Duration::from_millis(5),
     Duration::from_millis(10),
 ];
-/// Histogram buckets of the probe, 10 µs each (the last holds everything
-/// from 100 ms on): memory stays fixed however long a level runs.
-const BUCKETS: usize = 10_000;
 /// Fewest wake-ups a p99 is given from (a shorter level gets none).
 const MIN_SAMPLES: u64 = 100;
-const BUCKET_MS: f64 = 0.01;
 
 /// A thread that sleeps 2, 5 and 10 ms in turn and records how late it
-/// wakes up:
-/// the delay any thread of this process waits for a CPU after its socket
-/// or timer becomes ready, which every timestamp it takes then carries.
+/// wakes up (in a live histogram: ≈ 5% buckets, fixed memory): the delay
+/// any thread of this process waits for a CPU after its socket or timer
+/// becomes ready, which every timestamp it takes then carries.
 #[derive(Debug)]
 pub(crate) struct WakeupProbe {
     stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<Vec<u32>>>,
+    thread: Option<std::thread::JoinHandle<LiveHistogram>>,
 }
 
 impl WakeupProbe {
@@ -110,12 +107,11 @@ impl WakeupProbe {
     /// enough samples for a p99 (about half a second of probing).
     pub(crate) fn finish(mut self) -> Option<(f64, f64)> {
         self.stop.store(true, Ordering::Relaxed);
-        let counts = self.thread.take()?.join().ok()?;
-        let samples: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-        if samples < MIN_SAMPLES {
+        let lateness = self.thread.take()?.join().ok()?;
+        if lateness.count() < MIN_SAMPLES {
             return None;
         }
-        Some((quantile(&counts, 0.50)?, quantile(&counts, 0.99)?))
+        Some((lateness.quantile(0.50)?, lateness.quantile(0.99)?))
     }
 }
 
@@ -128,37 +124,18 @@ impl Drop for WakeupProbe {
     }
 }
 
-fn probe_loop(stop: &AtomicBool) -> Vec<u32> {
+fn probe_loop(stop: &AtomicBool) -> LiveHistogram {
     sys::tighten_timer_slack();
-    let mut counts = vec![0u32; BUCKETS];
+    let lateness = LiveHistogram::default();
     for period in PROBE_PERIODS.iter().cycle() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
         let t = Instant::now();
         std::thread::sleep(*period);
-        let late = t.elapsed().saturating_sub(*period).as_secs_f64() * 1e3;
-        let i = ((late / BUCKET_MS) as usize).min(BUCKETS - 1);
-        counts[i] = counts[i].saturating_add(1);
+        lateness.record(t.elapsed().saturating_sub(*period).as_secs_f64() * 1e3);
     }
-    counts
-}
-
-/// The upper edge of the bucket holding quantile `q`, ms.
-fn quantile(counts: &[u32], q: f64) -> Option<f64> {
-    let total: u64 = counts.iter().map(|&c| u64::from(c)).sum();
-    if total == 0 {
-        return None;
-    }
-    let rank = (q * total as f64).ceil().max(1.0) as u64;
-    let mut seen = 0u64;
-    for (i, &c) in counts.iter().enumerate() {
-        seen += u64::from(c);
-        if seen >= rank {
-            return Some((i + 1) as f64 * BUCKET_MS);
-        }
-    }
-    None
+    lateness
 }
 
 #[cfg(test)]
@@ -188,12 +165,15 @@ mod tests {
 
     #[test]
     fn probe_quantiles_come_from_the_histogram() {
-        let mut counts = vec![0u32; BUCKETS];
-        counts[5] = 98; // 0.05–0.06 ms
-        counts[300] = 2; // 3.00–3.01 ms
-        assert_eq!(quantile(&counts, 0.5), Some(0.06));
-        assert!((quantile(&counts, 0.99).unwrap_or(0.0) - 3.01).abs() < 1e-9);
-        assert_eq!(quantile(&[0; 4], 0.5), None);
+        let h = LiveHistogram::default();
+        (0..98).for_each(|_| h.record(0.055));
+        (0..2).for_each(|_| h.record(3.005));
+        let near =
+            |got: Option<f64>, want: f64| got.is_some_and(|g| (g - want).abs() / want < 0.05);
+        assert!(near(h.quantile(0.5), 0.055), "{:?}", h.quantile(0.5));
+        assert!(near(h.quantile(0.99), 3.005), "{:?}", h.quantile(0.99));
+        assert_eq!(h.count(), 100);
+        assert_eq!(LiveHistogram::default().quantile(0.5), None);
         let probe = WakeupProbe::start().expect("probe thread");
         std::thread::sleep(Duration::from_millis(800));
         let (p50, p99) = probe.finish().expect("samples");

@@ -215,17 +215,28 @@ impl LiveHistogram {
 
     /// Approximate median (the middle of the median's bucket), if any value.
     pub fn p50(&self) -> Option<f64> {
+        self.quantile(0.5)
+    }
+
+    /// Approximate `q` quantile (0–1; the middle of its bucket), if any value.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
         let counts: Vec<u64> = self.buckets.iter().map(|b| b.load(Relaxed)).collect();
         let total: u64 = counts.iter().sum();
         if total == 0 {
             return None;
         }
+        let rank = (q * total as f64).ceil().max(1.0) as u64;
         let mut seen = 0;
         let i = counts.iter().position(|&c| {
             seen += c;
-            seen * 2 >= total
+            seen >= rank
         })?;
         Some(LOWEST_MS * 10f64.powf((i as f64 + 0.5) / BUCKETS_PER_DECADE))
+    }
+
+    /// Values counted.
+    pub fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Relaxed)).sum()
     }
 }
 
