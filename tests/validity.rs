@@ -12,6 +12,17 @@ use common::{await_truth, run, spec};
 use mcc_bench::sim::{SimConfig, SimServer};
 use tokio::net::{TcpSocket, TcpStream};
 
+/// The tests of this file one at a time: busy processes beside one would
+/// disturb the other, and the relay's hold starts when it is made, not when
+/// its run gets its turn.
+static ONE_TEST_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    ONE_TEST_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn sim(ttft_ms: f64, itl_ms: f64) -> SimServer {
     SimServer::start(SimConfig {
         ttft_ms,
@@ -65,6 +76,7 @@ fn slow_accept_relay(upstream: &str, hold: Duration) -> String {
 
 #[test]
 fn connections_that_wait_for_a_full_accept_queue_are_flagged() {
+    let _turn = one_at_a_time();
     let sim = sim(5.0, 1.0);
     let url = slow_accept_relay(&sim.url(), Duration::from_millis(1500));
     let s = spec(&url, 6, 12, 16, 4);
@@ -139,6 +151,7 @@ fn paired_run() -> (f64, mcc_bench::domain::Validity) {
 
 #[test]
 fn cpu_contention_beside_the_run_is_measured() {
+    let _turn = one_at_a_time();
     let (quiet_err, quiet) = paired_run();
     let hogs = Hogs::start();
     let t = Instant::now();
