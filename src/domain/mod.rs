@@ -6,6 +6,7 @@
 mod capacity;
 mod cloud;
 mod compare;
+pub mod hf;
 mod history;
 mod level_metrics;
 mod policy;

@@ -124,16 +124,7 @@ fn absolute(path: &Path) -> PathBuf {
 }
 
 fn check_model_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.split('/').count() <= 2
-        && id.split('/').all(|p| {
-            !p.is_empty()
-                && p != "."
-                && p != ".."
-                && p.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        });
-    if ok {
+    if crate::domain::hf::is_model_id(id) {
         Ok(())
     } else {
         Err(format!("model_id {id:?} is not a Hugging Face model id (org/name: letters, digits, '-', '_', '.')"))

@@ -282,19 +282,8 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
 /// up in the server's local HF cache), or a path inside the allowed
 /// directories (a call never reads other files of the server).
 fn tokenizer_arg(shared: &Shared, t: &str) -> Result<String, ToolError> {
-    let id_like = |s: &str| {
-        !s.is_empty()
-            && s.split('/').count() <= 2
-            && s.split('/').all(|p| {
-                !p.is_empty()
-                    && p != "."
-                    && p != ".."
-                    && p.chars()
-                        .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
-            })
-    };
     let path_like = t.starts_with('/') || t.starts_with('.') || t.ends_with(".json");
-    if id_like(t) && !path_like {
+    if crate::domain::hf::is_model_id(t) && !path_like {
         return Ok(t.to_owned());
     }
     let path = allowed_dir(shared, t, "overrides.tokenizer")?;
