@@ -3,25 +3,19 @@
 use std::process::ExitCode;
 
 use super::args::CleanArgs;
-use super::{exit, CliError};
-use crate::jobs::{self, CleanRequest, Jobs};
+use super::{exit, jobs_at, runtime, CliError};
+use crate::jobs::{self, CleanRequest};
 
 /// Removes the runs `args` names and says what was done.
 pub(crate) fn clean(args: &CleanArgs) -> Result<ExitCode, CliError> {
-    let exe = std::env::current_exe()
-        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
-    let jobs = Jobs::new(&jobs::default_home(), &exe);
+    let jobs = jobs_at(None)?;
     let req = CleanRequest {
         run_id: args.run_id.clone(),
         finished: args.finished,
         delete_files: args.delete_files,
         force: args.force,
     };
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))?;
-    let report = rt.block_on(jobs::clean(&jobs, &req))?;
+    let report = runtime()?.block_on(jobs::clean(&jobs, &req))?;
     if args.json {
         let text = serde_json::to_string_pretty(&report)
             .map_err(|e| CliError::System(format!("cannot print the report: {e}")))?;

@@ -181,6 +181,25 @@ impl Cli {
     }
 }
 
+/// The runs of `home` (default: `$MCC_BENCH_HOME`, else the XDG state
+/// directory), started with this executable.
+pub(crate) fn jobs_at(home: Option<&std::path::Path>) -> Result<crate::jobs::Jobs, CliError> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
+    Ok(crate::jobs::Jobs::new(
+        &home.map_or_else(crate::jobs::default_home, std::path::Path::to_path_buf),
+        &exe,
+    ))
+}
+
+/// A multi-threaded async runtime for a command's work.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))
+}
+
 /// `mcc-bench runner RUN_ID`: executes a recorded run (exit 0 when it
 /// completed).
 fn runner(run_id: &str) -> Result<ExitCode, CliError> {

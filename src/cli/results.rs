@@ -1,30 +1,14 @@
 //! `mcc-bench query`, `compare` and `report`: the results history from the
 //! shell.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::args::{CompareArgs, QueryArgs, ReportArgs};
-use super::{exit, CliError};
+use super::{exit, jobs_at, runtime, CliError};
 use crate::domain::{Comparison, QueryTarget, Verdict};
 use crate::jobs::compare::{compare as build, load_run, pin_baseline, CompareRequest};
-use crate::jobs::{default_home, history, Jobs};
-
-fn jobs_at(home: Option<&Path>) -> Result<Jobs, CliError> {
-    let exe = std::env::current_exe()
-        .map_err(|e| CliError::System(format!("cannot locate this executable: {e}")))?;
-    Ok(Jobs::new(
-        &home.map_or_else(default_home, Path::to_path_buf),
-        &exe,
-    ))
-}
-
-fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::System(format!("cannot start the async runtime: {e}")))
-}
+use crate::jobs::history;
 
 /// `mcc-bench query "<sql>"`.
 pub(crate) fn query(args: &QueryArgs) -> Result<ExitCode, CliError> {
