@@ -44,26 +44,18 @@ pub fn concurrencies(spec: &RunSpec) -> Result<Vec<u32>, Unsupported> {
 pub fn plan_jobs(plan: &SageMakerPlan, levels: &[u32]) -> Vec<CloudJob> {
     levels
         .iter()
-        .map(|c| CloudJob {
-            concurrency: *c,
-            config_name: resource_name(
-                &plan.project,
-                &format!("benchmark-config-{}-c{c}", plan.stamp),
-            ),
-            job_name: resource_name(&plan.project, &format!("benchmark-{}-c{c}", plan.stamp)),
-            status: None,
-            failure: None,
-            downloaded: false,
-            output_warnings: Vec::new(),
-            probe: None,
-        })
+        .map(|&c| new_job(plan, &format!("{}-c{c}", plan.stamp), c, None))
         .collect()
 }
 
 /// The job of capacity-search probe `n` (1-based) at concurrency `c`;
 /// the probe number keeps a repeated load's job apart from the first.
 pub fn plan_probe(plan: &SageMakerPlan, n: u32, c: u32) -> CloudJob {
-    let tag = format!("{}-p{n}-c{c}", plan.stamp);
+    new_job(plan, &format!("{}-p{n}-c{c}", plan.stamp), c, Some(n))
+}
+
+/// A job not created yet, its job and config names ending in `tag`.
+fn new_job(plan: &SageMakerPlan, tag: &str, c: u32, probe: Option<u32>) -> CloudJob {
     CloudJob {
         concurrency: c,
         config_name: resource_name(&plan.project, &format!("benchmark-config-{tag}")),
@@ -72,7 +64,7 @@ pub fn plan_probe(plan: &SageMakerPlan, n: u32, c: u32) -> CloudJob {
         failure: None,
         downloaded: false,
         output_warnings: Vec::new(),
-        probe: Some(n),
+        probe,
     }
 }
 
