@@ -161,6 +161,9 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -168,6 +171,7 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
         seed: 7,
         slo: None,
         capacity: None,
+        sessions: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -167,6 +167,7 @@ fn records(n: usize, level: usize) -> Vec<RequestRecord> {
                 reasoning_tokens_client: None,
                 max_tokens: CHUNKS as u32,
                 connect: None,
+                session: None,
             }
         })
         .collect()
@@ -234,6 +235,9 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -241,6 +245,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
         seed: 1,
         slo: None,
         capacity: None,
+        sessions: None,
     };
     RunResult {
         run_id: run_id.into(),

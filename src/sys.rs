@@ -8,6 +8,25 @@ pub fn process_cpu_time() -> Duration {
     clock(libc::CLOCK_PROCESS_CPUTIME_ID)
 }
 
+/// User and system CPU time of the whole process so far, apart.
+#[allow(unsafe_code)]
+pub fn process_user_system_time() -> (Duration, Duration) {
+    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the whole rusage it is given (zeroed first,
+    // so a failed call leaves zeros).
+    let ru = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, ru.as_mut_ptr());
+        ru.assume_init()
+    };
+    let tv = |t: libc::timeval| {
+        Duration::new(
+            t.tv_sec.max(0) as u64,
+            (t.tv_usec.clamp(0, 999_999) as u32) * 1_000,
+        )
+    };
+    (tv(ru.ru_utime), tv(ru.ru_stime))
+}
+
 /// CPU time used by the calling thread so far.
 pub fn thread_cpu_time() -> Duration {
     clock(libc::CLOCK_THREAD_CPUTIME_ID)

@@ -5,7 +5,7 @@
 //! `scripts/interop-env` on 127.0.0.1. Every run must end with zero errors,
 //! and the server's own request log must agree with what we counted.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -549,4 +549,100 @@ fn aiperf_reads_and_plots_our_exports() {
     assert_eq!(report["invalid_count"], 0, "{report}");
     let pngs = report["pngs"].as_array().expect("pngs");
     assert!(!pngs.is_empty(), "aiperf plot rendered nothing: {report}");
+}
+
+/// Multi-turn sessions and tool calls as an independent server logs them:
+/// each turn carries the history with the server's earlier replies
+/// verbatim, tools and a response format are sent, and a tool call is
+/// answered by a `tool` message naming the call's id.
+#[test]
+fn sessions_and_tool_results_reach_an_independent_server_verbatim() {
+    let server = Server::start(
+        "uvicorn-h11",
+        &[
+            "INTEROP_TTFT_MS=2",
+            "INTEROP_ITL_MS=1",
+            "INTEROP_LOG_BODY=1",
+            "INTEROP_DISTINCT=1",
+        ],
+    );
+    let endpoint = format!("{}/v1", server.url());
+    let chat = Run::new(
+        &["-e", &endpoint, "--turns", "3", "-c", "2", "-n", "6"],
+        &[],
+    );
+    chat.clean(6);
+    let logged = server.generations(6);
+    let replies: HashMap<String, &str> = logged
+        .iter()
+        .map(|r| {
+            (
+                r["messages"].to_string(),
+                r["reply"].as_str().expect("reply"),
+            )
+        })
+        .collect();
+    let mut by_length = BTreeMap::new();
+    for r in &logged {
+        let messages = r["messages"].as_array().expect("messages");
+        *by_length.entry(messages.len()).or_insert(0) += 1;
+        if messages.len() < 3 {
+            continue;
+        }
+        let before = Value::Array(messages[..messages.len() - 2].to_vec()).to_string();
+        let reply = replies.get(&before).expect("the earlier turn was logged");
+        let sent = &messages[messages.len() - 2];
+        assert_eq!(sent["role"], "assistant");
+        assert_eq!(
+            sent["content"].as_str(),
+            Some(*reply),
+            "the reply, verbatim"
+        );
+        assert_eq!(messages[messages.len() - 1]["role"], "user");
+    }
+    // Two lanes draw tickets turn by turn: a lane that finishes its session
+    // first may start another, so only the shapes are fixed.
+    assert_eq!(by_length.values().sum::<i32>(), 6);
+    assert!(
+        by_length.keys().all(|n| [1, 3, 5].contains(n)),
+        "{by_length:?}"
+    );
+    assert!(by_length.contains_key(&5), "a third turn: {by_length:?}");
+
+    for streaming in ["--streaming", "--no-streaming"] {
+        let before = server.generations(0).len();
+        let tools = Run::new(
+            &[
+                "-e",
+                &endpoint,
+                "--tools",
+                "--structured-output",
+                "--turns",
+                "2",
+                "-c",
+                "1",
+                "-n",
+                "2",
+                streaming,
+            ],
+            &[],
+        );
+        tools.clean(2);
+        let logged = server.generations(before + 2);
+        let (first, second) = (&logged[before], &logged[before + 1]);
+        let names = first["tool_names"].as_array().expect("tools").len();
+        assert_eq!(names, 4, "{streaming}: {}", first["tool_names"]);
+        assert_eq!(first["tool_choice"], "auto");
+        assert_eq!(first["response_format_type"], "json_schema");
+        let call = &first["call"];
+        let messages = second["messages"].as_array().expect("messages");
+        assert_eq!(messages.len(), 3, "{streaming}: {}", second["messages"]);
+        let sent = &messages[1]["tool_calls"][0];
+        assert_eq!(sent["id"], call["id"], "{streaming}");
+        assert_eq!(sent["function"]["name"], call["name"]);
+        assert_eq!(sent["function"]["arguments"], call["arguments"], "verbatim");
+        assert_eq!(messages[2]["role"], "tool");
+        assert_eq!(messages[2]["tool_call_id"], call["id"]);
+        assert!(second["call"].is_null(), "a tool result gets a text answer");
+    }
 }

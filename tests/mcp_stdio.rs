@@ -561,5 +561,23 @@ async fn load_shape_overrides_reach_the_run() {
     )
     .await;
     assert!(error_text(&refused).contains("overrides.tokenizer"));
+    let sessions = json!({"endpoint": {"url": "sim"}, "force": true, "overrides": {
+        "concurrency": 2, "request_count": 6, "turns": 3, "turns_stddev": 0,
+        "think_time_ms": 5, "tools": true, "structured_output": true,
+        "length_distribution": "lognormal", "input_tokens": 30, "input_tokens_stddev": 10,
+        "output_tokens": 5, "sim_ttft_ms": 2, "sim_itl_ms": 1}});
+    let started = call(&c, "start_benchmark", sessions).await;
+    let id = ok(&started)["run_id"].as_str().expect("id").to_owned();
+    assert_eq!(wait_done(&c, &id).await["status"], "completed");
+    let full = call(&c, "fetch_results", json!({"run_id": id, "detail": "full"})).await;
+    let full = &ok(&full)["full"];
+    let spec = &full["spec"];
+    assert_eq!(spec["sessions"]["turns_mean"], 3, "{spec}");
+    assert_eq!(spec["sessions"]["think_time_ms_mean"], 5, "{spec}");
+    assert_eq!(spec["prompts"]["tools"], true, "{spec}");
+    assert_eq!(spec["prompts"]["structured_output"], true, "{spec}");
+    assert_eq!(spec["prompts"]["distribution"], "lognormal", "{spec}");
+    let sessions = &full["levels"][0]["metrics"]["sessions"];
+    assert!(sessions["session_count"].as_u64() >= Some(2), "{sessions}");
     c.cancel().await.expect("close");
 }

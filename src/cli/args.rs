@@ -101,6 +101,9 @@ pub struct RunArgs {
     /// Tokens of a system prompt shared by every request (part of the input).
     #[arg(long)]
     pub shared_prefix_tokens: Option<u32>,
+    /// Length distribution, tools, structured output, sessions.
+    #[command(flatten)]
+    pub shape: super::shape_args::ShapeArgs,
     /// Stream responses (SSE).
     #[arg(long, overrides_with = "no_streaming")]
     pub streaming: bool,

@@ -11,6 +11,7 @@ mod results;
 mod run;
 mod serve;
 mod server_config;
+mod shape_args;
 mod sim_cmd;
 mod stage;
 mod status;

@@ -65,7 +65,7 @@ fn read_ca_cert(path: &std::path::Path) -> Result<String, CliError> {
 }
 
 fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
-    Ok(Overrides {
+    let mut o = Overrides {
         concurrency: args.concurrency.clone(),
         sweep: args.sweep,
         request_rate: args.request_rate.clone(),
@@ -98,7 +98,10 @@ fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
         grace_period_s: args.grace_period,
         seed: args.seed,
         slo: plan::slo(&args.slo).map_err(CliError::Input)?,
-    })
+        ..Overrides::default()
+    };
+    args.shape.apply(&mut o);
+    Ok(o)
 }
 
 #[cfg(test)]

@@ -50,6 +50,7 @@ pub(crate) fn render(r: &RunResult) -> String {
     for l in &r.levels {
         validity_line(&mut s, l);
         errors(&mut s, l);
+        sessions(&mut s, l);
     }
     if !r.indicators.is_empty() {
         let _ = writeln!(s, "\nkey indicators:");
@@ -71,6 +72,43 @@ pub(crate) fn render(r: &RunResult) -> String {
     }
     let _ = writeln!(s, "\noutputs: {}", r.output_dir);
     s
+}
+
+/// A multi-turn level's sessions, and TTFT p50 by turn (the first turns).
+fn sessions(s: &mut String, l: &LevelResult) {
+    let Some(m) = &l.metrics.sessions else { return };
+    let p50 = |st: Option<&Stats>| st.map_or("-".to_owned(), |x| format!("{:.0}", x.p50));
+    let _ = writeln!(
+        s,
+        "{} sessions: {} started, {} completed; turns p50 {}; session duration p50 {} ms",
+        l.level.label(),
+        m.session_count,
+        m.completed_session_count,
+        p50(m.turns_per_session.as_ref()),
+        p50(m.session_duration.as_ref()),
+    );
+    let by_turn: Vec<String> = m
+        .by_turn
+        .iter()
+        .take(8)
+        .map(|t| {
+            let f = t
+                .time_to_first_token
+                .as_ref()
+                .or(t.request_latency.as_ref());
+            format!(
+                "t{} {} ms",
+                t.turn,
+                f.map_or("-".into(), |x| format!("{:.1}", x.p50))
+            )
+        })
+        .collect();
+    let what = if l.metrics.time_to_first_token.is_some() {
+        "TTFT"
+    } else {
+        "latency"
+    };
+    let _ = writeln!(s, "  {what} p50 by turn: {}", by_turn.join(", "));
 }
 
 /// The capacity search's answer and its probes.

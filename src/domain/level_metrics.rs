@@ -64,4 +64,43 @@ pub struct LevelMetrics {
     /// Good requests per second over the level's window (AIPerf's goodput).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goodput: Option<f64>,
+    /// Per-session figures of a multi-turn run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionMetrics>,
+}
+
+/// The figures of a level's multi-turn sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SessionMetrics {
+    /// Sessions with at least one turn in the level.
+    pub session_count: u64,
+    /// Sessions whose every planned turn was sent in the level and succeeded.
+    pub completed_session_count: u64,
+    /// Turns sent per session.
+    pub turns_per_session: Option<Stats>,
+    /// First send → end of the last turn of each completed session, ms
+    /// (think time included).
+    pub session_duration: Option<Stats>,
+    /// Figures by turn index (the first `MAX_TURN_ROWS` turns).
+    pub by_turn: Vec<TurnMetrics>,
+}
+
+impl SessionMetrics {
+    /// Turn indices reported one by one.
+    pub const MAX_TURN_ROWS: u32 = 64;
+}
+
+/// The successful requests of one turn index, over all sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TurnMetrics {
+    /// Turn index, from 0.
+    pub turn: u32,
+    /// Successful requests at this turn.
+    pub request_count: u64,
+    /// Time to first token, ms (streaming).
+    pub time_to_first_token: Option<Stats>,
+    /// End-to-end latency, ms.
+    pub request_latency: Option<Stats>,
+    /// Input sequence length (the history so far plus the new message).
+    pub input_sequence_length: Option<Stats>,
 }

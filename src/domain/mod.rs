@@ -31,19 +31,19 @@ pub use history::{
     Cell, ColumnType, HistoryRow, Partition, QueryTarget, ResultContext, HISTORY_COLUMNS,
     HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS,
 };
-pub use level_metrics::LevelMetrics;
+pub use level_metrics::{LevelMetrics, SessionMetrics, TurnMetrics};
 pub use policy::{url_has_prefix, AllowedEndpoint, KeyChoice, ServerPolicy, DEFAULT_KEY_ENV};
 pub use profile::WorkloadProfile;
 pub use progress::ProgressSnapshot;
-pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, Usage};
+pub use record::{BenchmarkPhase, ErrorKind, RequestError, RequestRecord, SessionTurn, Usage};
 pub use result::{
     ErrorSummaryEntry, Indicator, LevelResult, RunResult, RunStatus, TokenCountCheck, Validity,
 };
 pub use run::{Engine, RunRecord, RunState, Starter};
 pub use sim::SimSettings;
 pub use spec::{
-    ApiKind, ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, SecretHeaders,
-    StopCondition, TlsSpec, TokenCountSource,
+    ApiKind, ArrivalPattern, EndpointSpec, LengthDistribution, LoadLevel, PromptSpec, RunSpec,
+    SecretHeaders, SessionSpec, StopCondition, TlsSpec, TokenCountSource,
 };
 pub use stage::{ProcessingSpec, StageOutcome, StagePlan, StageReport, StageSource};
 pub use stats::{Stats, PERCENTILES};

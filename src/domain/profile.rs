@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::LengthDistribution;
+
 /// One workload profile: the traffic shape a benchmark sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkloadProfile {
@@ -38,6 +40,30 @@ pub struct WorkloadProfile {
     /// `input_tokens_mean`); models prefix-cache reuse.
     #[serde(default)]
     pub shared_prefix_tokens: u32,
+    /// How lengths spread around their means: `normal` or `lognormal`.
+    #[serde(default)]
+    pub length_distribution: LengthDistribution,
+    /// Send the built-in set of OpenAI tools with every request.
+    #[serde(default)]
+    pub tools: bool,
+    /// Ask for structured output (a JSON-schema `response_format`).
+    #[serde(default)]
+    pub structured_output: bool,
+    /// Mean turns per conversation; 0 or 1 sends single-turn requests.
+    /// With more, every turn carries the history (replies included), the
+    /// token figures above are per turn, and concurrency counts
+    /// conversations in flight.
+    #[serde(default)]
+    pub turns_mean: u32,
+    /// Standard deviation of the turns per conversation.
+    #[serde(default)]
+    pub turns_stddev: u32,
+    /// Mean pause between a reply and the next turn, ms.
+    #[serde(default)]
+    pub think_time_ms_mean: u32,
+    /// Standard deviation of that pause, ms.
+    #[serde(default)]
+    pub think_time_ms_stddev: u32,
 }
 
 fn default_request_count() -> u32 {
@@ -50,7 +76,7 @@ fn default_dataset() -> String {
 
 impl WorkloadProfile {
     /// Field names a catalog entry may carry.
-    pub const FIELDS: [&'static str; 13] = [
+    pub const FIELDS: [&'static str; 20] = [
         "name",
         "description",
         "use_case",
@@ -64,6 +90,13 @@ impl WorkloadProfile {
         "request_count",
         "dataset",
         "shared_prefix_tokens",
+        "length_distribution",
+        "tools",
+        "structured_output",
+        "turns_mean",
+        "turns_stddev",
+        "think_time_ms_mean",
+        "think_time_ms_stddev",
     ];
 
     /// The seed's defaults, used when no workload is named at all.
@@ -82,6 +115,13 @@ impl WorkloadProfile {
             request_count: 100,
             dataset: default_dataset(),
             shared_prefix_tokens: 0,
+            length_distribution: LengthDistribution::Normal,
+            tools: false,
+            structured_output: false,
+            turns_mean: 0,
+            turns_stddev: 0,
+            think_time_ms_mean: 0,
+            think_time_ms_stddev: 0,
         }
     }
 
@@ -111,6 +151,12 @@ impl WorkloadProfile {
         }
         if self.shared_prefix_tokens > 0 && self.shared_prefix_tokens >= self.input_tokens_mean {
             out.push("shared_prefix_tokens must be smaller than input_tokens_mean".to_owned());
+        }
+        if self.turns_mean > super::SessionSpec::MAX_TURNS {
+            out.push(format!(
+                "turns_mean must be at most {}",
+                super::SessionSpec::MAX_TURNS
+            ));
         }
         if self.dataset != "synthetic" {
             out.push(format!(

@@ -148,6 +148,19 @@ pub struct RequestRecord {
     /// TCP connect, proxy tunnel, TLS), which its TTFT and latency include
     /// as AIPerf counts them; `None` when it reused an open connection.
     pub connect: Option<std::time::Duration>,
+    /// The session turn this request was, in a multi-turn run.
+    pub session: Option<SessionTurn>,
+}
+
+/// Where a request sits in its conversation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTurn {
+    /// Session number, unique within the run.
+    pub id: u64,
+    /// Turn index within the session, from 0.
+    pub turn: u32,
+    /// Turns the session was drawn to have.
+    pub planned: u32,
 }
 
 impl RequestRecord {

@@ -22,7 +22,8 @@ pub enum RunStatus {
 pub struct Validity {
     /// Concurrency asked for (closed loop, or the cap of an open loop).
     pub target_concurrency: Option<u32>,
-    /// Time-averaged requests in flight while dispatching.
+    /// Time-averaged requests in flight while dispatching (sessions in
+    /// flight, think time included, in a multi-turn run).
     pub achieved_concurrency: f64,
     /// Request rate asked for (open loop).
     pub target_rate: Option<f64>,

@@ -233,6 +233,48 @@ pub struct PromptSpec {
     pub shared_prefix_tokens: u32,
     /// Hugging Face tokenizer (path or model id); `None` = built-in.
     pub tokenizer: Option<String>,
+    /// How prompt and output lengths spread around their means.
+    #[serde(default)]
+    pub distribution: LengthDistribution,
+    /// Send the built-in set of OpenAI `tools` (`tool_choice: auto`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tools: bool,
+    /// Ask for structured output (`response_format` with a JSON schema).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub structured_output: bool,
+}
+
+/// How token lengths are drawn from their mean and standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthDistribution {
+    /// Normal, rounded (AIPerf's synthetic lengths).
+    #[default]
+    Normal,
+    /// Lognormal with the same mean and standard deviation: a long right
+    /// tail, as serving traces show (many short requests, a few very long).
+    Lognormal,
+}
+
+/// Multi-turn conversations: every turn sends the whole history so far
+/// (earlier user turns and the assistant's actual replies).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SessionSpec {
+    /// Mean turns per session (normal, rounded, at least 1).
+    pub turns_mean: u32,
+    /// Standard deviation of the turns per session.
+    pub turns_stddev: u32,
+    /// Mean pause between a reply and the next turn, ms (normal, at least 0).
+    pub think_time_ms_mean: u32,
+    /// Standard deviation of the pause, ms.
+    pub think_time_ms_stddev: u32,
+}
+
+impl SessionSpec {
+    /// Most turns a session may be drawn to have.
+    pub const MAX_TURNS: u32 = 1_000;
+    /// Longest mean or spread of the think time, ms (an hour).
+    pub const MAX_THINK_MS: u32 = 3_600_000;
 }
 
 /// Where input and output token counts come from.
@@ -285,6 +327,11 @@ pub struct RunSpec {
     /// probe by probe.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity: Option<super::CapacitySearch>,
+    /// Multi-turn sessions; `None` sends independent single-turn requests.
+    /// With sessions a concurrency counts sessions in flight, and the
+    /// request count (or duration) counts turns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<SessionSpec>,
 }
 
 #[cfg(test)]

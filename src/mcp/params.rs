@@ -40,6 +40,17 @@ pub(crate) struct Workload {
     pub(crate) dataset: String,
     /// Tokens of a system prompt shared by every request.
     pub(crate) shared_prefix_tokens: u32,
+    /// How lengths spread around their means: `normal` or `lognormal`.
+    pub(crate) length_distribution: String,
+    /// Requests carry the built-in OpenAI tools.
+    pub(crate) tools: bool,
+    /// Requests ask for structured output.
+    pub(crate) structured_output: bool,
+    /// Mean turns per session (0 or 1: independent requests; more: each
+    /// turn sends the history, and the token figures are per turn).
+    pub(crate) turns_mean: u32,
+    /// Mean pause between turns, ms.
+    pub(crate) think_time_ms_mean: u32,
 }
 
 impl From<&WorkloadProfile> for Workload {
@@ -58,6 +69,14 @@ impl From<&WorkloadProfile> for Workload {
             request_count: p.request_count,
             dataset: p.dataset.clone(),
             shared_prefix_tokens: p.shared_prefix_tokens,
+            length_distribution: match p.length_distribution {
+                crate::domain::LengthDistribution::Normal => "normal".into(),
+                crate::domain::LengthDistribution::Lognormal => "lognormal".into(),
+            },
+            tools: p.tools,
+            structured_output: p.structured_output,
+            turns_mean: p.turns_mean,
+            think_time_ms_mean: p.think_time_ms_mean,
         }
     }
 }
@@ -142,6 +161,25 @@ pub(crate) struct RunOverrides {
     pub(crate) output_tokens_stddev: Option<u32>,
     /// Tokens of a system prompt every request shares (prefix caching).
     pub(crate) shared_prefix_tokens: Option<u32>,
+    /// How lengths spread around their means: `normal` (default) or
+    /// `lognormal` (same mean and stddev, a long tail).
+    pub(crate) length_distribution: Option<DistributionArg>,
+    /// Send the built-in OpenAI tools (`tool_choice: auto`) with every
+    /// request; replies that only call tools count as output.
+    pub(crate) tools: Option<bool>,
+    /// Ask for structured output (`response_format` with a JSON schema).
+    pub(crate) structured_output: Option<bool>,
+    /// Multi-turn sessions: mean turns per session (1 = independent
+    /// requests). Every turn sends the whole history, the model's replies
+    /// included; concurrency then counts sessions in flight and
+    /// request_count counts turns.
+    pub(crate) turns: Option<u32>,
+    /// Standard deviation of the turns per session.
+    pub(crate) turns_stddev: Option<u32>,
+    /// Mean pause between a reply and the session's next turn, ms.
+    pub(crate) think_time_ms: Option<u32>,
+    /// Standard deviation of that pause, ms.
+    pub(crate) think_time_ms_stddev: Option<u32>,
     /// Tokenizer for token counts: a Hugging Face model id found in the
     /// server's local HF cache, or a tokenizer.json or model directory
     /// inside the directories the server may use. Default: a built-in
@@ -248,6 +286,16 @@ pub(crate) enum ArrivalArg {
     Poisson,
     /// Evenly spaced.
     Constant,
+}
+
+/// How lengths spread around their means.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DistributionArg {
+    /// Normal, rounded.
+    Normal,
+    /// Lognormal with the same mean and standard deviation.
+    Lognormal,
 }
 
 /// Where token counts come from.

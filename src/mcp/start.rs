@@ -9,8 +9,8 @@ use super::params::*;
 use super::server::Shared;
 use super::tool_error::{tool_err, ToolError};
 use crate::domain::{
-    ApiKind, ArrivalPattern, CapacitySearch, EndpointSpec, KeyChoice, SearchMode, SecretHeaders,
-    ServerPolicy, TlsSpec, TokenCountSource, WorkloadProfile,
+    ApiKind, ArrivalPattern, CapacitySearch, EndpointSpec, KeyChoice, LengthDistribution,
+    SearchMode, SecretHeaders, ServerPolicy, TlsSpec, TokenCountSource, WorkloadProfile,
 };
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, choose_engine, EngineChoice, EngineRequest, Overrides};
@@ -263,6 +263,16 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
         output_tokens: o.output_tokens,
         output_tokens_stddev: o.output_tokens_stddev,
         shared_prefix_tokens: o.shared_prefix_tokens,
+        length_distribution: o.length_distribution.map(|d| match d {
+            DistributionArg::Normal => LengthDistribution::Normal,
+            DistributionArg::Lognormal => LengthDistribution::Lognormal,
+        }),
+        tools: o.tools,
+        structured_output: o.structured_output,
+        turns: o.turns,
+        turns_stddev: o.turns_stddev,
+        think_time_ms: o.think_time_ms,
+        think_time_ms_stddev: o.think_time_ms_stddev,
         streaming: o.streaming,
         tokenizer,
         warmup_requests: o.warmup_requests.unwrap_or(0),
@@ -397,6 +407,8 @@ mod tests {
                 "extra" | "extra_body" => vec!["extra_body"],
                 "streaming" | "no_streaming" => vec!["streaming"],
                 "use_server_token_count" | "token_count" => vec!["token_count"],
+                "tools" | "no_tools" => vec!["tools"],
+                "structured_output" | "no_structured_output" => vec!["structured_output"],
                 _ => vec![],
             }
         };

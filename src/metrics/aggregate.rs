@@ -66,6 +66,7 @@ pub fn aggregate_level(
         total_error_isl: error_isl.iter().sum::<f64>() as u64,
         good_request_count: None,
         goodput: None,
+        sessions: super::sessions::session_metrics(records, &ok),
     }
 }
 
@@ -169,6 +170,7 @@ mod tests {
             reasoning_tokens_client: None,
             max_tokens: osl,
             connect: None,
+            session: None,
         }
     }
 

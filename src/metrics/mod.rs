@@ -8,6 +8,7 @@ mod disturbance;
 pub mod gate;
 mod indicators;
 mod request;
+mod sessions;
 pub mod slo;
 mod stats;
 mod validity;

@@ -187,6 +187,7 @@ mod tests {
             reasoning_tokens_client: None,
             max_tokens: osl,
             connect: None,
+            session: None,
         }
     }
 

@@ -87,6 +87,11 @@ pub fn validity(records: &[RequestRecord], level: &LoadLevel, load: &ClientLoad)
     };
     let limit = lateness_limit(level, records);
     v.reasons = reasons(&v, level, records.len(), limit);
+    if records.iter().any(|r| r.session.is_some()) {
+        for r in &mut v.reasons {
+            *r = r.replace("requests in flight", "sessions in flight");
+        }
+    }
     v.client_bound = !v.reasons.is_empty();
     disturbance::connect_figures(&mut v, records);
     disturbance::contention_figures(&mut v, load);
@@ -181,16 +186,26 @@ fn dispatch_window(records: &[RequestRecord]) -> Option<(Instant, Instant)> {
     (last_end > first).then_some((first, last_end))
 }
 
-/// Time-averaged number of requests in flight over the dispatch window.
+/// Time-averaged number of requests in flight over the dispatch window;
+/// for multi-turn sessions, of sessions in flight (a session is in flight
+/// from its first send to its last turn's end, think time included).
 fn achieved_concurrency(records: &[RequestRecord]) -> f64 {
     let Some((start, stop)) = dispatch_window(records) else {
         return 0.0;
     };
-    let busy: f64 = records
-        .iter()
-        .map(|r| ms_between(r.send.max(start), r.end.min(stop)))
-        .sum();
-    busy / ms_between(start, stop)
+    let busy = |from: Instant, to: Instant| ms_between(from.max(start), to.min(stop));
+    let total: f64 = if records.iter().any(|r| r.session.is_some()) {
+        let mut spans: std::collections::HashMap<u64, (Instant, Instant)> = Default::default();
+        for r in records {
+            let id = r.session.map_or(u64::MAX - r.index, |t| t.id);
+            let span = spans.entry(id).or_insert((r.send, r.end));
+            *span = (span.0.min(r.send), span.1.max(r.end));
+        }
+        spans.values().map(|&(a, b)| busy(a, b)).sum()
+    } else {
+        records.iter().map(|r| busy(r.send, r.end)).sum()
+    };
+    total / ms_between(start, stop)
 }
 
 /// Sends per second over the span of sends.
@@ -234,6 +249,7 @@ mod tests {
             reasoning_tokens_client: None,
             max_tokens: 1,
             connect: None,
+            session: None,
         }
     }
 

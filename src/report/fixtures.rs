@@ -33,6 +33,9 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -40,6 +43,7 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
         seed: 1,
         slo: None,
         capacity: None,
+        sessions: None,
     }
 }
 

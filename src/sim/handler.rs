@@ -95,6 +95,9 @@ fn models(config: &SimConfig) -> Response<SimBody> {
 
 /// What the request asked for.
 struct Ask {
+    /// The tool to call: the first offered, when the last message is the
+    /// user's (a tool result gets a text answer, as from a real model).
+    tool: Option<String>,
     prompt_tokens: u32,
     max_tokens: u32,
     stream: bool,
@@ -171,6 +174,7 @@ async fn generate(
         model: ask.model.clone(),
         prompt_tokens: ask.prompt_tokens,
         include_usage: ask.include_usage,
+        tool: ask.tool.clone(),
     };
     let pace = pace(&state.config, fault);
     let start = if state.slots.is_some() {
@@ -261,7 +265,9 @@ fn parse_ask(bytes: &[u8], api: ApiKind, config: &SimConfig) -> Result<Ask, Stri
                 .get("messages")
                 .and_then(Value::as_array)
                 .ok_or("`messages` must be an array")?;
-            msgs.iter().map(|m| message_tokens(m.get("content"))).sum()
+            msgs.iter()
+                .map(|m| message_tokens(m.get("content")) + call_tokens(m))
+                .sum()
         }
         ApiKind::Completions => message_tokens(v.get("prompt")),
     };
@@ -271,6 +277,7 @@ fn parse_ask(bytes: &[u8], api: ApiKind, config: &SimConfig) -> Result<Ask, Stri
         .map_or(config.default_max_tokens, |n| n.min(1 << 20) as u32)
         .max(1);
     Ok(Ask {
+        tool: tool_to_call(&v),
         prompt_tokens,
         max_tokens,
         stream: v.get("stream").and_then(Value::as_bool).unwrap_or(false),
@@ -285,6 +292,47 @@ fn parse_ask(bytes: &[u8], api: ApiKind, config: &SimConfig) -> Result<Ask, Stri
             .unwrap_or(&config.model)
             .to_owned(),
     })
+}
+
+/// The tool a chat request's reply calls: the first offered, unless
+/// `tool_choice` is `none` or the last message is not the user's.
+fn tool_to_call(v: &Value) -> Option<String> {
+    let name = v.pointer("/tools/0/function/name")?.as_str()?;
+    let last_role = v
+        .get("messages")?
+        .as_array()?
+        .last()?
+        .get("role")?
+        .as_str()?;
+    let choice_none = v.get("tool_choice").and_then(Value::as_str) == Some("none");
+    (last_role == "user" && !choice_none && is_plain(name)).then(|| name.to_owned())
+}
+
+/// A name the wire format can write unescaped inside JSON.
+fn is_plain(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Tokens of an assistant message's tool calls (names and arguments).
+fn call_tokens(m: &Value) -> u32 {
+    let Some(calls) = m.get("tool_calls").and_then(Value::as_array) else {
+        return 0;
+    };
+    calls
+        .iter()
+        .map(|c| {
+            let f = |k: &str| c.pointer(&format!("/function/{k}")).and_then(Value::as_str);
+            builtin_count(&format!(
+                "{}{}",
+                f("name").unwrap_or(""),
+                f("arguments").unwrap_or("")
+            ))
+        })
+        .sum()
 }
 
 fn message_tokens(content: Option<&Value>) -> u32 {

@@ -114,7 +114,7 @@ impl PacedStream {
             }
         }
         let word = self.rng.below(crate::text::WORDS.len());
-        let chunk = self.wire.token_chunk(word);
+        let chunk = self.wire.token_chunk(word, self.sent == 0);
         if let Some((_, r)) = self.truth.as_mut() {
             r.chunks.push(Instant::now());
         }

@@ -15,6 +15,17 @@ pub(crate) struct Wire {
     pub(crate) model: String,
     pub(crate) prompt_tokens: u32,
     pub(crate) include_usage: bool,
+    /// Answer with a call of this tool (the request offered tools and its
+    /// last message is the user's) instead of text.
+    pub(crate) tool: Option<String>,
+}
+
+/// Name and id of the call a tool reply makes.
+fn call_head(tool: &str, id: u64) -> String {
+    format!(
+        r#""id":"call_sim_{id}","type":"function","function":{{"name":{}"#,
+        serde_json::Value::from(tool)
+    )
 }
 
 impl Wire {
@@ -43,12 +54,21 @@ impl Wire {
         ))
     }
 
-    /// One content chunk carrying one vocabulary word (one token).
-    pub(crate) fn token_chunk(&self, word: usize) -> Bytes {
+    /// One content chunk carrying one vocabulary word (one token); for a
+    /// tool reply, an argument fragment (the first also names the call).
+    pub(crate) fn token_chunk(&self, word: usize, first: bool) -> Bytes {
         let w = WORDS[word % WORDS.len()];
-        let body = match self.api {
-            ApiKind::Chat => format!("\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" {w}\"}},\"finish_reason\":null}}]"),
-            ApiKind::Completions => format!("\"choices\":[{{\"index\":0,\"text\":\" {w}\",\"finish_reason\":null}}]"),
+        let body = match (self.api, &self.tool) {
+            (ApiKind::Chat, Some(tool)) => {
+                let call = if first {
+                    format!("{},\"arguments\":\" {w}\"}}", call_head(tool, self.id))
+                } else {
+                    format!("\"function\":{{\"arguments\":\" {w}\"}}")
+                };
+                format!("\"choices\":[{{\"index\":0,\"delta\":{{\"tool_calls\":[{{\"index\":0,{call}}}]}},\"finish_reason\":null}}]")
+            }
+            (ApiKind::Chat, None) => format!("\"choices\":[{{\"index\":0,\"delta\":{{\"content\":\" {w}\"}},\"finish_reason\":null}}]"),
+            (ApiKind::Completions, _) => format!("\"choices\":[{{\"index\":0,\"text\":\" {w}\",\"finish_reason\":null}}]"),
         };
         Bytes::from(format!("data: {},{body}}}\n\n", self.head()))
     }
@@ -56,6 +76,9 @@ impl Wire {
     /// Finish chunk, optional usage chunk and `[DONE]`.
     pub(crate) fn tail(&self, completion_tokens: u32) -> Bytes {
         let finish = match self.api {
+            ApiKind::Chat if self.tool.is_some() => {
+                "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"tool_calls\"}]"
+            }
             ApiKind::Chat => {
                 "\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"length\"}]"
             }
@@ -75,7 +98,11 @@ impl Wire {
         Bytes::from(s)
     }
 
+    /// Usage of a reply of `completion_tokens` words (a tool reply's name
+    /// counts too, as a client counting the call's text sees it).
     fn usage(&self, completion_tokens: u32) -> String {
+        let name = self.tool.as_deref().map_or(0, crate::text::builtin_count);
+        let completion_tokens = completion_tokens + name;
         format!(
             r#"{{"prompt_tokens":{},"completion_tokens":{completion_tokens},"total_tokens":{}}}"#,
             self.prompt_tokens,
@@ -90,6 +117,13 @@ impl Wire {
             .map(|&w| format!(" {}", WORDS[w % WORDS.len()]))
             .collect();
         let (object, choice) = match self.api {
+            ApiKind::Chat if self.tool.is_some() => (
+                "chat.completion",
+                format!(
+                    r#"{{"index":0,"message":{{"role":"assistant","content":null,"tool_calls":[{{{},"arguments":"{text}"}}}}]}},"finish_reason":"tool_calls"}}"#,
+                    call_head(self.tool.as_deref().unwrap_or_default(), self.id)
+                ),
+            ),
             ApiKind::Chat => (
                 "chat.completion",
                 format!(

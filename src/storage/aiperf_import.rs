@@ -106,6 +106,7 @@ fn level_metrics(doc: &Map<String, Value>) -> LevelMetrics {
             .get("goodput")
             .and_then(|b| b.get("avg"))
             .and_then(Value::as_f64),
+        sessions: None,
     }
 }
 

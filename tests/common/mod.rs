@@ -40,6 +40,9 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 30.0,
@@ -47,6 +50,7 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
         seed: 1,
         slo: None,
         capacity: None,
+        sessions: None,
     }
 }
 

@@ -28,6 +28,8 @@ STREAM_KIND = ENV.get("INTEROP_STREAM_KIND", "text") or "text"
 ROLE_CHUNK = ENV.get("INTEROP_ROLE_CHUNK", "1") != "0"
 REASONING_TOKENS = ENV.get("INTEROP_REASONING_TOKENS")
 REQUIRE_QUERY = ENV.get("INTEROP_REQUIRE_QUERY", "")
+LOG_BODY = ENV.get("INTEROP_LOG_BODY") == "1"  # log messages, tools and the reply
+DISTINCT = ENV.get("INTEROP_DISTINCT") == "1"  # every reply's words are its own
 _name, _, _value = ENV.get("INTEROP_REQUIRE_HEADER", "").partition(":")
 REQUIRE_HEADER = (_name.strip().lower(), _value.strip())
 PROBE_HEADER = "x-interop-probe"  # the launcher's readiness probe: not logged
@@ -184,13 +186,38 @@ def handle(rec, route, query, headers, body):
     options = req.get("stream_options")
     include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
     kind = model if model in STREAM_KINDS else STREAM_KIND
+    if route == "chat" and calls_tool(req):
+        kind = "tool_calls"
     if route == "completions":
         kind = "text"
     rec.fields.update(stream=stream, stream_kind=kind, model=model, max_tokens=n, include_usage=include_usage)
-    return generate(route, kind, model, n, count_words(req, route), stream, include_usage)
+    if LOG_BODY:
+        rec.fields.update(body_fields(req))
+    return generate(rec, route, kind, model, n, count_words(req, route), stream, include_usage)
 
 
-def generate(route, kind, model, n, prompt_tokens, stream, include_usage):
+def calls_tool(req):
+    """Like a model offered tools: call one when the user spoke last."""
+    tools, messages = req.get("tools"), req.get("messages")
+    if not (isinstance(tools, list) and tools and isinstance(messages, list) and messages):
+        return False
+    last = messages[-1]
+    return isinstance(last, dict) and last.get("role") == "user" and req.get("tool_choice") != "none"
+
+
+def body_fields(req):
+    """What the request log keeps of a body with INTEROP_LOG_BODY=1."""
+    tools = req.get("tools") if isinstance(req.get("tools"), list) else []
+    response_format = req.get("response_format")
+    return {
+        "messages": req.get("messages"),
+        "tool_names": [t.get("function", {}).get("name") for t in tools if isinstance(t, dict)],
+        "tool_choice": req.get("tool_choice"),
+        "response_format_type": response_format.get("type") if isinstance(response_format, dict) else None,
+    }
+
+
+def generate(rec, route, kind, model, n, prompt_tokens, stream, include_usage):
     chat = route == "chat"
     created = int(time.time())
     cid = ("chatcmpl-" if chat else "cmpl-") + os.urandom(6).hex()
@@ -199,11 +226,16 @@ def generate(route, kind, model, n, prompt_tokens, stream, include_usage):
     if reasoning:
         usage["completion_tokens_details"] = {"reasoning_tokens": reasoning}
     finish = "tool_calls" if kind == "tool_calls" else "length"
-    fragments = [" tok"] * n
+    word = (lambda i: f" w{cid[-6:]}x{i}") if DISTINCT else (lambda i: " tok")
+    fragments = [word(i) for i in range(n)]
+    tokens = list(fragments)
     if fragments:
         fragments[0] = '{"q":"' + fragments[0]
         fragments[-1] += '"}'
-    call = {"id": "call_interop_0", "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    call_id = "call_" + cid[-12:] if DISTINCT else "call_interop_0"
+    call = {"id": call_id, "type": "function", "function": {"name": "get_weather", "arguments": ""}}
+    rec.fields["reply"] = "".join(tokens[reasoning:]) if kind != "tool_calls" else None
+    rec.fields["call"] = {"id": call_id, "name": "get_weather", "arguments": "".join(fragments)} if kind == "tool_calls" else None
     head = {"id": cid, "object": "chat.completion.chunk" if chat else "text_completion", "created": created, "model": model}
 
     if not stream:
@@ -211,10 +243,10 @@ def generate(route, kind, model, n, prompt_tokens, stream, include_usage):
             call["function"]["arguments"] = "".join(fragments)
             message = {"role": "assistant", "content": None, "tool_calls": [call]}
         else:
-            message = {"role": "assistant", "content": " tok" * (n - reasoning)}
+            message = {"role": "assistant", "content": "".join(tokens[reasoning:])}
             if kind == "reasoning":
                 message["reasoning_content"] = " think" * reasoning
-        choice = {"index": 0, "message": message} if chat else {"index": 0, "text": " tok" * n}
+        choice = {"index": 0, "message": message} if chat else {"index": 0, "text": "".join(tokens)}
         obj = {**head, "object": "chat.completion" if chat else "text_completion",
                "choices": [{**choice, "logprobs": None, "finish_reason": finish}], "usage": usage}
         return Reply(200, dumps(obj).encode(), delay=TTFT + ITL * max(n - 1, 0))
@@ -227,12 +259,12 @@ def generate(route, kind, model, n, prompt_tokens, stream, include_usage):
         return sse(obj)
 
     if not chat:
-        parts = [" tok"] * n
+        parts = list(tokens)
     elif kind == "tool_calls":
         parts = [{"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call}]}]
         parts += [{"tool_calls": [{"index": 0, "function": {"arguments": f}}]} for f in fragments]
     else:
-        parts = [{"reasoning_content": " think"}] * reasoning + [{"content": " tok"}] * (n - reasoning)
+        parts = [{"reasoning_content": " think"}] * reasoning + [{"content": t} for t in tokens[reasoning:]]
     pieces = []
     if chat and kind != "tool_calls" and ROLE_CHUNK:
         pieces.append((0.0, chunk({"role": "assistant", "content": ""}), False))

@@ -7,11 +7,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::header::{HeaderMap, HeaderValue};
 use http::{Request, Uri};
-use http_body_util::Full;
 
+use super::body::ReqBody;
 use super::conn::{never_reached_server, Conn, Sent};
 use super::connect::Connector;
 use super::request_head::{base_headers, request_target};
@@ -73,7 +72,7 @@ impl Target {
     pub(crate) async fn exchange(
         &self,
         slot: &mut Option<Conn>,
-        body: Bytes,
+        body: ReqBody,
         request_id: &str,
         max_tokens: u32,
     ) -> Exchange {
@@ -86,7 +85,7 @@ impl Target {
             Route::Runtime(invoker) => {
                 let ex = runtime::exchange(
                     invoker.as_ref(),
-                    body,
+                    body.to_bytes(),
                     request_id,
                     self.streaming,
                     max_tokens,
@@ -155,9 +154,9 @@ impl HttpRoute {
         &self,
         method: http::Method,
         target: Uri,
-        body: Bytes,
-    ) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(body));
+        body: ReqBody,
+    ) -> Request<ReqBody> {
+        let mut req = Request::new(body);
         *req.method_mut() = method;
         *req.uri_mut() = target;
         *req.headers_mut() = self.headers.clone();
@@ -172,7 +171,7 @@ impl HttpRoute {
     async fn exchange_on(
         &self,
         slot: &mut Option<Conn>,
-        body: Bytes,
+        body: ReqBody,
         request_id: &str,
         streaming: bool,
         max_tokens: u32,
@@ -215,7 +214,7 @@ impl HttpRoute {
         }
     }
 
-    async fn send(&self, conn: &mut Conn, body: Bytes, request_id: &str) -> Sent {
+    async fn send(&self, conn: &mut Conn, body: ReqBody, request_id: &str) -> Sent {
         let mut req = self.request(http::Method::POST, self.target.clone(), body);
         if let Ok(v) = HeaderValue::from_str(request_id) {
             req.headers_mut().insert("x-request-id", v);

@@ -8,13 +8,13 @@ use std::pin::Pin;
 use std::task::Poll;
 use std::time::Instant;
 
-use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::Request;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 
+use super::body::ReqBody;
 use super::connect::Stream;
 use super::response::{err, http_error, whole_body, Outcome, StreamReader};
 use crate::domain::{ErrorKind, RequestError};
@@ -24,7 +24,7 @@ const MAX_WHOLE_BODY: usize = super::response::MAX_RESPONSE_BYTES;
 
 type Io = TokioIo<Stream>;
 /// The I/O half hyper hands back from the handshake.
-type Http1Connection = Pin<Box<http1::Connection<Io, Full<Bytes>>>>;
+type Http1Connection = Pin<Box<http1::Connection<Io, ReqBody>>>;
 
 /// The I/O half of a connection. It must be polled for the connection to make
 /// progress. Once it has finished it is dropped, which fails any request
@@ -61,7 +61,7 @@ impl Driver {
 
 /// A keep-alive connection owned by one lane.
 pub(crate) struct Conn {
-    sender: http1::SendRequest<Full<Bytes>>,
+    sender: http1::SendRequest<ReqBody>,
     driver: Driver,
 }
 
@@ -95,7 +95,7 @@ impl Conn {
     }
 
     /// Sends `req` and waits for the response head.
-    pub(crate) async fn send(&mut self, req: Request<Full<Bytes>>) -> Sent {
+    pub(crate) async fn send(&mut self, req: Request<ReqBody>) -> Sent {
         drive(&mut self.driver, self.sender.try_send_request(req)).await
     }
 
@@ -113,7 +113,7 @@ impl Conn {
     /// one-off calls such as model discovery: `(status, body)`.
     pub(crate) async fn fetch(
         mut self,
-        req: Request<Full<Bytes>>,
+        req: Request<ReqBody>,
         limit: usize,
     ) -> Result<(u16, Vec<u8>), String> {
         let resp = drive(&mut self.driver, self.sender.send_request(req))
@@ -160,7 +160,7 @@ async fn drive<F: Future>(driver: &mut Driver, fut: F) -> F::Output {
     .await
 }
 
-pub(crate) type SendError = hyper::client::conn::TrySendError<Request<Full<Bytes>>>;
+pub(crate) type SendError = hyper::client::conn::TrySendError<Request<ReqBody>>;
 
 /// True when a send on a reused connection failed before the server could
 /// have seen the request: hyper handed it back unsent, or the connection

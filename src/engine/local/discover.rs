@@ -30,7 +30,7 @@ pub(crate) async fn resolve_model(
     };
     let uri: http::Uri = url.parse().map_err(|e| fail(format!("invalid URL: {e}")))?;
     let target = route.target_for(&uri)?;
-    let mut req = route.request(http::Method::GET, target, Bytes::new());
+    let mut req = route.request(http::Method::GET, target, Bytes::new().into());
     req.headers_mut().remove(CONTENT_TYPE);
     let fetch = async {
         let conn = route.open().await.map_err(|e| e.message)?;

@@ -17,18 +17,21 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use super::body::ReqBody;
 use super::client::{Exchange, Target};
 use super::conn::{Conn, ConnPool};
 use super::progress::Progress;
 use super::response::{err, Outcome};
 use super::schedule::Schedule;
-use crate::domain::{BenchmarkPhase, ErrorKind, LoadLevel, RequestRecord, StopCondition};
+use super::session::{Session, SessionPlan};
+use crate::domain::{
+    BenchmarkPhase, ErrorKind, LoadLevel, RequestRecord, SessionTurn, StopCondition,
+};
 
 /// The last stretch before a deadline is spun, not slept: sleeps overshoot.
 const SPIN_WINDOW: Duration = Duration::from_micros(50);
@@ -42,7 +45,7 @@ const MAX_OPEN_LANES: usize = 100_000;
 /// A request ready to send: body serialised before the run.
 #[derive(Debug, Clone)]
 pub(crate) struct PreparedRequest {
-    pub(crate) body: Bytes,
+    pub(crate) body: ReqBody,
     pub(crate) input_tokens: u32,
     pub(crate) max_tokens: u32,
 }
@@ -72,6 +75,9 @@ pub(crate) struct LoopContext {
     pub(crate) grace: Duration,
     /// Connections left open by earlier phases, for the next one's lanes.
     pub(crate) conns: Arc<ConnPool>,
+    /// Multi-turn sessions: each lane runs one session at a time and
+    /// builds each turn's body from it (`requests` is then unused).
+    pub(crate) sessions: Option<Arc<SessionPlan>>,
 }
 
 /// What a phase produced.
@@ -112,6 +118,9 @@ struct Gate {
     stop: CancellationToken,
     /// Lanes waiting for a ticket (the pacer adds a lane when none is).
     idle: AtomicUsize,
+    /// Cancelled once the last ticket of a counted closed loop is out, so
+    /// a lane pausing between session turns need not sleep on.
+    exhausted: CancellationToken,
 }
 
 impl Gate {
@@ -125,6 +134,9 @@ impl Gate {
                     return None;
                 }
                 let index = next.fetch_add(1, Relaxed);
+                if index.saturating_add(1) >= self.max {
+                    self.exhausted.cancel();
+                }
                 (index < self.max).then(|| Ticket {
                     index,
                     intended: Instant::now(),
@@ -177,6 +189,7 @@ pub(crate) fn run_phase(ctx: &LoopContext, plan: &PhasePlan) -> PhaseOutcome {
         stop_at,
         stop: ctx.stop.clone(),
         idle: AtomicUsize::new(0),
+        exhausted: CancellationToken::new(),
     });
     let lanes = Lanes {
         ctx,
@@ -294,6 +307,8 @@ impl Lanes<'_> {
                 progress: Arc::clone(&self.ctx.progress),
                 abort: self.abort.clone(),
                 conns: Arc::clone(&self.ctx.conns),
+                sessions: self.ctx.sessions.clone(),
+                lanes: initial_lanes(&self.plan.level),
                 first_request: self.plan.first_request,
                 phase: self.plan.phase,
                 level: self.plan.level_index,
@@ -313,6 +328,9 @@ struct Lane {
     abort: CancellationToken,
     /// Where the lane's connection comes from and goes back to.
     conns: Arc<ConnPool>,
+    sessions: Option<Arc<SessionPlan>>,
+    /// Lanes of the phase (sessions share the history budget among them).
+    lanes: usize,
     first_request: usize,
     phase: BenchmarkPhase,
     level: usize,
@@ -322,20 +340,23 @@ impl Lane {
     async fn run(self) -> Vec<RequestRecord> {
         let mut conn: Option<Conn> = self.conns.take();
         let mut records = Vec::new();
+        let mut session: Option<Session> = None;
         while let Some(t) = self.gate.next().await {
             self.progress.sent.fetch_add(1, Relaxed);
-            let req = &self.requests[(self.first_request + t.index as usize) % self.requests.len()];
+            let (req, turn) = self.request(t, &mut session);
             let id = format!("{}-{}-{}", self.phase.as_str(), self.level, t.index);
             let exchange = tokio::select! {
                 biased;
                 () = self.abort.cancelled() => None,
                 ex = self.target.exchange(&mut conn, req.body.clone(), &id, req.max_tokens) => Some(ex),
             };
+            let think = self.after_reply(&mut session, exchange.as_ref());
             let abandoned = exchange.is_none();
-            let record = to_record(exchange, req, self.phase, self.level, t);
+            let mut record = to_record(exchange, &req, self.phase, self.level, t);
+            record.session = turn;
             self.progress.finished(&record, self.target.streaming);
             records.push(record);
-            if abandoned {
+            if abandoned || !self.pause(think).await {
                 break;
             }
         }
@@ -343,6 +364,55 @@ impl Lane {
             self.conns.put(c);
         }
         records
+    }
+
+    /// The request for ticket `t`: the next prepared one, or the next turn
+    /// of the lane's session (a new session when there is none).
+    fn request(
+        &self,
+        t: Ticket,
+        session: &mut Option<Session>,
+    ) -> (PreparedRequest, Option<SessionTurn>) {
+        let Some(plan) = &self.sessions else {
+            let i = (self.first_request + t.index as usize) % self.requests.len();
+            return (self.requests[i].clone(), None);
+        };
+        let s = session.get_or_insert_with(|| plan.start(self.lanes));
+        let (req, turn) = plan.next_request(s);
+        (req, Some(turn))
+    }
+
+    /// Takes the reply into the session; the think time before its next
+    /// turn, if it goes on (otherwise the lane's next ticket starts a new one).
+    fn after_reply(
+        &self,
+        session: &mut Option<Session>,
+        ex: Option<&Exchange>,
+    ) -> Option<Duration> {
+        let (plan, s, ex) = (self.sessions.as_ref()?, session.as_mut()?, ex?);
+        let think = plan.after_reply(s, ex);
+        if think.is_none() {
+            *session = None;
+        }
+        think
+    }
+
+    /// Waits out a think time; false when the phase is over meanwhile.
+    async fn pause(&self, think: Option<Duration>) -> bool {
+        let Some(d) = think.filter(|d| !d.is_zero()) else {
+            return true;
+        };
+        let until = self
+            .gate
+            .stop_at
+            .map_or(d, |s| d.min(s.saturating_duration_since(Instant::now())));
+        tokio::select! {
+            biased;
+            () = self.abort.cancelled() => false,
+            () = self.gate.stop.cancelled() => false,
+            () = self.gate.exhausted.cancelled() => false,
+            () = tokio::time::sleep(until) => true,
+        }
     }
 }
 
@@ -389,6 +459,7 @@ fn to_record(
         reasoning_tokens_client: ex.reasoning_tokens_client,
         max_tokens: req.max_tokens,
         connect: ex.connect,
+        session: None,
     }
 }
 

@@ -5,6 +5,7 @@
 
 #[doc(hidden)]
 pub mod bench_support;
+mod body;
 mod client;
 mod conn;
 mod connect;
@@ -19,9 +20,11 @@ mod request_head;
 mod response;
 mod runtime;
 mod schedule;
+mod session;
 mod sse;
 mod tls;
 pub mod tokenizer;
+mod tools;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,6 +39,7 @@ use self::contention::{ContentionSnapshot, WakeupProbe};
 use self::loadloop::{run_phase, LoopContext, PhaseOutcome, PhasePlan, PreparedRequest};
 pub use self::progress::{Progress, SloWatch};
 use self::prompts::PromptFactory;
+use self::session::SessionPlan;
 use self::tokenizer::ClientTokenizer;
 use super::invoke::ConnectRuntime;
 use super::EngineError;
@@ -111,7 +115,7 @@ fn prepare<'a>(
 ) -> Result<Runner<'a>, EngineError> {
     let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
     let (route, model) = connect(spec, ctx)?;
-    let requests = prepare_requests(spec, &tokenizer, model.as_deref());
+    let (requests, sessions) = prepare_requests(spec, &tokenizer, model.as_deref());
     let model = model.unwrap_or_else(|| spec.endpoint.url.clone());
     let policy = TokenPolicy {
         source: spec.token_count,
@@ -133,6 +137,7 @@ fn prepare<'a>(
         stop: ctx.stop.clone(),
         grace: Duration::from_secs_f64(spec.grace_period_s),
         conns: Arc::default(),
+        sessions,
     };
     Ok(Runner {
         spec,
@@ -235,6 +240,16 @@ fn validate(spec: &RunSpec) -> Result<(), EngineError> {
         }
         _ => {}
     }
+    if spec.sessions.is_some() {
+        if spec.endpoint.api != crate::domain::ApiKind::Chat {
+            return bad("multi-turn sessions need the chat API");
+        }
+        if spec.levels.iter().any(|l| l.concurrency().is_none()) {
+            return bad(
+                "multi-turn sessions run at a concurrency (sessions in flight), not a request rate",
+            );
+        }
+    }
     if !(spec.request_timeout_s.is_finite() && spec.request_timeout_s > 0.0) {
         return bad("request timeout must be positive");
     }
@@ -245,12 +260,13 @@ fn validate(spec: &RunSpec) -> Result<(), EngineError> {
 }
 
 /// Bodies for every request the run will send (reused cyclically past the
-/// pool's size). Built entirely before the first request.
+/// pool's size), or, for a multi-turn run, the session plan that builds each
+/// turn from the history. Built entirely before the first request.
 fn prepare_requests(
     spec: &RunSpec,
     tokenizer: &ClientTokenizer,
     model: Option<&str>,
-) -> Vec<PreparedRequest> {
+) -> (Vec<PreparedRequest>, Option<Arc<SessionPlan>>) {
     let needed = match spec.stop {
         StopCondition::Requests { count } => u64::from(spec.warmup_requests)
             .saturating_add(count.saturating_mul(spec.levels.len() as u64)),
@@ -262,23 +278,25 @@ fn prepare_requests(
         .min((PROMPT_POOL_CHARS / per_prompt).max(1)) as usize;
     let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
     let mut rng = Rng::derive(spec.seed, 0x9903);
-    (0..pool)
-        .map(|_| {
-            let p = factory.next(&mut rng);
-            let body = openai::request_body(
-                spec.endpoint.api,
-                model,
-                &p,
-                spec.streaming,
-                &spec.endpoint.extra_body,
-            );
-            PreparedRequest {
-                body,
-                input_tokens: p.input_tokens,
-                max_tokens: p.max_tokens,
-            }
+    let fields = openai::common_fields(
+        model,
+        &spec.prompts,
+        spec.streaming,
+        &spec.endpoint.extra_body,
+    );
+    let prompts = (0..pool).map(|_| factory.next(&mut rng));
+    if let Some(s) = spec.sessions {
+        let plan = SessionPlan::new(s, prompts.collect(), &fields, spec.seed);
+        return (Vec::new(), Some(Arc::new(plan)));
+    }
+    let requests = prompts
+        .map(|p| PreparedRequest {
+            body: openai::request_body(spec.endpoint.api, &fields, &p).into(),
+            input_tokens: p.input_tokens,
+            max_tokens: p.max_tokens,
         })
-        .collect()
+        .collect();
+    (requests, None)
 }
 
 /// The parts of a run every phase needs.
@@ -521,6 +539,9 @@ mod tests {
                 output_tokens_stddev: 0,
                 shared_prefix_tokens: 0,
                 tokenizer: None,
+                distribution: Default::default(),
+                tools: false,
+                structured_output: false,
             },
             token_count: TokenCountSource::Auto,
             request_timeout_s: 1.0,
@@ -528,6 +549,7 @@ mod tests {
             seed: 0,
             slo: None,
             capacity: None,
+            sessions: None,
         }
     }
 
@@ -578,6 +600,7 @@ mod tests {
             reasoning_tokens_client: None,
             max_tokens: 1,
             connect: None,
+            session: None,
         };
         scrub(std::slice::from_mut(&mut rec), &secrets);
         let msg = rec.error.map(|e| e.message).unwrap_or_default();

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::prompts::Prompt;
 use super::sse::SseEvent;
-use crate::domain::{ApiKind, Usage};
+use crate::domain::{ApiKind, PromptSpec, Usage};
 
 /// What one streamed event means to the measurement.
 #[derive(Debug, PartialEq)]
@@ -55,6 +55,29 @@ pub(crate) struct Interpreted<'a> {
     pub(crate) usage: Option<Usage>,
     /// A choice carried a `finish_reason`.
     pub(crate) finished: bool,
+    /// Tool-call parts, kept whole so a session can send the call back.
+    pub(crate) calls: Vec<CallPart<'a>>,
+}
+
+/// One tool call's part in a chunk (a whole call in a full response).
+#[derive(Debug, PartialEq, Default)]
+pub(crate) struct CallPart<'a> {
+    /// Which call of the message this part belongs to.
+    pub(crate) index: usize,
+    pub(crate) id: Option<Cow<'a, str>>,
+    pub(crate) name: Option<Cow<'a, str>>,
+    pub(crate) arguments: Option<Cow<'a, str>>,
+}
+
+impl<'a> Interpreted<'a> {
+    fn of(event: Event<'a>) -> Self {
+        Self {
+            event,
+            usage: None,
+            finished: false,
+            calls: Vec::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -97,6 +120,10 @@ struct WireText<'a> {
 
 #[derive(Deserialize)]
 struct WireToolCall<'a> {
+    #[serde(default)]
+    index: Option<usize>,
+    #[serde(borrow, default)]
+    id: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     function: Option<WireFunction<'a>>,
 }
@@ -139,46 +166,24 @@ impl From<WireUsage> for Usage {
 pub(crate) fn interpret_event<'a>(ev: &SseEvent<'a>) -> Result<Interpreted<'a>, String> {
     if ev.event == Some(b"error") {
         let msg = String::from_utf8_lossy(ev.data).into_owned();
-        return Ok(Interpreted {
-            event: Event::Error(msg),
-            usage: None,
-            finished: false,
-        });
+        return Ok(Interpreted::of(Event::Error(msg)));
     }
     let data = trim_ascii(ev.data);
     match super::fastpath::classify(data) {
         Some(super::fastpath::Fast::Answer(t)) => {
-            return Ok(Interpreted {
-                event: Event::Output(Output::answer(t)),
-                usage: None,
-                finished: false,
-            })
+            return Ok(Interpreted::of(Event::Output(Output::answer(t))))
         }
         Some(super::fastpath::Fast::Reasoning(t)) => {
-            return Ok(Interpreted {
-                event: Event::Output(Output {
-                    answer: Cow::Borrowed(""),
-                    reasoning: Cow::Borrowed(t),
-                }),
-                usage: None,
-                finished: false,
-            })
+            return Ok(Interpreted::of(Event::Output(Output {
+                answer: Cow::Borrowed(""),
+                reasoning: Cow::Borrowed(t),
+            })))
         }
-        Some(super::fastpath::Fast::Empty) => {
-            return Ok(Interpreted {
-                event: Event::Empty,
-                usage: None,
-                finished: false,
-            })
-        }
+        Some(super::fastpath::Fast::Empty) => return Ok(Interpreted::of(Event::Empty)),
         None => {}
     }
     if data == b"[DONE]" {
-        return Ok(Interpreted {
-            event: Event::Done,
-            usage: None,
-            finished: false,
-        });
+        return Ok(Interpreted::of(Event::Done));
     }
     let chunk: WireChunk<'a> = serde_json::from_slice(data).map_err(|e| malformed(data, &e))?;
     Ok(interpret_chunk(chunk))
@@ -195,9 +200,8 @@ fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
     let usage = chunk.usage.map(Usage::from);
     if let Some(err) = chunk.error.filter(|e| !e.is_null()) {
         return Interpreted {
-            event: Event::Error(error_message(&err)),
             usage,
-            finished: false,
+            ..Interpreted::of(Event::Error(error_message(&err)))
         };
     }
     if chunk.object.as_deref() == Some("error") {
@@ -205,16 +209,15 @@ fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
             .message
             .map_or_else(|| "error object in stream".to_owned(), Cow::into_owned);
         return Interpreted {
-            event: Event::Error(msg),
             usage,
-            finished: false,
+            ..Interpreted::of(Event::Error(msg))
         };
     }
     let finished = chunk
         .choices
         .iter()
         .any(|c| c.finish_reason.as_ref().is_some_and(|f| !f.is_null()));
-    let output = chunk
+    let (output, calls) = chunk
         .choices
         .into_iter()
         .next()
@@ -229,49 +232,50 @@ fn interpret_chunk(chunk: WireChunk<'_>) -> Interpreted<'_> {
         event,
         usage,
         finished,
+        calls,
     }
 }
 
 /// The output of a choice: completion text, or a message's answer (content
 /// and tool-call text) and reasoning (`reasoning_content` wins over
-/// `reasoning`, as in AIPerf).
-fn choice_output(c: WireChoice<'_>) -> Output<'_> {
+/// `reasoning`, as in AIPerf), with the message's tool-call parts.
+fn choice_output(c: WireChoice<'_>) -> (Output<'_>, Vec<CallPart<'_>>) {
     if let Some(t) = c.text {
-        return Output::answer(t);
+        return (Output::answer(t), Vec::new());
     }
     let Some(t) = c.delta.or(c.message) else {
-        return Output::default();
+        return Default::default();
     };
     let reasoning = t
         .reasoning_content
         .filter(|r| !r.is_empty())
         .or(t.reasoning)
         .unwrap_or_default();
-    let tools = t.tool_calls.unwrap_or_default();
-    let tool_text = tools
+    let calls: Vec<CallPart<'_>> = t
+        .tool_calls
+        .unwrap_or_default()
         .into_iter()
-        .filter_map(|c| c.function)
-        .flat_map(|f| [f.name, f.arguments])
-        .flatten();
-    Output {
-        answer: concat(t.content.into_iter().chain(tool_text)),
-        reasoning,
-    }
-}
-
-/// The non-empty parts joined, borrowing when there is only one.
-fn concat<'a>(parts: impl Iterator<Item = Cow<'a, str>>) -> Cow<'a, str> {
-    let mut present = parts.filter(|p| !p.is_empty());
-    match (present.next(), present.next()) {
-        (None, _) => Cow::Borrowed(""),
-        (Some(one), None) => one,
-        (Some(a), Some(b)) => {
-            let mut s = a.into_owned();
-            s.push_str(&b);
-            present.for_each(|p| s.push_str(&p));
-            Cow::Owned(s)
+        .enumerate()
+        .map(|(i, c)| {
+            let (name, arguments) = c.function.map_or((None, None), |f| (f.name, f.arguments));
+            CallPart {
+                index: c.index.unwrap_or(i),
+                id: c.id,
+                name,
+                arguments,
+            }
+        })
+        .collect();
+    let mut answer = t.content.unwrap_or_default();
+    if !calls.is_empty() {
+        let mut text = answer.into_owned();
+        for c in &calls {
+            text.extend(c.name.as_deref());
+            text.extend(c.arguments.as_deref());
         }
+        answer = Cow::Owned(text);
     }
+    (Output { answer, reasoning }, calls)
 }
 
 fn error_message(err: &Value) -> String {
@@ -297,18 +301,39 @@ fn trim_ascii(b: &[u8]) -> &[u8] {
     &b[start..end]
 }
 
-/// Builds the JSON body of one request.
-pub(crate) fn request_body(
-    api: ApiKind,
+/// What every request of a run carries besides its messages and
+/// `max_tokens`: model, streaming, the built-in tools and response format
+/// when asked for, and the caller's extra fields (which win).
+pub(crate) fn common_fields(
     model: Option<&str>,
-    prompt: &Prompt,
+    shape: &PromptSpec,
     streaming: bool,
     extra: &Map<String, Value>,
-) -> Bytes {
+) -> Map<String, Value> {
     let mut body = Map::new();
     if let Some(model) = model {
         body.insert("model".into(), json!(model));
     }
+    body.insert("stream".into(), json!(streaming));
+    if streaming {
+        body.insert("stream_options".into(), json!({"include_usage": true}));
+    }
+    if shape.tools {
+        body.insert("tools".into(), super::tools::tool_set());
+        body.insert("tool_choice".into(), json!("auto"));
+    }
+    if shape.structured_output {
+        body.insert("response_format".into(), super::tools::response_format());
+    }
+    for (k, v) in extra {
+        body.insert(k.clone(), v.clone());
+    }
+    body
+}
+
+/// The JSON body of one single-turn request.
+pub(crate) fn request_body(api: ApiKind, fields: &Map<String, Value>, prompt: &Prompt) -> Bytes {
+    let mut body = fields.clone();
     match api {
         ApiKind::Chat => {
             let mut messages = Vec::with_capacity(2);
@@ -326,14 +351,8 @@ pub(crate) fn request_body(
             body.insert("prompt".into(), json!(text));
         }
     }
-    body.insert("max_tokens".into(), json!(prompt.max_tokens));
-    body.insert("stream".into(), json!(streaming));
-    if streaming {
-        body.insert("stream_options".into(), json!({"include_usage": true}));
-    }
-    for (k, v) in extra {
-        body.insert(k.clone(), v.clone());
-    }
+    body.entry("max_tokens")
+        .or_insert_with(|| json!(prompt.max_tokens));
     Bytes::from(serde_json::to_vec(&Value::Object(body)).unwrap_or_default())
 }
 
@@ -457,26 +476,33 @@ mod tests {
             system: Some("sys ".into()),
             user: "hello".into(),
             input_tokens: 3,
+            user_tokens: 2,
             max_tokens: 9,
         };
         let mut extra = Map::new();
         extra.insert("ignore_eos".into(), json!(true));
+        let shape = PromptSpec {
+            input_tokens_mean: 3,
+            input_tokens_stddev: 0,
+            output_tokens_mean: 9,
+            output_tokens_stddev: 0,
+            shared_prefix_tokens: 0,
+            tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
+        };
+        let fields = common_fields(Some("m"), &shape, true, &extra);
         let chat: Value =
-            serde_json::from_slice(&request_body(ApiKind::Chat, Some("m"), &p, true, &extra))
-                .expect("json");
+            serde_json::from_slice(&request_body(ApiKind::Chat, &fields, &p)).expect("json");
         assert_eq!(chat["max_tokens"], 9);
         assert_eq!(chat["stream_options"]["include_usage"], true);
         assert_eq!(chat["ignore_eos"], true);
         assert_eq!(chat["messages"][0]["role"], "system");
         assert_eq!(chat["messages"][1]["content"], "hello");
-        let comp: Value = serde_json::from_slice(&request_body(
-            ApiKind::Completions,
-            None,
-            &p,
-            false,
-            &Map::new(),
-        ))
-        .expect("json");
+        let plain = common_fields(None, &shape, false, &Map::new());
+        let comp: Value =
+            serde_json::from_slice(&request_body(ApiKind::Completions, &plain, &p)).expect("json");
         assert_eq!(comp["prompt"], "sys hello");
         assert_eq!(chat["model"], "m");
         assert!(comp.get("model").is_none(), "no model given, none sent");

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::tokenizer::ClientTokenizer;
-use crate::domain::PromptSpec;
+use crate::domain::{LengthDistribution, PromptSpec};
 use crate::rng::Rng;
 use crate::text::WORDS;
 
@@ -27,6 +27,8 @@ pub struct Prompt {
     pub user: String,
     /// Client token count of system + user.
     pub input_tokens: u32,
+    /// Client token count of the user text alone.
+    pub user_tokens: u32,
     /// Output length asked for.
     pub max_tokens: u32,
 }
@@ -60,17 +62,22 @@ impl<'t> PromptFactory<'t> {
         f
     }
 
-    /// The next prompt: lengths drawn from N(mean, stddev).
+    /// The next prompt: lengths drawn from the spec's distribution.
     pub fn next(&self, rng: &mut Rng) -> Prompt {
         let prefix = self.system.as_ref().map_or(0, |(_, n)| *n);
-        let isl = rng.token_count(
-            self.spec.input_tokens_mean,
-            self.spec.input_tokens_stddev,
+        let s = &self.spec;
+        let isl = draw_length(
+            rng,
+            s.distribution,
+            s.input_tokens_mean,
+            s.input_tokens_stddev,
             prefix + 1,
         );
-        let max_tokens = rng.token_count(
-            self.spec.output_tokens_mean,
-            self.spec.output_tokens_stddev,
+        let max_tokens = draw_length(
+            rng,
+            s.distribution,
+            s.output_tokens_mean,
+            s.output_tokens_stddev,
             1,
         );
         let (user, user_tokens) = self.exact_text(rng, isl - prefix);
@@ -78,6 +85,7 @@ impl<'t> PromptFactory<'t> {
             system: self.system.as_ref().map(|(s, _)| Arc::clone(s)),
             user,
             input_tokens: prefix + user_tokens,
+            user_tokens,
             max_tokens,
         }
     }
@@ -118,6 +126,33 @@ impl<'t> PromptFactory<'t> {
     }
 }
 
+/// Longest drawn length, as a multiple of the mean: a lognormal tail is cut
+/// here so one draw cannot ask for an absurd prompt.
+const MAX_LENGTH_FACTOR: f64 = 50.0;
+
+/// A length drawn around `mean` with `stddev`: normal (rounded), or
+/// lognormal with the same mean and standard deviation
+/// (σ² = ln(1 + (sd/mean)²), μ = ln(mean) − σ²/2). Kept at least `min`.
+pub(crate) fn draw_length(
+    rng: &mut Rng,
+    dist: LengthDistribution,
+    mean: u32,
+    stddev: u32,
+    min: u32,
+) -> u32 {
+    match dist {
+        LengthDistribution::Normal => rng.token_count(mean, stddev, min),
+        LengthDistribution::Lognormal if stddev == 0 || mean == 0 => mean.max(min),
+        LengthDistribution::Lognormal => {
+            let (m, sd) = (f64::from(mean), f64::from(stddev));
+            let sigma2 = (1.0 + (sd / m).powi(2)).ln();
+            let mu = m.ln() - sigma2 / 2.0;
+            let v = rng.normal(mu, sigma2.sqrt()).exp().round();
+            v.clamp(f64::from(min), (m * MAX_LENGTH_FACTOR).max(f64::from(min))) as u32
+        }
+    }
+}
+
 fn builtin_text(rng: &mut Rng, n: u32) -> (String, u32) {
     let mut s = String::with_capacity(n as usize * 7);
     for _ in 0..n {
@@ -150,6 +185,9 @@ mod tests {
             output_tokens_stddev: 0,
             shared_prefix_tokens: prefix,
             tokenizer: None,
+            distribution: Default::default(),
+            tools: false,
+            structured_output: false,
         }
     }
 
@@ -192,6 +230,35 @@ mod tests {
         let mean = lens.iter().map(|&x| f64::from(x)).sum::<f64>() / lens.len() as f64;
         assert!((mean - 200.0).abs() < 6.0, "{mean}");
         assert!(lens.iter().any(|&x| x < 170) && lens.iter().any(|&x| x > 230));
+    }
+
+    #[test]
+    fn lognormal_lengths_keep_the_mean_and_stddev_with_a_long_tail() {
+        let mut rng = Rng::new(21);
+        let n = 40_000;
+        let xs: Vec<f64> = (0..n)
+            .map(|_| {
+                f64::from(draw_length(
+                    &mut rng,
+                    LengthDistribution::Lognormal,
+                    1024,
+                    1024,
+                    1,
+                ))
+            })
+            .collect();
+        let mean = xs.iter().sum::<f64>() / n as f64;
+        let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64).sqrt();
+        assert!((mean / 1024.0 - 1.0).abs() < 0.03, "mean {mean}");
+        assert!((sd / 1024.0 - 1.0).abs() < 0.10, "stddev {sd}");
+        let mut sorted = xs.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = sorted[n / 2];
+        // Lognormal with CV 1: median = mean / sqrt(2) ≈ 724.
+        assert!((median / 724.1 - 1.0).abs() < 0.04, "median {median}");
+        assert!(sorted[n - 1] > 4.0 * mean, "a long right tail");
+        let fixed = draw_length(&mut rng, LengthDistribution::Lognormal, 300, 0, 1);
+        assert_eq!(fixed, 300, "no spread, no draw");
     }
 
     #[test]

@@ -37,6 +37,44 @@ pub(crate) struct Outcome {
     pub(crate) reasoning: String,
     pub(crate) usage: Option<Usage>,
     pub(crate) error: Option<RequestError>,
+    /// The tool calls of the reply, assembled from their parts.
+    pub(crate) tool_calls: Vec<ToolCall>,
+}
+
+/// A tool call of a reply.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct ToolCall {
+    pub(crate) index: usize,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) arguments: String,
+}
+
+/// Adds one chunk's tool-call parts to the calls so far (ids and names
+/// arrive once, arguments in fragments).
+fn merge_calls(calls: &mut Vec<ToolCall>, parts: Vec<super::openai::CallPart<'_>>) {
+    for p in parts {
+        let at = match calls.iter().position(|c| c.index == p.index) {
+            Some(at) => at,
+            None => {
+                calls.push(ToolCall {
+                    index: p.index,
+                    ..ToolCall::default()
+                });
+                calls.len() - 1
+            }
+        };
+        let call = &mut calls[at];
+        if let Some(id) = p.id.filter(|id| !id.is_empty()) {
+            call.id = id.into_owned();
+        }
+        if let Some(name) = p.name {
+            call.name.push_str(&name);
+        }
+        if let Some(args) = p.arguments {
+            call.arguments.push_str(&args);
+        }
+    }
 }
 
 /// Streaming (SSE) response state.
@@ -168,6 +206,9 @@ fn apply(out: &mut Outcome, done: &mut bool, finished: &mut bool, i: Interpreted
         out.usage = i.usage;
     }
     *finished |= i.finished;
+    if !i.calls.is_empty() {
+        merge_calls(&mut out.tool_calls, i.calls);
+    }
     match i.event {
         Event::Output(o) => {
             out.responses.push(at);

@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 
-use crate::domain::{CloudJob, LoadLevel, RunSpec, SageMakerPlan, SearchMode, StopCondition};
+use crate::domain::{
+    CloudJob, LengthDistribution, LoadLevel, RunSpec, SageMakerPlan, SearchMode, StopCondition,
+};
 use crate::project::resource_name;
 
 /// Why a run spec cannot run as SageMaker benchmark jobs.
@@ -15,6 +17,13 @@ pub struct Unsupported(pub String);
 /// A capacity search has no fixed levels: its probes' jobs are added as it
 /// goes; it searches concurrency only.
 pub fn concurrencies(spec: &RunSpec) -> Result<Vec<u32>, Unsupported> {
+    let missing = not_passed(spec);
+    if !missing.is_empty() {
+        return Err(Unsupported(format!(
+            "SageMaker benchmark jobs cannot send what this run asks for: {}. Drop these (e.g. overrides turns=1, tools=false), or benchmark the endpoint with the local engine (endpoint sagemaker://ENDPOINT[/COMPONENT]), which sends them through the runtime API",
+            missing.join("; ")
+        )));
+    }
     if let Some(search) = &spec.capacity {
         if search.mode == SearchMode::Rate {
             return Err(Unsupported(
@@ -37,6 +46,39 @@ pub fn concurrencies(spec: &RunSpec) -> Result<Vec<u32>, Unsupported> {
             )),
         })
         .collect()
+}
+
+/// What the run asks for that the inline AIPerf workload spec does not
+/// carry (it takes token means and stddevs, concurrency, streaming, the
+/// tokenizer and a request count), one phrase per field.
+pub fn not_passed(spec: &RunSpec) -> Vec<String> {
+    let p = &spec.prompts;
+    let mut out = Vec::new();
+    if let Some(s) = &spec.sessions {
+        out.push(format!(
+            "turns {} (multi-turn sessions with their replies in the history, think time {} ms)",
+            s.turns_mean, s.think_time_ms_mean
+        ));
+    }
+    if p.tools {
+        out.push("tools (the built-in OpenAI tool set)".into());
+    }
+    if p.structured_output {
+        out.push("structured_output (a JSON-schema response_format)".into());
+    }
+    if p.distribution == LengthDistribution::Lognormal {
+        out.push("length_distribution lognormal (the service draws normal lengths)".into());
+    }
+    if p.shared_prefix_tokens > 0 {
+        out.push(format!(
+            "shared_prefix_tokens {} (a system prompt shared by every request)",
+            p.shared_prefix_tokens
+        ));
+    }
+    if !spec.endpoint.extra_body.is_empty() {
+        out.push("extra_body (extra request fields)".into());
+    }
+    out
 }
 
 /// The jobs of a run: one per level, names fixed up front so a resumed
@@ -98,4 +140,37 @@ pub fn workload_spec(spec: &RunSpec, plan: &SageMakerPlan, concurrency: u32) -> 
 /// `s3://{bucket}/{project}/`, where the service writes.
 pub fn output_uri(plan: &SageMakerPlan) -> String {
     format!("s3://{}/{}/", plan.output_bucket, plan.project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ApiKind, EndpointSpec};
+    use crate::plan::{build, Overrides};
+
+    fn spec(o: &Overrides) -> RunSpec {
+        let endpoint = EndpointSpec {
+            url: "sagemaker://ep".into(),
+            api: ApiKind::Chat,
+            ..EndpointSpec::default()
+        };
+        build("r".into(), None, endpoint, o).expect("spec")
+    }
+
+    #[test]
+    fn what_the_inline_spec_cannot_carry_is_refused_field_by_field() {
+        assert_eq!(concurrencies(&spec(&Overrides::none())), Ok(vec![10]));
+        let o = Overrides {
+            turns: Some(3),
+            tools: Some(true),
+            shared_prefix_tokens: Some(100),
+            length_distribution: Some(LengthDistribution::Lognormal),
+            ..Overrides::none()
+        };
+        let e = concurrencies(&spec(&o)).expect_err("refused").0;
+        for field in ["turns 3", "tools", "shared_prefix_tokens 100", "lognormal"] {
+            assert!(e.contains(field), "{field}: {e}");
+        }
+        assert!(e.contains("sagemaker://ENDPOINT"), "says how: {e}");
+    }
 }

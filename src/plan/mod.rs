@@ -5,9 +5,12 @@
 
 use serde_json::{Map, Value};
 
+mod shape;
+
+use self::shape::{prompts, sessions};
 use crate::domain::{
-    ArrivalPattern, EndpointSpec, LoadLevel, PromptSpec, RunSpec, StopCondition, TokenCountSource,
-    WorkloadProfile,
+    ArrivalPattern, EndpointSpec, LengthDistribution, LoadLevel, RunSpec, StopCondition,
+    TokenCountSource, WorkloadProfile,
 };
 
 /// What a caller may set over a profile. `None`/empty means "the profile's".
@@ -37,6 +40,20 @@ pub struct Overrides {
     pub output_tokens_stddev: Option<u32>,
     /// Shared system prompt tokens.
     pub shared_prefix_tokens: Option<u32>,
+    /// How lengths spread around their means.
+    pub length_distribution: Option<LengthDistribution>,
+    /// Send the built-in OpenAI tools.
+    pub tools: Option<bool>,
+    /// Ask for structured output.
+    pub structured_output: Option<bool>,
+    /// Mean turns per session (1 = single-turn requests).
+    pub turns: Option<u32>,
+    /// Standard deviation of the turns per session.
+    pub turns_stddev: Option<u32>,
+    /// Mean think time between turns, ms.
+    pub think_time_ms: Option<u32>,
+    /// Standard deviation of the think time, ms.
+    pub think_time_ms_stddev: Option<u32>,
     /// Streaming on or off.
     pub streaming: Option<bool>,
     /// Hugging Face tokenizer spec.
@@ -154,21 +171,24 @@ pub fn build(
     if let Some(slo) = &o.slo {
         slo.check()?;
     }
+    let levels = levels(o, profile)?;
+    let sessions = sessions(o, profile, &endpoint, &levels)?;
     Ok(RunSpec {
         run_id,
         workload: workload.map(|p| p.name.clone()),
-        endpoint,
         streaming: o.streaming.unwrap_or(profile.streaming),
-        levels: levels(o, profile)?,
+        prompts: prompts(o, profile, &endpoint)?,
+        endpoint,
+        levels,
         stop: stop(o, profile)?,
         warmup_requests: o.warmup_requests,
-        prompts: prompts(o, profile)?,
         token_count: o.token_count,
         request_timeout_s: positive(o.request_timeout_s, "the request timeout")?,
         grace_period_s: non_negative(o.grace_period_s, "the grace period")?,
         seed: o.seed,
         slo: o.slo.filter(|s| !s.is_empty()),
         capacity: None,
+        sessions,
     })
 }
 
@@ -303,27 +323,6 @@ fn stop(o: &Overrides, profile: &WorkloadProfile) -> Result<StopCondition, Strin
         0 => Err("the request count must be at least 1".into()),
         count => Ok(StopCondition::Requests { count }),
     }
-}
-
-fn prompts(o: &Overrides, p: &WorkloadProfile) -> Result<PromptSpec, String> {
-    let spec = PromptSpec {
-        input_tokens_mean: o.input_tokens.unwrap_or(p.input_tokens_mean),
-        input_tokens_stddev: o.input_tokens_stddev.unwrap_or(p.input_tokens_stddev),
-        output_tokens_mean: o.output_tokens.unwrap_or(p.output_tokens_mean),
-        output_tokens_stddev: o.output_tokens_stddev.unwrap_or(p.output_tokens_stddev),
-        shared_prefix_tokens: o.shared_prefix_tokens.unwrap_or(p.shared_prefix_tokens),
-        tokenizer: o.tokenizer.clone(),
-    };
-    if spec.input_tokens_mean == 0 || spec.output_tokens_mean == 0 {
-        return Err("input and output tokens must be at least 1".into());
-    }
-    if spec.shared_prefix_tokens > 0 && spec.shared_prefix_tokens >= spec.input_tokens_mean {
-        return Err(format!(
-            "the shared prefix ({} tokens) must be shorter than the input ({} tokens)",
-            spec.shared_prefix_tokens, spec.input_tokens_mean
-        ));
-    }
-    Ok(spec)
 }
 
 /// A capacity search's range and budget, or which is out of bounds.
