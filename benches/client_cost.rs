@@ -164,6 +164,7 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -172,6 +173,7 @@ fn load_in(url: &str, n: u64, c: u32, streaming: bool, osl: u32) -> (RunResult, 
         slo: None,
         capacity: None,
         sessions: None,
+        dataset: None,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

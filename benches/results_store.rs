@@ -238,6 +238,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -246,6 +247,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
         slo: None,
         capacity: None,
         sessions: None,
+        dataset: None,
     };
     RunResult {
         run_id: run_id.into(),

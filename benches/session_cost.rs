@@ -119,6 +119,7 @@ fn spec(url: &str, isl: u32, n: u64, sessions: Option<SessionSpec>) -> RunSpec {
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         },
         token_count: TokenCountSource::Client,
         request_timeout_s: 60.0,
@@ -127,6 +128,7 @@ fn spec(url: &str, isl: u32, n: u64, sessions: Option<SessionSpec>) -> RunSpec {
         slo: None,
         capacity: None,
         sessions,
+        dataset: None,
     }
 }
 

@@ -49,6 +49,8 @@
 //! - [`report`] — pure rendering of results (and comparisons) into one
 //!   self-contained HTML file with SVG plots.
 //! - [`catalog`] — the workload catalog (built-in + user).
+//! - [`dataset`] — prompt datasets and traces (OpenAI chat JSONL, ShareGPT,
+//!   mooncake traces), read and validated line by line.
 //! - [`plan`] — profile + overrides → run spec, the engine choice and the
 //!   documented number limits, shared by CLI and MCP.
 //! - [`project`] — ml-container-creator project files (`do/config`,
@@ -62,6 +64,7 @@
 pub mod aws;
 pub mod catalog;
 pub mod cli;
+pub mod dataset;
 pub mod domain;
 pub mod engine;
 pub mod jobs;

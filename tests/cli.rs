@@ -412,3 +412,27 @@ fn clean_removes_finished_runs_from_the_shell() {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no-such-run"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_malformed_dataset_is_named_by_line_and_field_before_anything_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("chat.jsonl");
+    std::fs::write(
+        &path,
+        "{\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}\n{\"messages\":[{\"role\":\"user\"}]}\n",
+    )
+    .expect("write");
+    let o = mcc(&[
+        "run",
+        "-e",
+        "sim",
+        "--dataset",
+        path.to_str().expect("utf8"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(e.contains("line 2") && e.contains("messages[0]"), "{e}");
+    let o = mcc(&["run", "-e", "sim", "--trace-speedup", "2", "-n", "1"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("need a dataset file"), "{}", stderr(&o));
+}

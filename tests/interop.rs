@@ -646,3 +646,77 @@ fn sessions_and_tool_results_reach_an_independent_server_verbatim() {
         assert!(second["call"].is_null(), "a tool result gets a text answer");
     }
 }
+
+/// A mooncake trace as an independent server receives it: requests naming
+/// the same hash id carry the same block text (a shared prefix the server's
+/// cache can use), lengths as the trace says, and arrivals on the trace's
+/// timeline at its speedup.
+#[test]
+fn a_trace_reaches_an_independent_server_with_shared_blocks_on_its_timeline() {
+    let server = Server::start(
+        "uvicorn-h11",
+        &[
+            "INTEROP_TTFT_MS=1",
+            "INTEROP_ITL_MS=0",
+            "INTEROP_LOG_BODY=1",
+        ],
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let trace = dir.path().join("trace.jsonl");
+    let lines: String = (0..12)
+        .map(|i| {
+            let second = if i % 2 == 0 { 8 } else { 100 + i };
+            format!(
+                "{}\n",
+                json!({"timestamp": 500 + i * 40, "input_length": 600, "output_length": 2,
+                       "hash_ids": [7, second]})
+            )
+        })
+        .collect();
+    std::fs::write(&trace, lines).expect("trace");
+    let endpoint = format!("{}/v1", server.url());
+    let run = Run::new(
+        &[
+            "-e",
+            &endpoint,
+            "--dataset",
+            trace.to_str().expect("utf8"),
+            "--trace-speedup",
+            "2",
+        ],
+        &[],
+    );
+    run.clean(12);
+    let logged = server.generations(12);
+    let words: Vec<Vec<String>> = logged
+        .iter()
+        .map(|r| {
+            let content = r["messages"][0]["content"].as_str().expect("content");
+            content.split_whitespace().map(str::to_owned).collect()
+        })
+        .collect();
+    for (i, w) in words.iter().enumerate() {
+        assert_eq!(w.len(), 600, "request {i}: input_length words");
+        assert_eq!(w[..512], words[0][..512], "request {i}: hash id 7's block");
+        let same_second = i % 2 == 0;
+        assert_eq!(
+            w[512..] == words[0][512..],
+            same_second,
+            "request {i}: second block"
+        );
+    }
+    let recv: Vec<f64> = logged
+        .iter()
+        .map(|r| r["recv_mono_ns"].as_f64().expect("recv"))
+        .collect();
+    let late: Vec<f64> = recv
+        .iter()
+        .enumerate()
+        .map(|(k, t)| (t - recv[0]) / 1e6 - 20.0 * k as f64)
+        .collect();
+    // 40 ms apart in the trace, 20 ms at speedup 2, as the server saw them.
+    assert!(
+        late.iter().all(|l| l.abs() < 8.0),
+        "arrival offsets off the timeline (ms): {late:?}"
+    );
+}

@@ -561,6 +561,16 @@ async fn load_shape_overrides_reach_the_run() {
     )
     .await;
     assert!(error_text(&refused).contains("overrides.tokenizer"));
+    let refused = call(
+        &c,
+        "start_benchmark",
+        json!({"endpoint": {"url": "sim"}, "overrides": {"dataset": "/etc/passwd"}}),
+    )
+    .await;
+    assert!(
+        error_text(&refused).contains("overrides.dataset"),
+        "{refused:?}"
+    );
     let sessions = json!({"endpoint": {"url": "sim"}, "force": true, "overrides": {
         "concurrency": 2, "request_count": 6, "turns": 3, "turns_stddev": 0,
         "think_time_ms": 5, "tools": true, "structured_output": true,

@@ -185,3 +185,31 @@ fn bad_user_catalogs_warn_and_the_builtin_still_serves() {
         "{w}"
     );
 }
+
+#[test]
+fn a_user_entry_may_define_a_mixture_and_a_bad_one_is_skipped() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("c.json");
+    std::fs::write(
+        &path,
+        r#"{"profiles": {
+        "mixed": {"description": "d", "use_case": "u", "concurrency": 2, "concurrency_levels": [2],
+                  "input_tokens_mean": 100, "output_tokens_mean": 10, "streaming": true,
+                  "mixture": [{"weight": 3, "input_tokens_mean": 50, "output_tokens_mean": 5},
+                              {"weight": 1, "input_tokens_mean": 250, "output_tokens_mean": 25}]},
+        "broken": {"description": "d", "use_case": "u", "concurrency": 2, "concurrency_levels": [2],
+                   "input_tokens_mean": 100, "output_tokens_mean": 10, "streaming": true,
+                   "mixture": [{"weight": 0, "input_tokens_mean": 50, "output_tokens_mean": 5}]}}}"#,
+    )
+    .expect("write");
+    let c = Catalog::load(Some(&path));
+    assert_eq!(p(&c, "mixed").mixture.len(), 2);
+    assert!(c.get("broken").is_err());
+    assert!(
+        c.warnings()
+            .iter()
+            .any(|w| w.contains("broken") && w.contains("mixture[0]")),
+        "{:?}",
+        c.warnings()
+    );
+}

@@ -4,7 +4,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::domain::LengthDistribution;
+use crate::domain::{DatasetFormat, LengthDistribution};
 use crate::plan::Overrides;
 
 /// Request-shape flags, flattened into `RunArgs`.
@@ -39,6 +39,28 @@ pub struct ShapeArgs {
     /// Standard deviation of that pause, ms.
     #[arg(long, visible_alias = "conversation-turn-delay-stddev")]
     pub think_time_ms_stddev: Option<u32>,
+    /// Prompts from a file: OpenAI chat JSON lines, a ShareGPT JSON array
+    /// or a mooncake trace (replayed on its timestamps unless a concurrency
+    /// or rate is given).
+    #[arg(long, value_name = "FILE", visible_alias = "input-file")]
+    pub dataset: Option<String>,
+    /// The dataset's format (default: detected).
+    #[arg(long, value_enum)]
+    pub dataset_format: Option<Format>,
+    /// Replay a trace this many times faster (default 1).
+    #[arg(long)]
+    pub trace_speedup: Option<f64>,
+}
+
+/// `--dataset-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// JSON lines of chat `messages` (or `prompt`), optional `max_tokens`.
+    Openai,
+    /// A JSON array of ShareGPT conversations.
+    Sharegpt,
+    /// JSON lines of `input_length`, `output_length`, `hash_ids`, `timestamp`.
+    Mooncake,
 }
 
 /// `--length-distribution`.
@@ -63,6 +85,13 @@ impl ShapeArgs {
         o.turns_stddev = self.turns_stddev;
         o.think_time_ms = self.think_time_ms;
         o.think_time_ms_stddev = self.think_time_ms_stddev;
+        o.dataset = self.dataset.clone();
+        o.dataset_format = self.dataset_format.map(|f| match f {
+            Format::Openai => DatasetFormat::Openai,
+            Format::Sharegpt => DatasetFormat::Sharegpt,
+            Format::Mooncake => DatasetFormat::Mooncake,
+        });
+        o.trace_speedup = self.trace_speedup;
     }
 }
 

@@ -42,8 +42,9 @@ pub use result::{
 pub use run::{Engine, RunRecord, RunState, Starter};
 pub use sim::SimSettings;
 pub use spec::{
-    ApiKind, ArrivalPattern, EndpointSpec, LengthDistribution, LoadLevel, PromptSpec, RunSpec,
-    SecretHeaders, SessionSpec, StopCondition, TlsSpec, TokenCountSource,
+    ApiKind, ArrivalPattern, DatasetFormat, DatasetSpec, EndpointSpec, LengthDistribution,
+    LoadLevel, MixComponent, PromptSpec, RunSpec, SecretHeaders, SessionSpec, StopCondition,
+    TlsSpec, TokenCountSource,
 };
 pub use stage::{ProcessingSpec, StageOutcome, StagePlan, StageReport, StageSource};
 pub use stats::{Stats, PERCENTILES};

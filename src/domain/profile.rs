@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::LengthDistribution;
+use super::{LengthDistribution, MixComponent};
 
 /// One workload profile: the traffic shape a benchmark sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -64,6 +64,11 @@ pub struct WorkloadProfile {
     /// Standard deviation of that pause, ms.
     #[serde(default)]
     pub think_time_ms_stddev: u32,
+    /// A weighted mixture of length shapes (`weight`, `input_tokens_mean`,
+    /// `input_tokens_stddev`, `output_tokens_mean`, `output_tokens_stddev`
+    /// each); each request draws one. Empty: the means above.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mixture: Vec<MixComponent>,
 }
 
 fn default_request_count() -> u32 {
@@ -76,7 +81,7 @@ fn default_dataset() -> String {
 
 impl WorkloadProfile {
     /// Field names a catalog entry may carry.
-    pub const FIELDS: [&'static str; 20] = [
+    pub const FIELDS: [&'static str; 21] = [
         "name",
         "description",
         "use_case",
@@ -97,6 +102,7 @@ impl WorkloadProfile {
         "turns_stddev",
         "think_time_ms_mean",
         "think_time_ms_stddev",
+        "mixture",
     ];
 
     /// The seed's defaults, used when no workload is named at all.
@@ -122,6 +128,7 @@ impl WorkloadProfile {
             turns_stddev: 0,
             think_time_ms_mean: 0,
             think_time_ms_stddev: 0,
+            mixture: Vec::new(),
         }
     }
 
@@ -158,6 +165,7 @@ impl WorkloadProfile {
                 super::SessionSpec::MAX_TURNS
             ));
         }
+        out.extend(MixComponent::check(&self.mixture));
         if self.dataset != "synthetic" {
             out.push(format!(
                 "dataset {:?} is not supported (only \"synthetic\")",

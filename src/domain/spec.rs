@@ -161,6 +161,9 @@ pub enum ArrivalPattern {
     Constant,
     /// Exponential gaps with mean `1/rate`.
     Poisson,
+    /// The dataset's own timestamps, divided by its trace speedup (`rate`
+    /// is then the trace's mean rate at that speedup).
+    Trace,
 }
 
 /// The load offered at one level of a run (one result per level).
@@ -185,10 +188,16 @@ pub enum LoadLevel {
 }
 
 impl LoadLevel {
-    /// Short label used in tables and directory names (`c8`, `r12.5`).
+    /// Short label used in tables and directory names (`c8`, `r12.5`,
+    /// `trace-r40` for a replayed trace at its mean rate).
     pub fn label(&self) -> String {
         match self {
             Self::Concurrency { concurrency } => format!("c{concurrency}"),
+            Self::Rate {
+                rate,
+                pattern: ArrivalPattern::Trace,
+                ..
+            } => format!("trace-r{rate}"),
             Self::Rate { rate, .. } => format!("r{rate}"),
         }
     }
@@ -242,6 +251,50 @@ pub struct PromptSpec {
     /// Ask for structured output (`response_format` with a JSON schema).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub structured_output: bool,
+    /// A weighted mixture of length shapes: each request draws a component
+    /// by weight, then its lengths from that component (the means and
+    /// stddevs above are then unused). Empty: one shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mixture: Vec<MixComponent>,
+}
+
+/// One component of a length mixture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MixComponent {
+    /// Relative weight (any positive number; weights need not sum to 1).
+    pub weight: f64,
+    /// Mean prompt tokens.
+    pub input_tokens_mean: u32,
+    /// Prompt token standard deviation.
+    #[serde(default)]
+    pub input_tokens_stddev: u32,
+    /// Mean output tokens.
+    pub output_tokens_mean: u32,
+    /// Output token standard deviation.
+    #[serde(default)]
+    pub output_tokens_stddev: u32,
+}
+
+impl MixComponent {
+    /// Most components a mixture may have.
+    pub const MAX: usize = 16;
+
+    /// Problems with a mixture, as one sentence, or `None`.
+    pub fn check(mix: &[Self]) -> Option<String> {
+        if mix.len() > Self::MAX {
+            return Some(format!("a mixture has at most {} components", Self::MAX));
+        }
+        let bad = mix.iter().position(|c| {
+            !(c.weight.is_finite() && c.weight > 0.0)
+                || c.input_tokens_mean == 0
+                || c.output_tokens_mean == 0
+                || c.input_tokens_mean > 1_048_576
+                || c.output_tokens_mean > 1_048_576
+        });
+        bad.map(|i| {
+            format!("mixture[{i}] needs a positive weight and token means from 1 to 1048576")
+        })
+    }
 }
 
 /// How token lengths are drawn from their mean and standard deviation.
@@ -254,6 +307,34 @@ pub enum LengthDistribution {
     /// Lognormal with the same mean and standard deviation: a long right
     /// tail, as serving traces show (many short requests, a few very long).
     Lognormal,
+}
+
+/// The format of a prompt dataset file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DatasetFormat {
+    /// JSON lines of chat `messages` (or a `prompt`), optional `max_tokens`.
+    Openai,
+    /// A JSON array of ShareGPT conversations.
+    Sharegpt,
+    /// JSON lines of a serving trace: `input_length`, `output_length`,
+    /// `hash_ids`, `timestamp` (AIPerf's mooncake trace).
+    Mooncake,
+}
+
+/// Prompts from a file instead of synthetic ones.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetSpec {
+    /// The file (a path the operator allowed, for a tool call).
+    pub path: String,
+    /// Its format (detected when not given).
+    pub format: DatasetFormat,
+    /// Entries in the file.
+    pub entries: u64,
+    /// Trace replay: timestamps are divided by this (2 = twice as fast);
+    /// `None` when the run's own load sends the entries instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_speedup: Option<f64>,
 }
 
 /// Multi-turn conversations: every turn sends the whole history so far
@@ -332,6 +413,9 @@ pub struct RunSpec {
     /// request count (or duration) counts turns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<SessionSpec>,
+    /// Prompts (and, for a trace, arrival times) from a file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<DatasetSpec>,
 }
 
 #[cfg(test)]

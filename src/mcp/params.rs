@@ -180,6 +180,19 @@ pub(crate) struct RunOverrides {
     pub(crate) think_time_ms: Option<u32>,
     /// Standard deviation of that pause, ms.
     pub(crate) think_time_ms_stddev: Option<u32>,
+    /// Prompts from a file inside the directories the server may use:
+    /// OpenAI chat JSON lines (`messages` or `prompt`, optional
+    /// `max_tokens`), a ShareGPT JSON array, or a mooncake trace
+    /// (`input_length`, `output_length`, `hash_ids`, `timestamp`). A trace
+    /// with timestamps is replayed on its own timeline unless a
+    /// concurrency or rate is given.
+    pub(crate) dataset: Option<String>,
+    /// The dataset's format: `openai`, `sharegpt` or `mooncake` (default:
+    /// detected from the file).
+    pub(crate) dataset_format: Option<DatasetFormatArg>,
+    /// Replay a trace this many times faster (2 = timestamps halved;
+    /// default 1).
+    pub(crate) trace_speedup: Option<f64>,
     /// Tokenizer for token counts: a Hugging Face model id found in the
     /// server's local HF cache, or a tokenizer.json or model directory
     /// inside the directories the server may use. Default: a built-in
@@ -286,6 +299,18 @@ pub(crate) enum ArrivalArg {
     Poisson,
     /// Evenly spaced.
     Constant,
+}
+
+/// A dataset file's format.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DatasetFormatArg {
+    /// JSON lines of chat `messages` or `prompt`.
+    Openai,
+    /// A JSON array of ShareGPT conversations.
+    Sharegpt,
+    /// JSON lines of a mooncake serving trace.
+    Mooncake,
 }
 
 /// How lengths spread around their means.

@@ -9,8 +9,9 @@ use super::params::*;
 use super::server::Shared;
 use super::tool_error::{tool_err, ToolError};
 use crate::domain::{
-    ApiKind, ArrivalPattern, CapacitySearch, EndpointSpec, KeyChoice, LengthDistribution,
-    SearchMode, SecretHeaders, ServerPolicy, TlsSpec, TokenCountSource, WorkloadProfile,
+    ApiKind, ArrivalPattern, CapacitySearch, DatasetFormat, EndpointSpec, KeyChoice,
+    LengthDistribution, SearchMode, SecretHeaders, ServerPolicy, TlsSpec, TokenCountSource,
+    WorkloadProfile,
 };
 use crate::jobs::{new_run_id, Jobs};
 use crate::plan::{self, choose_engine, EngineChoice, EngineRequest, Overrides};
@@ -247,6 +248,11 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
         request_rate = vec![r];
     }
     let tokenizer = o.tokenizer.map(|t| tokenizer_arg(shared, &t)).transpose()?;
+    let dataset = o
+        .dataset
+        .map(|d| allowed_dir(shared, &d, "overrides.dataset"))
+        .transpose()?
+        .map(|p| p.display().to_string());
     Ok(Overrides {
         concurrency,
         sweep: o.sweep.unwrap_or(false),
@@ -273,6 +279,13 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
         turns_stddev: o.turns_stddev,
         think_time_ms: o.think_time_ms,
         think_time_ms_stddev: o.think_time_ms_stddev,
+        dataset,
+        dataset_format: o.dataset_format.map(|f| match f {
+            DatasetFormatArg::Openai => DatasetFormat::Openai,
+            DatasetFormatArg::Sharegpt => DatasetFormat::Sharegpt,
+            DatasetFormatArg::Mooncake => DatasetFormat::Mooncake,
+        }),
+        trace_speedup: o.trace_speedup,
         streaming: o.streaming,
         tokenizer,
         warmup_requests: o.warmup_requests.unwrap_or(0),

@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 
+mod dataset;
 mod shape;
 
 use self::shape::{prompts, sessions};
@@ -54,6 +55,12 @@ pub struct Overrides {
     pub think_time_ms: Option<u32>,
     /// Standard deviation of the think time, ms.
     pub think_time_ms_stddev: Option<u32>,
+    /// Prompts from this file (a path the caller may use).
+    pub dataset: Option<String>,
+    /// Its format, when not detected.
+    pub dataset_format: Option<crate::domain::DatasetFormat>,
+    /// Replay a trace's timestamps, divided by this.
+    pub trace_speedup: Option<f64>,
     /// Streaming on or off.
     pub streaming: Option<bool>,
     /// Hugging Face tokenizer spec.
@@ -171,8 +178,24 @@ pub fn build(
     if let Some(slo) = &o.slo {
         slo.check()?;
     }
-    let levels = levels(o, profile)?;
-    let sessions = sessions(o, profile, &endpoint, &levels)?;
+    let dataset = dataset::plan(o)?;
+    let replay = dataset.as_ref().and_then(|d| d.replay);
+    let levels = match replay {
+        Some(level) => vec![level],
+        None => levels(o, profile)?,
+    };
+    let sessions = match &dataset {
+        Some(_) => None,
+        None => sessions(o, profile, &endpoint, &levels)?,
+    };
+    let stop = match (&dataset, replay) {
+        (Some(d), Some(_)) if o.request_count.is_none() && o.duration_s.is_none() => {
+            StopCondition::Requests {
+                count: d.spec.entries,
+            }
+        }
+        _ => stop(o, profile)?,
+    };
     Ok(RunSpec {
         run_id,
         workload: workload.map(|p| p.name.clone()),
@@ -180,7 +203,7 @@ pub fn build(
         prompts: prompts(o, profile, &endpoint)?,
         endpoint,
         levels,
-        stop: stop(o, profile)?,
+        stop,
         warmup_requests: o.warmup_requests,
         token_count: o.token_count,
         request_timeout_s: positive(o.request_timeout_s, "the request timeout")?,
@@ -189,6 +212,7 @@ pub fn build(
         slo: o.slo.filter(|s| !s.is_empty()),
         capacity: None,
         sessions,
+        dataset: dataset.map(|d| d.spec),
     })
 }
 

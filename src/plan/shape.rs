@@ -20,6 +20,11 @@ pub(super) fn prompts(
         distribution: o.length_distribution.unwrap_or(p.length_distribution),
         tools: o.tools.unwrap_or(p.tools),
         structured_output: o.structured_output.unwrap_or(p.structured_output),
+        // Lengths given for the run replace the profile's mixture.
+        mixture: match (o.input_tokens, o.output_tokens) {
+            (None, None) => p.mixture.clone(),
+            _ => Vec::new(),
+        },
     };
     if spec.input_tokens_mean == 0 || spec.output_tokens_mean == 0 {
         return Err("input and output tokens must be at least 1".into());

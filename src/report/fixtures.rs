@@ -36,6 +36,7 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 60.0,
@@ -44,6 +45,7 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
         slo: None,
         capacity: None,
         sessions: None,
+        dataset: None,
     }
 }
 

@@ -43,6 +43,7 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         },
         token_count: TokenCountSource::Auto,
         request_timeout_s: 30.0,
@@ -51,6 +52,7 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
         slo: None,
         capacity: None,
         sessions: None,
+        dataset: None,
     }
 }
 

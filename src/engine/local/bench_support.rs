@@ -45,6 +45,7 @@ pub fn session_turn_costs(
         distribution: Default::default(),
         tools: false,
         structured_output: false,
+        mixture: Vec::new(),
     };
     let tokenizer = super::tokenizer::ClientTokenizer::builtin();
     let factory = super::prompts::PromptFactory::new(&shape, &tokenizer, 1);

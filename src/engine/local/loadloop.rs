@@ -78,6 +78,9 @@ pub(crate) struct LoopContext {
     /// Multi-turn sessions: each lane runs one session at a time and
     /// builds each turn's body from it (`requests` is then unused).
     pub(crate) sessions: Option<Arc<SessionPlan>>,
+    /// A replayed trace's arrival offsets (the `trace` arrival pattern),
+    /// request k going out at offset k with prepared request k.
+    pub(crate) trace: Option<Arc<[std::time::Duration]>>,
 }
 
 /// What a phase produced.
@@ -165,7 +168,7 @@ pub(crate) fn run_phase(ctx: &LoopContext, plan: &PhasePlan) -> PhaseOutcome {
             (u64::MAX, Some(started + Duration::from_secs_f64(seconds)))
         }
     };
-    let schedule = Schedule::for_level(&plan.level, plan.seed);
+    let schedule = Schedule::for_level(&plan.level, plan.seed, ctx.trace.as_ref());
     let (tx, source) = match schedule {
         Schedule::Closed => (
             None,

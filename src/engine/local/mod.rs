@@ -12,6 +12,7 @@ mod connect;
 mod contention;
 mod discover;
 mod fastpath;
+mod from_dataset;
 mod loadloop;
 mod openai;
 mod progress;
@@ -115,7 +116,7 @@ fn prepare<'a>(
 ) -> Result<Runner<'a>, EngineError> {
     let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
     let (route, model) = connect(spec, ctx)?;
-    let (requests, sessions) = prepare_requests(spec, &tokenizer, model.as_deref());
+    let prepared = prepare_requests(spec, &tokenizer, model.as_deref())?;
     let model = model.unwrap_or_else(|| spec.endpoint.url.clone());
     let policy = TokenPolicy {
         source: spec.token_count,
@@ -132,12 +133,13 @@ fn prepare<'a>(
     let lctx = LoopContext {
         handle: ctx.handle.clone(),
         target,
-        requests: requests.into(),
+        requests: prepared.requests.into(),
         progress: Arc::clone(&ctx.progress),
         stop: ctx.stop.clone(),
         grace: Duration::from_secs_f64(spec.grace_period_s),
         conns: Arc::default(),
-        sessions,
+        sessions: prepared.sessions,
+        trace: prepared.trace,
     };
     Ok(Runner {
         spec,
@@ -259,14 +261,48 @@ fn validate(spec: &RunSpec) -> Result<(), EngineError> {
     Ok(())
 }
 
+/// What the load loop sends: prepared requests, or a session plan.
+struct Prepared {
+    requests: Vec<PreparedRequest>,
+    sessions: Option<Arc<SessionPlan>>,
+    /// A replayed trace's arrival offsets.
+    trace: Option<Arc<[Duration]>>,
+}
+
 /// Bodies for every request the run will send (reused cyclically past the
-/// pool's size), or, for a multi-turn run, the session plan that builds each
-/// turn from the history. Built entirely before the first request.
+/// pool's size; a dataset's entries in file order), or, for a multi-turn
+/// run, the session plan that builds each turn from the history. Built
+/// entirely before the first request.
 fn prepare_requests(
     spec: &RunSpec,
     tokenizer: &ClientTokenizer,
     model: Option<&str>,
-) -> (Vec<PreparedRequest>, Option<Arc<SessionPlan>>) {
+) -> Result<Prepared, EngineError> {
+    let mut rng = Rng::derive(spec.seed, 0x9903);
+    let fields = openai::common_fields(
+        model,
+        &spec.prompts,
+        spec.streaming,
+        &spec.endpoint.extra_body,
+    );
+    if let Some(ds) = &spec.dataset {
+        let p = &spec.prompts;
+        let draw = || {
+            prompts::draw_length(
+                &mut rng,
+                p.distribution,
+                p.output_tokens_mean,
+                p.output_tokens_stddev,
+                1,
+            )
+        };
+        let d = from_dataset::prepare(spec, ds, tokenizer, &fields, draw)?;
+        return Ok(Prepared {
+            requests: d.requests,
+            sessions: None,
+            trace: d.trace,
+        });
+    }
     let needed = match spec.stop {
         StopCondition::Requests { count } => u64::from(spec.warmup_requests)
             .saturating_add(count.saturating_mul(spec.levels.len() as u64)),
@@ -277,17 +313,14 @@ fn prepare_requests(
         .min(PROMPT_POOL_MAX)
         .min((PROMPT_POOL_CHARS / per_prompt).max(1)) as usize;
     let factory = PromptFactory::new(&spec.prompts, tokenizer, spec.seed);
-    let mut rng = Rng::derive(spec.seed, 0x9903);
-    let fields = openai::common_fields(
-        model,
-        &spec.prompts,
-        spec.streaming,
-        &spec.endpoint.extra_body,
-    );
     let prompts = (0..pool).map(|_| factory.next(&mut rng));
     if let Some(s) = spec.sessions {
         let plan = SessionPlan::new(s, prompts.collect(), &fields, spec.seed);
-        return (Vec::new(), Some(Arc::new(plan)));
+        return Ok(Prepared {
+            requests: Vec::new(),
+            sessions: Some(Arc::new(plan)),
+            trace: None,
+        });
     }
     let requests = prompts
         .map(|p| PreparedRequest {
@@ -296,7 +329,11 @@ fn prepare_requests(
             max_tokens: p.max_tokens,
         })
         .collect();
-    (requests, None)
+    Ok(Prepared {
+        requests,
+        sessions: None,
+        trace: None,
+    })
 }
 
 /// The parts of a run every phase needs.
@@ -397,7 +434,12 @@ impl Runner<'_> {
             level_index: i,
             phase: BenchmarkPhase::Profiling,
             stop: self.spec.stop,
-            first_request: self.spec.warmup_requests as usize + i * per_level as usize,
+            // A replayed trace starts over at its first entry each level.
+            first_request: if self.lctx.trace.is_some() {
+                0
+            } else {
+                self.spec.warmup_requests as usize + i * per_level as usize
+            },
             seed: self.spec.seed.wrapping_add(i as u64),
         };
         let probe_stop = CancellationToken::new();
@@ -542,6 +584,7 @@ mod tests {
                 distribution: Default::default(),
                 tools: false,
                 structured_output: false,
+                mixture: Vec::new(),
             },
             token_count: TokenCountSource::Auto,
             request_timeout_s: 1.0,
@@ -550,6 +593,7 @@ mod tests {
             slo: None,
             capacity: None,
             sessions: None,
+            dataset: None,
         }
     }
 

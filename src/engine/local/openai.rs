@@ -491,6 +491,7 @@ mod tests {
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         };
         let fields = common_fields(Some("m"), &shape, true, &extra);
         let chat: Value =

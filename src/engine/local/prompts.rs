@@ -10,7 +10,7 @@
 use std::sync::Arc;
 
 use super::tokenizer::ClientTokenizer;
-use crate::domain::{LengthDistribution, PromptSpec};
+use crate::domain::{LengthDistribution, MixComponent, PromptSpec};
 use crate::rng::Rng;
 use crate::text::WORDS;
 
@@ -62,24 +62,27 @@ impl<'t> PromptFactory<'t> {
         f
     }
 
-    /// The next prompt: lengths drawn from the spec's distribution.
+    /// The next prompt: lengths drawn from the spec's distribution (from
+    /// one mixture component, drawn by weight, when there is a mixture).
     pub fn next(&self, rng: &mut Rng) -> Prompt {
         let prefix = self.system.as_ref().map_or(0, |(_, n)| *n);
         let s = &self.spec;
-        let isl = draw_length(
-            rng,
-            s.distribution,
-            s.input_tokens_mean,
-            s.input_tokens_stddev,
-            prefix + 1,
-        );
-        let max_tokens = draw_length(
-            rng,
-            s.distribution,
-            s.output_tokens_mean,
-            s.output_tokens_stddev,
-            1,
-        );
+        let (isl_mean, isl_sd, osl_mean, osl_sd) = match pick(&s.mixture, rng) {
+            Some(c) => (
+                c.input_tokens_mean,
+                c.input_tokens_stddev,
+                c.output_tokens_mean,
+                c.output_tokens_stddev,
+            ),
+            None => (
+                s.input_tokens_mean,
+                s.input_tokens_stddev,
+                s.output_tokens_mean,
+                s.output_tokens_stddev,
+            ),
+        };
+        let isl = draw_length(rng, s.distribution, isl_mean, isl_sd, prefix + 1);
+        let max_tokens = draw_length(rng, s.distribution, osl_mean, osl_sd, 1);
         let (user, user_tokens) = self.exact_text(rng, isl - prefix);
         Prompt {
             system: self.system.as_ref().map(|(s, _)| Arc::clone(s)),
@@ -124,6 +127,19 @@ impl<'t> PromptFactory<'t> {
         }
         best
     }
+}
+
+/// A mixture component drawn by weight; `None` without a mixture.
+fn pick<'m>(mix: &'m [MixComponent], rng: &mut Rng) -> Option<&'m MixComponent> {
+    let total: f64 = mix.iter().map(|c| c.weight).sum();
+    let mut at = rng.next_f64() * total;
+    for c in mix {
+        if at < c.weight {
+            return Some(c);
+        }
+        at -= c.weight;
+    }
+    mix.last()
 }
 
 /// Longest drawn length, as a multiple of the mean: a lognormal tail is cut
@@ -188,6 +204,7 @@ mod tests {
             distribution: Default::default(),
             tools: false,
             structured_output: false,
+            mixture: Vec::new(),
         }
     }
 
@@ -259,6 +276,38 @@ mod tests {
         assert!(sorted[n - 1] > 4.0 * mean, "a long right tail");
         let fixed = draw_length(&mut rng, LengthDistribution::Lognormal, 300, 0, 1);
         assert_eq!(fixed, 300, "no spread, no draw");
+    }
+
+    #[test]
+    fn a_mixture_draws_each_component_by_its_weight() {
+        let tok = ClientTokenizer::builtin();
+        let mut s = spec(100, 0, 0);
+        let c = |weight, isl, osl| MixComponent {
+            weight,
+            input_tokens_mean: isl,
+            input_tokens_stddev: 0,
+            output_tokens_mean: osl,
+            output_tokens_stddev: 0,
+        };
+        s.mixture = vec![c(3.0, 50, 10), c(1.0, 400, 80)];
+        let f = PromptFactory::new(&s, &tok, 1);
+        let mut rng = Rng::new(8);
+        let n = 4_000;
+        let draws: Vec<(u32, u32)> = (0..n)
+            .map(|_| {
+                let p = f.next(&mut rng);
+                (p.input_tokens, p.max_tokens)
+            })
+            .collect();
+        let long = draws.iter().filter(|d| **d == (400, 80)).count() as f64;
+        assert!(draws.iter().all(|d| *d == (50, 10) || *d == (400, 80)));
+        assert!(
+            (long / n as f64 - 0.25).abs() < 0.025,
+            "share {}",
+            long / n as f64
+        );
+        let mean = draws.iter().map(|d| f64::from(d.0)).sum::<f64>() / n as f64;
+        assert!((mean - 137.5).abs() < 9.0, "mean {mean}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! level's start (offset k of a constant rate is exactly k/rate), so a late
 //! wake-up never shifts the requests after it: there is no drift.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::domain::{ArrivalPattern, LoadLevel};
@@ -17,11 +18,16 @@ pub(crate) enum Schedule {
 }
 
 impl Schedule {
-    /// The schedule of a level; `seed` fixes Poisson gaps.
-    pub(crate) fn for_level(level: &LoadLevel, seed: u64) -> Self {
+    /// The schedule of a level; `seed` fixes Poisson gaps, `trace` holds a
+    /// replayed trace's offsets (already divided by its speedup).
+    pub(crate) fn for_level(level: &LoadLevel, seed: u64, trace: Option<&Arc<[Duration]>>) -> Self {
         match *level {
             LoadLevel::Concurrency { .. } => Self::Closed,
-            LoadLevel::Rate { rate, pattern, .. } => Self::Open(Arrivals::new(rate, pattern, seed)),
+            LoadLevel::Rate { rate, pattern, .. } => {
+                let mut a = Arrivals::new(rate, pattern, seed);
+                a.trace = trace.cloned();
+                Self::Open(a)
+            }
         }
     }
 }
@@ -36,6 +42,9 @@ pub(crate) struct Arrivals {
     k: u64,
     /// Offset of the previous Poisson arrival, seconds.
     poisson_at: f64,
+    /// A trace's offsets from its first request; past its end it repeats,
+    /// each round one mean gap after the last.
+    trace: Option<Arc<[Duration]>>,
 }
 
 impl Arrivals {
@@ -46,6 +55,7 @@ impl Arrivals {
             rng: Rng::derive(seed, 0xA771),
             k: 0,
             poisson_at: 0.0,
+            trace: None,
         }
     }
 
@@ -60,9 +70,22 @@ impl Arrivals {
                 }
                 self.poisson_at
             }
+            ArrivalPattern::Trace => self.trace_offset(),
         };
         self.k += 1;
         Duration::from_secs_f64(secs)
+    }
+
+    /// Offset of arrival `k` of a replayed trace (evenly spaced at the
+    /// level's rate when there is no trace).
+    fn trace_offset(&self) -> f64 {
+        let Some(t) = self.trace.as_ref().filter(|t| !t.is_empty()) else {
+            return self.k as f64 / self.rate;
+        };
+        let n = t.len() as u64;
+        let span = t[t.len() - 1].as_secs_f64();
+        let round = span + span / n as f64;
+        t[(self.k % n) as usize].as_secs_f64() + (self.k / n) as f64 * round
     }
 }
 
@@ -98,6 +121,29 @@ mod tests {
         assert!((std / mean - 1.0).abs() < 0.03, "cv {}", std / mean);
         let above = gaps.iter().filter(|g| **g > mean).count() as f64 / gaps.len() as f64;
         assert!((above - (-1.0f64).exp()).abs() < 0.01, "{above}");
+    }
+
+    #[test]
+    fn a_trace_is_replayed_on_its_own_timeline_and_then_repeats() {
+        let t: Arc<[Duration]> = [0, 10, 40]
+            .iter()
+            .map(|ms| Duration::from_millis(*ms))
+            .collect();
+        let level = LoadLevel::Rate {
+            rate: 75.0,
+            pattern: ArrivalPattern::Trace,
+            max_concurrency: None,
+        };
+        let Schedule::Open(mut a) = Schedule::for_level(&level, 1, Some(&t)) else {
+            panic!("open loop");
+        };
+        let ms: Vec<f64> = (0..5)
+            .map(|_| a.next_offset().as_secs_f64() * 1e3)
+            .collect();
+        let round = 40.0 + 40.0 / 3.0;
+        for (got, want) in ms.iter().zip([0.0, 10.0, 40.0, round, round + 10.0]) {
+            assert!((got - want).abs() < 1e-6, "{ms:?}");
+        }
     }
 
     #[test]

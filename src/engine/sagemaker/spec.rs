@@ -69,11 +69,20 @@ pub fn not_passed(spec: &RunSpec) -> Vec<String> {
     if p.distribution == LengthDistribution::Lognormal {
         out.push("length_distribution lognormal (the service draws normal lengths)".into());
     }
+    if !p.mixture.is_empty() {
+        out.push(format!(
+            "mixture of {} length shapes (one shape per job)",
+            p.mixture.len()
+        ));
+    }
     if p.shared_prefix_tokens > 0 {
         out.push(format!(
             "shared_prefix_tokens {} (a system prompt shared by every request)",
             p.shared_prefix_tokens
         ));
+    }
+    if let Some(d) = &spec.dataset {
+        out.push(format!("dataset {} (prompts from a file)", d.path));
     }
     if !spec.endpoint.extra_body.is_empty() {
         out.push("extra_body (extra request fields)".into());
