@@ -609,6 +609,38 @@ fn sessions_and_tool_results_reach_an_independent_server_verbatim() {
     );
     assert!(by_length.contains_key(&5), "a third turn: {by_length:?}");
 
+    // Lognormal lengths as the server counts them (words of the prompt):
+    // mean 24, stddev 24 (the run's seed fixes the draws).
+    let before = server.generations(0).len();
+    let mix = Run::new(
+        &[
+            "-e",
+            &endpoint,
+            "--length-distribution",
+            "lognormal",
+            "--isl-stddev",
+            "24",
+            "-c",
+            "4",
+            "-n",
+            "300",
+        ],
+        &[],
+    );
+    mix.clean(300);
+    let counts: Vec<f64> = server.generations(before + 300)[before..]
+        .iter()
+        .map(|r| {
+            let text = r["messages"][0]["content"].as_str().expect("content");
+            text.split_whitespace().count() as f64
+        })
+        .collect();
+    let n = counts.len() as f64;
+    let mean = counts.iter().sum::<f64>() / n;
+    let sd = (counts.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
+    assert!((mean / 24.0 - 1.0).abs() < 0.1, "mean {mean}");
+    assert!((sd / 24.0 - 1.0).abs() < 0.3, "stddev {sd}");
+
     for streaming in ["--streaming", "--no-streaming"] {
         let before = server.generations(0).len();
         let tools = Run::new(

@@ -16,6 +16,7 @@ mod marks;
 mod page;
 mod plots;
 mod run;
+mod sessions;
 mod svg;
 #[cfg(test)]
 mod tests;

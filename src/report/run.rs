@@ -25,6 +25,12 @@ pub(crate) fn render(result: &RunResult, requests: &[RequestPoint], ctx: &Report
         result.capacity.as_ref(),
         result.spec.capacity.as_ref().map(|c| &c.slo),
     ));
+    let sessions: Vec<(String, _)> = result
+        .levels
+        .iter()
+        .map(|l| (l.level.label(), l.metrics.sessions.as_ref()))
+        .collect();
+    body.push_str(&super::sessions::section(&sessions));
     body.push_str("<h2>Latency against throughput</h2><div class=\"grid2\">");
     body.push_str(&throughput_plots(result));
     body.push_str("</div><h2>Distributions</h2><div class=\"grid2\">");
@@ -54,11 +60,7 @@ fn header(r: &RunResult, ctx: &ReportContext, n_requests: usize) -> String {
         StopCondition::Requests { count: n } => format!("{} requests per level", count(n)),
         StopCondition::Duration { seconds } => format!("{} s per level", num(seconds)),
     };
-    let p = &spec.prompts;
-    let prompts = format!(
-        "{} ± {} tokens in, {} ± {} out",
-        p.input_tokens_mean, p.input_tokens_stddev, p.output_tokens_mean, p.output_tokens_stddev
-    );
+    let prompts = super::sessions::prompt_text(spec);
     let levels: Vec<String> = r.levels.iter().map(|l| l.level.label()).collect();
     let some = |o: &Option<String>| o.clone().unwrap_or_default();
     let items = [

@@ -297,3 +297,44 @@ fn capacity_search_page_plots_every_probe_against_each_target() {
     assert!(html.contains("&lt;b&gt;note&lt;/b&gt;"));
     assert_eq!(html.matches("TTFT p99 70 ms &gt; 40 ms").count(), 3);
 }
+
+#[test]
+fn a_multi_turn_run_shows_its_sessions_by_turn() {
+    let mut r = run("chat", &[4]);
+    r.spec.sessions = Some(SessionSpec {
+        turns_mean: 5,
+        turns_stddev: 2,
+        think_time_ms_mean: 1000,
+        think_time_ms_stddev: 500,
+    });
+    r.spec.prompts.tools = true;
+    let turn = |t: u32, ttft: f64| TurnMetrics {
+        turn: t,
+        request_count: 10,
+        time_to_first_token: Some(odd_stats(ttft)),
+        request_latency: Some(odd_stats(ttft * 3.0)),
+        input_sequence_length: Some(odd_stats(550.0 + 700.0 * f64::from(t))),
+    };
+    r.levels[0].metrics.sessions = Some(SessionMetrics {
+        session_count: 12,
+        completed_session_count: 9,
+        turns_per_session: Some(odd_stats(5.0)),
+        session_duration: Some(odd_stats(9000.0)),
+        by_turn: vec![turn(0, 40.0), turn(1, 55.0), turn(2, 71.0)],
+    });
+    let html = run_report(&r, &requests(&["c4"], 10), &ReportContext::default());
+    assert_page(&html);
+    assert!(html.contains("<h2>Sessions</h2>"), "a sessions section");
+    assert!(html.matches("<tr><td class=\"l\">").count() >= 3);
+    assert!(
+        html.contains("sessions of 5 ± 2 turns"),
+        "the header says what was sent"
+    );
+    assert!(html.contains("the built-in tools"));
+    let plain = run_report(
+        &run("plain", &[4]),
+        &requests(&["c4"], 10),
+        &ReportContext::default(),
+    );
+    assert!(!plain.contains("<h2>Sessions</h2>"));
+}
