@@ -18,16 +18,33 @@
 //! `AWS_ENDPOINT_URL_<SERVICE>` are honoured by the SDK, and S3 switches to
 //! path-style addressing when an endpoint is set.
 
+#[cfg(feature = "aws")]
 mod athena;
+#[cfg(feature = "aws")]
 mod error;
+#[cfg(not(feature = "aws"))]
+mod off;
+#[cfg(feature = "aws")]
 mod processing;
+#[cfg(feature = "aws")]
 pub mod runtime;
+#[cfg(feature = "aws")]
 mod s3;
+#[cfg(feature = "aws")]
 mod sagemaker;
 
+#[cfg(not(feature = "aws"))]
+pub use off::{AwsCloud, RUNTIME, WITHOUT_AWS};
+
+#[cfg(feature = "aws")]
 use aws_config::{BehaviorVersion, Region};
 
+/// The connector of `sagemaker://` endpoints for local runs.
+#[cfg(feature = "aws")]
+pub const RUNTIME: Option<crate::engine::invoke::ConnectRuntime> = Some(runtime::connect);
+
 /// SageMaker, S3 and Athena clients built from the environment.
+#[cfg(feature = "aws")]
 #[derive(Debug, Clone)]
 pub struct AwsCloud {
     sm: aws_sdk_sagemaker::Client,
@@ -35,6 +52,7 @@ pub struct AwsCloud {
     athena: aws_sdk_athena::Client,
 }
 
+#[cfg(feature = "aws")]
 impl AwsCloud {
     /// Clients for `region` (else the default chain's region).
     pub async fn from_env(region: Option<&str>) -> Self {
@@ -55,6 +73,7 @@ impl AwsCloud {
 
 /// The shared SDK configuration: the default chain, with `region` first
 /// when given.
+#[cfg(feature = "aws")]
 async fn load_config(region: Option<&str>) -> aws_config::SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(r) = region {

@@ -54,7 +54,7 @@ pub fn execute(
         progress,
         excluded_cpu: sim.as_ref().and_then(SimServer::cpu_clock),
         output_dir: dir,
-        runtime: Some(aws::runtime::connect),
+        runtime: aws::RUNTIME,
     };
     let outcome = match spec.capacity {
         Some(search) => super::capacity::run(&spec, &search, &ctx),

@@ -162,7 +162,7 @@ fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), 
         let target = target.map_err(EngineError::InvalidSpec)?;
         let connect = ctx.runtime.ok_or_else(|| {
             EngineError::Setup(
-                "this caller cannot reach runtime API (sagemaker://) endpoints".into(),
+                "this build cannot reach SageMaker runtime endpoints (sagemaker://): it was built without the `aws` cargo feature; reinstall with default features".into(),
             )
         })?;
         let invoker = ctx.handle.block_on(connect(target));
