@@ -12,8 +12,6 @@
 //!    client's own work; system CPU is mostly the kernel writing the
 //!    request bytes, which any client pays for the context it sends).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use mcc_bench::domain::{
@@ -22,6 +20,10 @@ use mcc_bench::domain::{
 };
 use mcc_bench::engine::local::{self, bench_support, Progress, RunContext};
 use tokio_util::sync::CancellationToken;
+
+#[path = "support/sim_process.rs"]
+mod sim_process;
+use sim_process::SimProcess;
 
 /// The binary's allocator (see `src/main.rs`), so figures are the product's.
 #[global_allocator]
@@ -129,35 +131,5 @@ fn spec(url: &str, isl: u32, n: u64, sessions: Option<SessionSpec>) -> RunSpec {
         capacity: None,
         sessions,
         dataset: None,
-    }
-}
-
-/// `mcc-bench sim` at zero latency in its own process.
-struct SimProcess {
-    child: Child,
-    url: String,
-}
-
-impl SimProcess {
-    fn start() -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mcc-bench"))
-            .args(["sim", "--port", "0", "--ttft-ms", "0", "--itl-ms", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("sim starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("url");
-        let url = line.trim().rsplit(' ').next().expect("url").to_owned();
-        Self { child, url }
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
