@@ -172,11 +172,7 @@ impl<F: FnMut() -> u32> Builder<'_, F> {
         fields
             .entry("max_tokens")
             .or_insert_with(|| json!(max_tokens));
-        let mut json = serde_json::to_vec(&fields).unwrap_or_else(|_| b"{}".to_vec());
-        json.pop();
-        if !fields.is_empty() {
-            json.push(b',');
-        }
+        let mut json = super::openai::object_head(&fields);
         json.extend_from_slice(match self.api {
             ApiKind::Chat => b"\"messages\":[{\"role\":\"user\",\"content\":\"",
             ApiKind::Completions => b"\"prompt\":\"",

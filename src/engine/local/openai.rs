@@ -331,6 +331,18 @@ pub(crate) fn common_fields(
     body
 }
 
+/// `fields` as the open start of a JSON object — `{` and each field, with a
+/// trailing comma when there are any — ready for the fields a caller
+/// appends (and its closing `}`).
+pub(crate) fn object_head(fields: &Map<String, Value>) -> Vec<u8> {
+    let mut json = serde_json::to_vec(fields).unwrap_or_else(|_| b"{}".to_vec());
+    json.pop();
+    if !fields.is_empty() {
+        json.push(b',');
+    }
+    json
+}
+
 /// The JSON body of one single-turn request.
 pub(crate) fn request_body(api: ApiKind, fields: &Map<String, Value>, prompt: &Prompt) -> Bytes {
     let mut body = fields.clone();

@@ -87,7 +87,7 @@ impl SessionPlan {
             spec,
             prompts,
             system,
-            head: head_bytes(&fields),
+            head: Bytes::from(super::openai::object_head(&fields)),
             fixed_max_tokens,
             seed,
             next_id: AtomicU64::new(0),
@@ -195,17 +195,6 @@ impl Session {
             self.history.push(Bytes::from(json));
         }
     }
-}
-
-/// `{` and the common fields, followed by a comma when there are any.
-fn head_bytes(fields: &Map<String, Value>) -> Bytes {
-    let mut json = serde_json::to_vec(fields).unwrap_or_else(|_| b"{}".to_vec());
-    json.pop();
-    if fields.is_empty() {
-        return Bytes::from(json);
-    }
-    json.push(b',');
-    Bytes::from(json)
 }
 
 /// The assistant's reply as the history keeps it: its text, and its tool
