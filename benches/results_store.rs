@@ -235,6 +235,7 @@ fn run_result(run_id: &str, levels: Vec<LevelResult>) -> RunResult {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

@@ -118,6 +118,7 @@ fn spec(url: &str, isl: u32, n: u64, sessions: Option<SessionSpec>) -> RunSpec {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

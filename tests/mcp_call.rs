@@ -132,6 +132,76 @@ fn no_config_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no mcp.json found"));
 }
 
+fn mcp_json() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(format!("{}/mcp.json", env!("CARGO_MANIFEST_DIR")))
+            .expect("mcp.json"),
+    )
+    .expect("json")
+}
+
+/// Each `servers/*/server.json` against the MCP registry's current schema
+/// (2025-12-11, as bundled by the skillsaw linter from PyPI, in
+/// scripts/python-env) with jsonschema, then through skillsaw's own registry
+/// rules (name shape, exact versions, argument shapes), warnings included.
+#[test]
+fn server_json_files_are_valid_against_the_registry_schema() {
+    let py = std::env::var_os("MCC_BENCH_PY").expect(
+        "MCC_BENCH_PY must name the python of scripts/python-env (run the tests with scripts/test)",
+    );
+    let servers = Path::new(env!("CARGO_MANIFEST_DIR")).join("servers");
+    let script = r#"
+import json, sys
+from importlib import resources
+import jsonschema
+schema_file = resources.files("skillsaw.schemas.mcp_registry.v2025_12_11") / "server.schema.json"
+schema = json.loads(schema_file.read_text())
+assert schema["$id"].endswith("/2025-12-11/server.schema.json"), schema["$id"]
+validator = jsonschema.validators.validator_for(schema)(schema)
+for path in sys.argv[1:]:
+    doc = json.load(open(path))
+    assert doc["$schema"] == schema["$id"], (path, doc["$schema"])
+    errors = [f"{path}: {'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(doc)]
+    assert not errors, errors
+    print("valid:", path)
+"#;
+    let files: Vec<PathBuf> = ["mcc-bench", "workload-picker"]
+        .iter()
+        .map(|n| servers.join(n).join("server.json"))
+        .collect();
+    let out = Command::new(&py)
+        .arg("-c")
+        .arg(script)
+        .args(&files)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout)
+            .matches("valid:")
+            .count(),
+        2
+    );
+    let skillsaw = Path::new(&py).with_file_name("skillsaw");
+    for name in ["mcc-bench", "workload-picker"] {
+        let out = Command::new(&skillsaw)
+            .args(["lint", "--strict", "--no-color", "--no-progress"])
+            .arg(servers.join(name))
+            .output()
+            .expect("skillsaw runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "servers/{name}: {text}");
+        assert!(
+            text.contains("Repo type: mcp-registry"),
+            "skillsaw saw the manifest: {text}"
+        );
+    }
+}
+
 #[test]
 fn committed_manifests_and_mcp_json_match_the_registered_tools() {
     use mcc_bench::mcp::{BenchServer, Shared, Toolset};
@@ -152,19 +222,26 @@ fn committed_manifests_and_mcp_json_match_the_registered_tools() {
             .expect("manifest"),
         )
         .expect("json");
-        let mut listed: Vec<String> =
-            serde_json::from_value(manifest["_meta"]["io.github.mcc-bench/tools"].clone())
-                .expect("tools");
+        let meta = &manifest["_meta"]["io.modelcontextprotocol.registry/publisher-provided"];
+        let mut listed: Vec<String> = serde_json::from_value(meta["tools"].clone()).expect("tools");
+        // Every package starts the server as mcp.json does.
+        let mcp_args = mcp_json()["mcpServers"][name]["args"].clone();
+        for p in manifest["packages"].as_array().expect("packages") {
+            let args: Vec<Value> = p["packageArguments"]
+                .as_array()
+                .expect("packageArguments")
+                .iter()
+                .flat_map(|a| [a.get("name").cloned(), a.get("value").cloned()])
+                .flatten()
+                .collect();
+            assert_eq!(Value::Array(args), mcp_args, "servers/{name}/server.json");
+        }
         let mut registered = BenchServer::new(Arc::clone(&shared), toolset, false).tool_names();
         listed.sort();
         registered.sort();
         assert_eq!(listed, registered, "servers/{name}/server.json");
     }
-    let mcp: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{}/mcp.json", env!("CARGO_MANIFEST_DIR")))
-            .expect("mcp.json"),
-    )
-    .expect("json");
+    let mcp = mcp_json();
     assert_eq!(
         mcp["mcpServers"]["workload-picker"]["args"],
         json!(["serve", "--toolset", "catalog"])

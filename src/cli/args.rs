@@ -378,8 +378,14 @@ pub struct ServeArgs {
     /// ml-container-creator image).
     #[arg(long, value_name = "URI")]
     pub processing_image: Option<String>,
+    /// Runs may fetch a tokenizer.json missing from the local Hugging Face
+    /// cache from the Hub (HF_ENDPOINT, HF_TOKEN) into that cache (at most
+    /// 64 MiB a model). Off: a tool call cannot make the server download.
+    #[arg(long)]
+    pub allow_tokenizer_download: bool,
     /// Server configuration (JSON: endpoint_allow, allow_dirs,
-    /// allow_buckets, processing_image); flags add to it. Default:
+    /// allow_buckets, processing_image, allow_tokenizer_download); flags
+    /// add to it. Default:
     /// ~/.config/mcc-bench/server.json when it exists.
     #[arg(long, value_name = "FILE", env = "MCC_BENCH_SERVER_CONFIG")]
     pub config: Option<PathBuf>,

@@ -88,29 +88,11 @@ fn rows(items: &[Value]) -> String {
         Some(Value::Null) | None => String::new(),
         Some(v) => v.to_string(),
     };
-    let widths: Vec<usize> = cols
+    let body: Vec<Vec<String>> = items
         .iter()
-        .map(|c| {
-            items
-                .iter()
-                .map(|it| cell(it, c).len())
-                .max()
-                .unwrap_or(0)
-                .max(c.len())
-        })
+        .map(|it| cols.iter().map(|c| cell(it, c)).collect())
         .collect();
-    let line = |vals: Vec<String>| {
-        vals.iter()
-            .zip(&widths)
-            .map(|(v, w)| format!("{v:<w$}"))
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_owned()
-    };
-    let mut s = format!("  {}\n", line(cols.clone()));
-    for it in items {
-        let _ = writeln!(s, "  {}", line(cols.iter().map(|c| cell(it, c)).collect()));
-    }
-    s.trim_end().to_owned()
+    super::text_table::render(&cols, &body, "  ")
+        .trim_end()
+        .to_owned()
 }

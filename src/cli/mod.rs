@@ -16,6 +16,7 @@ mod sim_cmd;
 mod stage;
 mod status;
 mod table;
+mod text_table;
 mod workloads;
 
 use std::process::ExitCode;

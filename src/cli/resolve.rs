@@ -87,6 +87,8 @@ fn overrides(args: &RunArgs) -> Result<Overrides, CliError> {
             _ => None,
         },
         tokenizer: args.tokenizer.clone(),
+        // The shell's user decides what this machine downloads.
+        tokenizer_download: true,
         warmup_requests: args.warmup_requests,
         token_count: match args.token_count {
             _ if args.use_server_token_count => TokenCountSource::Server,

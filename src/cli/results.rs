@@ -55,29 +55,7 @@ fn rows_table(columns: &[String], rows: &[serde_json::Map<String, serde_json::Va
         .iter()
         .map(|r| columns.iter().map(|c| cell(r.get(c))).collect())
         .collect();
-    let widths: Vec<usize> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            body.iter()
-                .map(|r| r[i].len())
-                .chain([c.len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        format!("{}\n", padded.join("  ").trim_end())
-    };
-    let mut out = line(columns);
-    for r in &body {
-        out.push_str(&line(r));
-    }
+    let mut out = super::text_table::render(columns, &body, "");
     out.push_str(&format!(
         "({} row{})\n",
         body.len(),

@@ -29,6 +29,7 @@ pub(crate) fn load(args: &ServeArgs) -> Result<ServerPolicy, CliError> {
     policy
         .allow_buckets
         .extend(args.allow_bucket.iter().cloned());
+    policy.allow_tokenizer_download |= args.allow_tokenizer_download;
     if args.processing_image.is_some() {
         policy.processing_image.clone_from(&args.processing_image);
     }
@@ -61,7 +62,8 @@ fn read(path: &Path) -> Result<ServerPolicy, CliError> {
         fail(format!(
             "{e}; expected {{\"endpoint_allow\": [{{\"prefix\": \"https://host/v1\", \
              \"api_key_env\": [\"OPENAI_API_KEY\"]}}], \"allow_dirs\": [\"/data\"], \
-             \"allow_buckets\": [\"name\"], \"processing_image\": \"URI\"}}"
+             \"allow_buckets\": [\"name\"], \"processing_image\": \"URI\", \
+             \"allow_tokenizer_download\": false}}"
         ))
     })
 }

@@ -44,6 +44,11 @@ pub struct ServerPolicy {
     /// ml-container-creator image).
     #[serde(default)]
     pub processing_image: Option<String>,
+    /// Runs may fetch a tokenizer.json missing from the local Hugging Face
+    /// cache from the Hub (`serve --allow-tokenizer-download`). Off: a
+    /// client cannot make the server download.
+    #[serde(default)]
+    pub allow_tokenizer_download: bool,
 }
 
 /// What a credential request resolved to.

@@ -242,6 +242,12 @@ pub struct PromptSpec {
     pub shared_prefix_tokens: u32,
     /// Hugging Face tokenizer (path or model id); `None` = built-in.
     pub tokenizer: Option<String>,
+    /// May fetch `tokenizer` (a model id missing from the local Hugging Face
+    /// cache) from the Hub into that cache. Set by whoever may decide what
+    /// the machine downloads: `mcc-bench run`, or an MCP server whose
+    /// operator allowed it; never by a tool argument.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tokenizer_download: bool,
     /// How prompt and output lengths spread around their means.
     #[serde(default)]
     pub distribution: LengthDistribution,

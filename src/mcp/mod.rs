@@ -20,7 +20,9 @@ mod sse;
 mod sse_stream;
 mod stage;
 mod start;
+mod tasks;
 mod tool_error;
+mod wait;
 
 use std::sync::Arc;
 use std::time::Duration;

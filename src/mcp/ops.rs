@@ -291,6 +291,15 @@ pub(crate) const JSON_MIME: &str = "application/json";
 /// MIME type of the HTML reports.
 pub(crate) const HTML_MIME: &str = "text/html";
 
+/// One line of a run's progress: `level 1/3: 120 of 400 requests done, 0
+/// errors` (progress notifications, a task's status message).
+pub(crate) fn progress_line(p: &ProgressInfo) -> String {
+    format!(
+        "level {}/{}: {} of {} requests done, {} errors",
+        p.level, p.levels, p.completed, p.total, p.errors
+    )
+}
+
 /// Requests done over the whole run and the run's total (unknown for runs
 /// that stop by duration), for progress notifications: the levels before
 /// the current one count whole.

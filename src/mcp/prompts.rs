@@ -4,6 +4,7 @@
 //! when `start_benchmark` is registered (not with the catalog toolset or
 //! `--read-only`).
 
+use rmcp::model::{Prompt, PromptArgument};
 use serde_json::{Map, Value};
 
 /// One argument of a prompt.
@@ -21,6 +22,20 @@ pub(super) struct PromptDef {
     pub(super) title: &'static str,
     pub(super) description: &'static str,
     pub(super) args: &'static [Arg],
+}
+
+/// The protocol entry of one prompt.
+pub(super) fn entry(def: &PromptDef) -> Prompt {
+    let args = def
+        .args
+        .iter()
+        .map(|a| {
+            PromptArgument::new(a.name)
+                .with_description(a.description)
+                .with_required(a.required)
+        })
+        .collect();
+    Prompt::new(def.name, Some(def.description), Some(args)).with_title(def.title)
 }
 
 const URL: Arg = Arg {

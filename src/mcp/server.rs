@@ -3,16 +3,17 @@
 //! limits the server to the catalog or the benchmark tools.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
-    CallToolResult, ContentBlock, GetPromptRequestParams, GetPromptResponse, GetPromptResult,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, GetPromptResult, GetTaskParams, GetTaskResult,
     Implementation, ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult,
-    PaginatedRequestParams, ProgressNotificationParam, Prompt, PromptArgument, PromptMessage,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
-    ResourceContents, ResourceTemplate, Role, ServerCapabilities, ServerConfig,
+    PaginatedRequestParams, PromptMessage, ReadResourceRequestParams, ReadResourceResponse,
+    ReadResourceResult, Resource, ResourceContents, ResourceTemplate, Role, ServerCapabilities,
+    ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, Json, RoleServer, ServerHandler};
@@ -21,7 +22,7 @@ use super::params::*;
 use super::prompts::{self, PROMPTS};
 use super::results::{self, CompareArgs, CompareOut, QueryArgs, QueryOut};
 use super::tool_error::ToolError;
-use super::{cleanup, ops, stage, start};
+use super::{cleanup, ops, stage, start, tasks, wait};
 use crate::catalog::Catalog;
 use crate::domain::ServerPolicy;
 use crate::jobs::Jobs;
@@ -37,9 +38,6 @@ pub enum Toolset {
     /// Everything.
     All,
 }
-
-/// Progress notifications during a waiting get_status are at most this often.
-const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 /// Tools of the catalog toolset.
 pub const CATALOG_TOOLS: [&str; 2] = ["list_workloads", "get_workload_profile"];
@@ -249,42 +247,9 @@ impl BenchServer {
         if wait == 0.0 || !r.status.is_active() {
             return Ok(Json(ops::status(&r, false)));
         }
-        let token = ctx.meta.get_progress_token();
-        let deadline = std::time::Instant::now() + Duration::from_secs_f64(wait);
-        let mut sent = 0u64;
-        let mut last_note: Option<std::time::Instant> = None;
-        let (now, timed_out) = loop {
-            let (rec, changed) = ops::poll_change(&self.shared.jobs, &r.run_id, r.status)?;
-            let now = std::time::Instant::now();
-            if changed || now >= deadline {
-                break (rec, !changed);
-            }
-            let due = last_note.is_none_or(|t| now.duration_since(t) >= PROGRESS_EVERY);
-            if let (true, Some(t), Some(p)) = (
-                due,
-                &token,
-                ops::read_progress(std::path::Path::new(&rec.run_dir)),
-            ) {
-                last_note = Some(now);
-                let (done, total) = ops::work_done(&p);
-                // Progress must increase from one notification to the next.
-                if done > sent {
-                    sent = done;
-                    let message = format!(
-                        "level {}/{}: {} of {} requests done, {} errors",
-                        p.level, p.levels, p.completed, p.total, p.errors
-                    );
-                    let mut note = ProgressNotificationParam::new(t.clone(), done as f64)
-                        .with_message(message);
-                    if let Some(total) = total {
-                        note = note.with_total(total as f64);
-                    }
-                    let _ = ctx.peer.notify_progress(note).await;
-                }
-            }
-            tokio::time::sleep(ops::POLL.min(deadline - now)).await;
-        };
-        Ok(Json(ops::status(&now, timed_out)))
+        wait::until_change(&self.shared.jobs, &r, wait, &ctx)
+            .await
+            .map(Json)
     }
 
     #[tool(
@@ -397,6 +362,14 @@ impl BenchServer {
 }
 
 impl BenchServer {
+    /// Tasks back the tools that start runs, so the extension is offered
+    /// only where one of them is.
+    fn offers_tasks(&self) -> bool {
+        tasks::TASK_TOOLS
+            .iter()
+            .any(|t| self.tool_router.has_route(t))
+    }
+
     /// Prompts drive start_benchmark, so they exist only where it does.
     fn offers_prompts(&self) -> bool {
         self.tool_router.has_route("start_benchmark")
@@ -405,7 +378,7 @@ impl BenchServer {
 
 /// A run's results as structured content, with a `resource_link` to its
 /// HTML report when it has one (read it with resources/read).
-fn with_report_link(r: &Results) -> Result<CallToolResult, ToolError> {
+pub(super) fn with_report_link(r: &Results) -> Result<CallToolResult, ToolError> {
     let value = serde_json::to_value(r)
         .map_err(|e| ToolError::new(format!("cannot encode the results: {e}")))?;
     let mut out = CallToolResult::structured(value);
@@ -418,22 +391,50 @@ fn with_report_link(r: &Results) -> Result<CallToolResult, ToolError> {
     Ok(out)
 }
 
-/// The protocol entry of one prompt.
-fn prompt_entry(def: &prompts::PromptDef) -> Prompt {
-    let args = def
-        .args
-        .iter()
-        .map(|a| {
-            PromptArgument::new(a.name)
-                .with_description(a.description)
-                .with_required(a.required)
-        })
-        .collect();
-    Prompt::new(def.name, Some(def.description), Some(args)).with_title(def.title)
-}
-
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for BenchServer {
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let as_task = tasks::TASK_TOOLS.contains(&request.name.as_ref())
+            && context
+                .client_capabilities()
+                .is_some_and(|caps| caps.supports_tasks());
+        let call = ToolCallContext::new(self, request, context);
+        let response = self.tool_router.call(call).await?;
+        Ok(if as_task {
+            tasks::into_task(&self.shared.jobs, response)
+        } else {
+            response
+        })
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        tasks::get(&self.shared.jobs, &request.task_id).map(GetTaskResult::new)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        tasks::update(&self.shared.jobs, &request.task_id)
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        tasks::cancel(&self.shared.jobs, &request.task_id)
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
@@ -501,7 +502,7 @@ impl ServerHandler for BenchServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, ErrorData> {
         let listed = if self.offers_prompts() {
-            PROMPTS.iter().map(prompt_entry).collect()
+            PROMPTS.iter().map(prompts::entry).collect()
         } else {
             Vec::new()
         };
@@ -528,9 +529,12 @@ impl ServerHandler for BenchServer {
     }
 
     fn get_info(&self) -> ServerConfig {
-        let caps = ServerCapabilities::builder()
+        let mut caps = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources();
+        if self.offers_tasks() {
+            caps = caps.enable_tasks();
+        }
         let caps = if self.offers_prompts() {
             caps.enable_prompts().build()
         } else {

@@ -288,6 +288,7 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
         trace_speedup: o.trace_speedup,
         streaming: o.streaming,
         tokenizer,
+        tokenizer_download: shared.policy.allow_tokenizer_download,
         warmup_requests: o.warmup_requests.unwrap_or(0),
         token_count: match o.token_count {
             None | Some(TokenCountArg::Auto) => TokenCountSource::Auto,
@@ -301,13 +302,27 @@ fn overrides(shared: &Shared, o: RunOverrides) -> Result<Overrides, ToolError> {
     })
 }
 
-/// A tokenizer a call may name: a Hugging Face model id (`org/name`, looked
-/// up in the server's local HF cache), or a path inside the allowed
-/// directories (a call never reads other files of the server).
+/// A tokenizer a call may name: a Hugging Face model id (`org/name`) in the
+/// server's local HF cache, or fetched into it when the operator allows
+/// downloads; or a path inside the allowed directories (a call never reads
+/// other files of the server).
 fn tokenizer_arg(shared: &Shared, t: &str) -> Result<String, ToolError> {
+    use crate::engine::local::{tokenizer, tokenizer_fetch};
     let path_like = t.starts_with('/') || t.starts_with('.') || t.ends_with(".json");
     if crate::domain::hf::is_model_id(t) && !path_like {
-        return Ok(t.to_owned());
+        let fetchable = shared.policy.allow_tokenizer_download && tokenizer_fetch::is_model_id(t);
+        if fetchable || tokenizer::is_available(t) {
+            return Ok(t.to_owned());
+        }
+        let why = format!("overrides.tokenizer: {t} is not in this server's Hugging Face cache");
+        return Err(if shared.policy.allow_tokenizer_download {
+            tool_err!("{why}, and only an org/name model id is fetched from the Hub")
+                .fix("name the model as org/name, or omit tokenizer for the built-in one")
+        } else {
+            tool_err!("{why}, and this server does not download tokenizers").fix(
+                "omit tokenizer to count with the built-in one, name a cached model, or ask the operator to start the server with --allow-tokenizer-download",
+            )
+        });
     }
     let path = allowed_dir(shared, t, "overrides.tokenizer")?;
     Ok(path.display().to_string())
@@ -458,13 +473,22 @@ mod tests {
             crate::catalog::Catalog::builtin(),
             Jobs::new(home.path(), Path::new("/bin/true")),
         );
-        for id in [
-            "gpt2",
-            "Qwen/Qwen3-0.6B",
-            "meta-llama/Llama-3.1-8B-Instruct",
-        ] {
-            assert_eq!(tokenizer_arg(&shared, id).expect(id), id);
+        let ids = ["Qwen/Qwen3-0.6B", "meta-llama/Llama-3.1-8B-Instruct"];
+        for id in ids {
+            // Not cached here: the operator must allow downloads.
+            let e = tokenizer_arg(&shared, id).expect_err(id).to_string();
+            assert!(e.contains("--allow-tokenizer-download"), "{e}");
         }
+        let mut allowing = Shared::new(
+            crate::catalog::Catalog::builtin(),
+            Jobs::new(home.path(), Path::new("/bin/true")),
+        );
+        allowing.policy.allow_tokenizer_download = true;
+        for id in ids {
+            assert_eq!(tokenizer_arg(&allowing, id).expect(id), id);
+        }
+        let bare = tokenizer_arg(&allowing, "no-such-cached-model").expect_err("bare");
+        assert!(bare.to_string().contains("org/name"), "{bare}");
         for bad in [
             "/etc/passwd",
             "../x/tokenizer.json",

@@ -65,6 +65,9 @@ pub struct Overrides {
     pub streaming: Option<bool>,
     /// Hugging Face tokenizer spec.
     pub tokenizer: Option<String>,
+    /// May fetch a missing tokenizer from the Hub (see
+    /// `PromptSpec::tokenizer_download`).
+    pub tokenizer_download: bool,
     /// Warmup requests.
     pub warmup_requests: u32,
     /// Token count source.

@@ -17,6 +17,7 @@ pub(super) fn prompts(
         output_tokens_stddev: o.output_tokens_stddev.unwrap_or(p.output_tokens_stddev),
         shared_prefix_tokens: o.shared_prefix_tokens.unwrap_or(p.shared_prefix_tokens),
         tokenizer: o.tokenizer.clone(),
+        tokenizer_download: o.tokenizer_download,
         distribution: o.length_distribution.unwrap_or(p.length_distribution),
         tools: o.tools.unwrap_or(p.tools),
         structured_output: o.structured_output.unwrap_or(p.structured_output),

@@ -33,6 +33,7 @@ fn spec(run_id: &str, levels: &[u32]) -> RunSpec {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

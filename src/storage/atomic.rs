@@ -1,10 +1,9 @@
-//! Atomic file replacement: temporary file in the same directory, fsync,
-//! rename, then fsync of the directory.
+//! Atomic file replacement: temporary file in the same directory (from the
+//! tempfile crate), fsync, rename, then fsync of the directory.
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::StorageError;
 
@@ -31,17 +30,6 @@ pub fn remove_temp_files(dir: &Path) {
     }
 }
 
-/// A temporary-name suffix unique across processes and threads: the pid,
-/// a per-process counter and the clock.
-fn unique_suffix() -> String {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    format!("{}-{n}-{nanos:08x}", std::process::id())
-}
-
 /// Writes `bytes` to `path` so that readers see the old file or the new one,
 /// never a mixture. Creates missing parent directories.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StorageError> {
@@ -66,31 +54,24 @@ pub fn write_atomic_with(
     let name = path
         .file_name()
         .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = dir.join(format!(".{name}.tmp-{}", unique_suffix()));
-    let result = (|| {
-        // A fresh file of our own (never through a link planted at that
-        // name), readable by this user only.
-        let f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        let mut w = std::io::BufWriter::with_capacity(64 * 1024, f);
-        fill(&mut w)?;
-        let f = w
-            .into_inner()
-            .map_err(std::io::IntoInnerError::into_error)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // A fresh file of our own, created exclusively (never through a link
+    // planted at that name), readable by this user only; removed on drop
+    // unless persisted. The `.{name}.tmp-` prefix is what the cleanups of
+    // interrupted writes look for.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}.tmp-"))
+        .permissions(std::fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(err)?;
+    let mut w = std::io::BufWriter::with_capacity(64 * 1024, tmp.as_file_mut());
+    fill(&mut w).and_then(|()| w.flush()).map_err(err)?;
+    drop(w);
+    tmp.as_file().sync_all().map_err(err)?;
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
     }
-    result.map_err(err)
+    Ok(())
 }
 
 #[cfg(test)]

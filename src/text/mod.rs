@@ -6,4 +6,4 @@ pub mod builtin;
 mod vocab;
 
 pub use builtin::builtin_count;
-pub(crate) use vocab::WORDS;
+pub use vocab::WORDS;

@@ -40,6 +40,7 @@ pub fn spec(url: &str, concurrency: u32, requests: u64, isl: u32, osl: u32) -> R
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

@@ -42,6 +42,7 @@ pub fn session_turn_costs(
         output_tokens_stddev: 0,
         shared_prefix_tokens: 0,
         tokenizer: None,
+        tokenizer_download: false,
         distribution: Default::default(),
         tools: false,
         structured_output: false,

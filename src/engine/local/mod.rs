@@ -25,6 +25,7 @@ mod session;
 mod sse;
 mod tls;
 pub mod tokenizer;
+pub mod tokenizer_fetch;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -114,7 +115,7 @@ fn prepare<'a>(
     ctx: &'a RunContext,
     anchor: Anchor,
 ) -> Result<Runner<'a>, EngineError> {
-    let tokenizer = Arc::new(ClientTokenizer::load(spec.prompts.tokenizer.as_deref())?);
+    let tokenizer = Arc::new(load_tokenizer(spec, ctx)?);
     let (route, model) = connect(spec, ctx)?;
     let prepared = prepare_requests(spec, &tokenizer, model.as_deref())?;
     let model = model.unwrap_or_else(|| spec.endpoint.url.clone());
@@ -157,6 +158,24 @@ fn prepare<'a>(
 /// `sagemaker://` endpoint goes through the SageMaker runtime API and names
 /// a model only when one was given (the container serves one); an HTTP
 /// endpoint's model is discovered from `/models` when not given.
+/// The client tokenizer; a model missing from the local Hugging Face cache
+/// is fetched into it first when the spec allows it and the environment is
+/// not offline (`HF_HUB_OFFLINE`).
+fn load_tokenizer(spec: &RunSpec, ctx: &RunContext) -> Result<ClientTokenizer, EngineError> {
+    let name = spec.prompts.tokenizer.as_deref();
+    let missing = name.filter(|n| {
+        spec.prompts.tokenizer_download
+            && tokenizer_fetch::is_model_id(n)
+            && !tokenizer::is_available(n)
+    });
+    if let (Some(id), Some(target)) = (missing, tokenizer_fetch::FetchTarget::from_env()) {
+        tracing::info!(model = id, hub = %target.endpoint, cache = %target.cache.display(), "fetching tokenizer.json");
+        ctx.handle
+            .block_on(tokenizer_fetch::fetch(id, &target, &ctx.stop))?;
+    }
+    ClientTokenizer::load(name)
+}
+
 fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), EngineError> {
     if let Some(target) = RuntimeTarget::parse(&spec.endpoint.url) {
         let target = target.map_err(EngineError::InvalidSpec)?;
@@ -581,6 +600,7 @@ mod tests {
                 output_tokens_stddev: 0,
                 shared_prefix_tokens: 0,
                 tokenizer: None,
+                tokenizer_download: false,
                 distribution: Default::default(),
                 tools: false,
                 structured_output: false,

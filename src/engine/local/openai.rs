@@ -500,6 +500,7 @@ mod tests {
             output_tokens_stddev: 0,
             shared_prefix_tokens: 0,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

@@ -201,6 +201,7 @@ mod tests {
             output_tokens_stddev: 0,
             shared_prefix_tokens: prefix,
             tokenizer: None,
+            tokenizer_download: false,
             distribution: Default::default(),
             tools: false,
             structured_output: false,

@@ -40,9 +40,11 @@ impl ClientTokenizer {
         let path = resolve(spec).ok_or_else(|| EngineError::Tokenizer {
             spec: spec.to_owned(),
             reason: "no tokenizer.json at that path, and no such model in the Hugging Face cache \
-                     ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub); download it \
-                     there first, pass a path to tokenizer.json, or omit --tokenizer to use the \
-                     built-in one"
+                     ($HF_HUB_CACHE, $HF_HOME/hub or ~/.cache/huggingface/hub). `mcc-bench run` \
+                     fetches an org/name model's tokenizer.json into that cache unless \
+                     HF_HUB_OFFLINE is set; an MCP server does only when started with \
+                     --allow-tokenizer-download. Else download it there first, pass a path to \
+                     tokenizer.json, or omit --tokenizer to use the built-in one"
                 .to_owned(),
         })?;
         let tok = tokenizers::Tokenizer::from_file(&path).map_err(|e| EngineError::Tokenizer {
@@ -90,6 +92,12 @@ impl ClientTokenizer {
             Inner::Hf(t) => t.decode(ids, true).ok(),
         }
     }
+}
+
+/// True when `spec` loads without a download: a path to a tokenizer.json
+/// (or a directory holding one), or a model in the local cache.
+pub fn is_available(spec: &str) -> bool {
+    resolve(spec).is_some()
 }
 
 /// Finds `tokenizer.json` for a path or a cached model id.
