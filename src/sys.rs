@@ -1,7 +1,10 @@
 //! The few operating-system calls the measurement needs, in one place:
-//! process and thread CPU time, and high-resolution sleeps for the dispatcher.
+//! process and thread CPU time, high-resolution sleeps for the dispatcher,
+//! and kernel receive timestamps for the simulator (`rx_timestamp`).
 
 use std::time::Duration;
+
+pub mod rx_timestamp;
 
 /// CPU time (user + system) used by the whole process so far.
 pub fn process_cpu_time() -> Duration {

@@ -237,3 +237,29 @@ async fn a_read_only_server_offers_no_tasks() {
     assert!(!caps.supports_tasks(), "{caps:?}");
     c.cancel().await.expect("close");
 }
+
+#[tokio::test]
+async fn a_failed_run_is_a_completed_task_whose_result_is_an_error() {
+    let home = tempfile::tempdir().expect("home");
+    let c = connect_tasks(home.path()).await;
+    // A port nothing listens on: every request is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let args = json!({"workload": "sample",
+        "endpoint": {"url": format!("http://127.0.0.1:{port}/v1"), "model": "m"},
+        "overrides": {"request_count": 4, "request_timeout_s": 5}});
+    let id = start_task(&c, "start_benchmark", args).await;
+    let done = settle(&c, &id).await;
+    // A tool error is `completed` with `isError`, never `failed` (which the
+    // extension keeps for protocol errors).
+    assert_eq!(done.status(), TaskStatus::Completed);
+    let message = done.task.status_message.clone().unwrap_or_default();
+    assert!(message.starts_with("failed"), "{message}");
+    let result = completed_result(&done);
+    assert_eq!(result.is_error, Some(true), "{result:?}");
+    let text = serde_json::to_string(&result.content).expect("content");
+    assert!(text.contains(&format!("run {id} is failed")), "{text}");
+    c.cancel().await.expect("close");
+}

@@ -10,6 +10,7 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Full, Limited};
 use serde_json::{json, Value};
 
+use super::arrival::Arrival;
 use super::config::{Fault, SimConfig};
 use super::stream::{CutBody, Pace, PacedStream, StreamCut};
 use super::timer::PreciseTimer;
@@ -56,11 +57,14 @@ impl State {
     }
 }
 
-/// Handles one HTTP request.
+/// Handles one HTTP request; `arrival` is its connection's arrival stamp.
 pub(crate) async fn handle(
     req: Request<hyper::body::Incoming>,
     state: Arc<State>,
+    arrival: Arc<Arrival>,
 ) -> Result<Response<SimBody>, std::convert::Infallible> {
+    // The kernel's receive time of this request (its head has been parsed).
+    let arrived = arrival.take();
     let path = req.uri().path().to_owned();
     let method = req.method().clone();
     let request_id = req
@@ -73,17 +77,34 @@ pub(crate) async fn handle(
         ("GET", "/v1/models" | "/models") => models(&state.config),
         ("GET", "/health" | "/v1/health") => json_response(StatusCode::OK, json!({"status": "ok"})),
         ("POST", "/v1/chat/completions" | "/chat/completions") => {
-            generate(req, &state, ApiKind::Chat, request_id).await
+            let at = Arrived {
+                at: arrived,
+                slot: &arrival,
+            };
+            generate(req, &state, ApiKind::Chat, request_id, at).await
         }
         ("POST", "/v1/completions" | "/completions") => {
-            generate(req, &state, ApiKind::Completions, request_id).await
+            let at = Arrived {
+                at: arrived,
+                slot: &arrival,
+            };
+            generate(req, &state, ApiKind::Completions, request_id, at).await
         }
         _ => error_response(
             StatusCode::NOT_FOUND,
             &format!("no route for {method} {path}"),
         ),
     };
+    // A no-op once generate re-armed it after reading the body.
+    arrival.rearm();
     Ok(resp)
+}
+
+/// When a request arrived, and its connection's slot to re-arm once its
+/// body is read.
+struct Arrived<'a> {
+    at: Option<Instant>,
+    slot: &'a Arrival,
 }
 
 fn models(config: &SimConfig) -> Response<SimBody> {
@@ -110,10 +131,14 @@ async fn generate(
     state: &State,
     api: ApiKind,
     request_id: String,
+    arrived: Arrived<'_>,
 ) -> Response<SimBody> {
-    // Ground truth starts once the request head has been parsed.
-    let received = Instant::now();
-    let bytes = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+    // Ground truth starts when the request reached the socket (the kernel's
+    // stamp), else once its head has been parsed.
+    let received = arrived.at.unwrap_or_else(Instant::now);
+    let body = Limited::new(req.into_body(), MAX_BODY).collect().await;
+    arrived.slot.rearm();
+    let bytes = match body {
         Ok(b) => b.to_bytes(),
         Err(e) => {
             return error_response(

@@ -4,6 +4,7 @@
 //! content chunk is handed to the connection, so tests can compare the
 //! client's measurements with ground truth.
 
+mod arrival;
 mod config;
 mod handler;
 mod stream;
@@ -69,9 +70,13 @@ pub async fn serve(
                 Ok((stream, _)) => {
                     let _ = stream.set_nodelay(true);
                     let state = Arc::clone(&state);
+                    let arrival = Arc::new(arrival::Arrival::new());
+                    let io = arrival::StampedStream::new(stream, Arc::clone(&arrival));
                     conns.spawn(async move {
-                        let svc = service_fn(move |req| handler::handle(req, Arc::clone(&state)));
-                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                        let svc = service_fn(move |req| {
+                            handler::handle(req, Arc::clone(&state), Arc::clone(&arrival))
+                        });
+                        let _ = http1::Builder::new().serve_connection(TokioIo::new(io), svc).await;
                     });
                 }
                 Err(e) => tracing::warn!("simulator accept failed: {e}"),
@@ -126,6 +131,9 @@ fn listen(at: SocketAddr) -> std::io::Result<TcpListener> {
         tokio::net::TcpSocket::new_v6()?
     };
     socket.set_reuseaddr(true)?;
+    // Accepted connections inherit kernel receive timestamps (best effort:
+    // without them a request's clock starts when it is read).
+    let _ = crate::sys::rx_timestamp::enable(std::os::fd::AsRawFd::as_raw_fd(&socket));
     socket.bind(at)?;
     socket.listen(LISTEN_BACKLOG)
 }

@@ -11,7 +11,8 @@ use super::config::Fault;
 pub struct TruthRecord {
     /// The client's `x-request-id`.
     pub request_id: String,
-    /// When the request (headers and body) had been read.
+    /// When the request reached the simulator's socket (the kernel's receive
+    /// timestamp), else when its head had been parsed.
     pub received: Instant,
     /// When it got a generation slot and started its time to first token
     /// (`received` when slots are unlimited): the difference is queueing.

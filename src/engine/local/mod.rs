@@ -154,10 +154,6 @@ fn prepare<'a>(
     })
 }
 
-/// The route to the model and the model name to put in request bodies. A
-/// `sagemaker://` endpoint goes through the SageMaker runtime API and names
-/// a model only when one was given (the container serves one); an HTTP
-/// endpoint's model is discovered from `/models` when not given.
 /// The client tokenizer; a model missing from the local Hugging Face cache
 /// is fetched into it first when the spec allows it and the environment is
 /// not offline (`HF_HUB_OFFLINE`).
@@ -169,13 +165,18 @@ fn load_tokenizer(spec: &RunSpec, ctx: &RunContext) -> Result<ClientTokenizer, E
             && !tokenizer::is_available(n)
     });
     if let (Some(id), Some(target)) = (missing, tokenizer_fetch::FetchTarget::from_env()) {
-        tracing::info!(model = id, hub = %target.endpoint, cache = %target.cache.display(), "fetching tokenizer.json");
+        let cache = target.cache.display();
+        tracing::info!(model = id, hub = %target.endpoint, %cache, "fetching tokenizer.json");
         ctx.handle
             .block_on(tokenizer_fetch::fetch(id, &target, &ctx.stop))?;
     }
     ClientTokenizer::load(name)
 }
 
+/// The route to the model and the model name to put in request bodies. A
+/// `sagemaker://` endpoint goes through the SageMaker runtime API and names
+/// a model only when one was given (the container serves one); an HTTP
+/// endpoint's model is discovered from `/models` when not given.
 fn connect(spec: &RunSpec, ctx: &RunContext) -> Result<(Route, Option<String>), EngineError> {
     if let Some(target) = RuntimeTarget::parse(&spec.endpoint.url) {
         let target = target.map_err(EngineError::InvalidSpec)?;
