@@ -37,6 +37,8 @@ import time
 
 import psutil
 
+import wire_truth
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.dirname(sys.executable)
 MODEL = "interop-model"
@@ -267,7 +269,9 @@ def measure_client(ctx, name, command, read, rep):
     os.makedirs(out)
     argv, env_changes = command(ctx, out)
     env = {k: v for k, v in {**os.environ, **env_changes}.items() if v is not None}
+    capture = wire_truth.Capture(out + ".pcap", ctx["port"]) if ctx["wire"] else None
     run = run_measured(argv, env, out + ".log")
+    dropped = capture.stop() if capture else None
     window = server_window(ctx["server_log"], run["t0"], run["t1"], ctx["requests"])
     # The warmup requests are the first the server received; they are not
     # measured by the clients, so they are not the truth either.
@@ -300,8 +304,31 @@ def measure_client(ctx, name, command, read, rep):
         figures["paired_requests"] = len(paired)
         figures["paired_error_p50_ms"] = percentile(paired, 50)
         figures["paired_error_p99_ms"] = percentile(paired, 99)
-    figures["problems"] = unreadable + problems_of(run, client, window, ctx["requests"])
+    wire_problems = []
+    if capture:
+        wire_problems = wire_figures(figures, out + ".pcap", ctx, client, truth_by_id, dropped)
+    figures["problems"] = (unreadable + wire_problems
+                           + problems_of(run, client, window, ctx["requests"]))
     return figures, render_command(argv, env_changes)
+
+
+def wire_figures(figures, pcap, ctx, client, truth_by_id, dropped):
+    """The same requests paired with the capture's wire TTFT: the client's
+    error against the wire, and the server log's own error against it."""
+    wire = wire_truth.wire_ttft(pcap, ctx["port"])
+    problems = [] if dropped == 0 else [f"capture: {dropped} packets dropped by the kernel"]
+    if client and client["per_request"] is not None:
+        paired = [ms - wire[rid] for rid, ms in client["per_request"].items() if rid in wire]
+        figures["wire_paired_requests"] = len(paired)
+        figures["wire_error_p50_ms"] = percentile(paired, 50)
+        figures["wire_error_p99_ms"] = percentile(paired, 99)
+        figures["wire_error_max_ms"] = max(paired) if paired else None
+        if len(paired) != client["ok"]:
+            problems.append(f"capture: {len(paired)} of {client['ok']} requests on the wire")
+    server_lag = [truth_by_id[rid] - ms for rid, ms in wire.items() if rid in truth_by_id]
+    figures["server_log_vs_wire_p50_ms"] = percentile(server_lag, 50)
+    figures["server_log_vs_wire_p99_ms"] = percentile(server_lag, 99)
+    return problems
 
 
 def render_command(argv, env_changes):
@@ -345,6 +372,20 @@ def table(results):
     return "\n".join(rows)
 
 
+def wire_table(results):
+    rows = ["| client | paired on the wire | client − wire TTFT p50 / p99 / max ms "
+            "| server log − wire TTFT p50 / p99 ms |", "|---|---|---|---|"]
+    for name, res in results.items():
+        m = res["median"]
+        rows.append(
+            f"| {name} | {fmt(m.get('wire_paired_requests'), 0)} "
+            f"| {fmt(m.get('wire_error_p50_ms'), 3)} / {fmt(m.get('wire_error_p99_ms'), 3)} / "
+            f"{fmt(m.get('wire_error_max_ms'), 3)} "
+            f"| {fmt(m.get('server_log_vs_wire_p50_ms'), 3)} / "
+            f"{fmt(m.get('server_log_vs_wire_p99_ms'), 3)} |")
+    return "\n".join(rows)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mcc-bench", required=True, help="mcc-bench binary")
@@ -355,6 +396,9 @@ def main():
     ap.add_argument("--warmup", type=int, default=0,
                     help="warmup requests before measuring (AIPerf and mcc-bench; "
                          "GuideLLM runs without)")
+    ap.add_argument("--wire", action="store_true",
+                    help="capture loopback with tcpdump (root) and pair each request with "
+                         "its TTFT on the wire, a truth independent of client and server")
     ap.add_argument("--clients", default=",".join(n for n, _, _ in CLIENTS),
                     help="comma-separated subset of the clients to run")
     args = ap.parse_args()
@@ -368,7 +412,8 @@ def main():
     ctx = {"url": server["url"], "tokenizer": tokenizer, "workdir": workdir,
            "server_log": server_log, "requests": args.requests,
            "concurrency": args.concurrency, "mcc_bench": os.path.abspath(args.mcc_bench),
-           "warmup": args.warmup}
+           "warmup": args.warmup, "wire": args.wire,
+           "port": int(server["url"].rsplit(":", 1)[1].split("/")[0])}
     runs = {name: [] for name, _, _ in chosen}
     commands = {}
     try:
@@ -389,6 +434,9 @@ def main():
           f"({', '.join(f'{k}={v}' for k, v in SERVER_SETTINGS.items())}); "
           f"median of {args.repeat} run(s) each, interleaved.\n")
     print(table(results))
+    if args.wire:
+        print("\nAgainst the wire (loopback capture, kernel timestamps):\n")
+        print(wire_table(results))
     print("\nCommands:\n")
     for name, res in results.items():
         print(f"- {name}: `{res['command']}`")

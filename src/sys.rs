@@ -1,10 +1,12 @@
 //! The few operating-system calls the measurement needs, in one place:
 //! process and thread CPU time, high-resolution sleeps for the dispatcher,
-//! and kernel receive timestamps for the simulator (`rx_timestamp`).
+//! and kernel receive timestamps of what a socket reads (`rx_timestamp`,
+//! `stamped_stream`), for the simulator and the load generator.
 
 use std::time::Duration;
 
 pub mod rx_timestamp;
+pub mod stamped_stream;
 
 /// CPU time (user + system) used by the whole process so far.
 pub fn process_cpu_time() -> Duration {

@@ -5,17 +5,10 @@
 //! token start when its client started waiting, as a server with a thread
 //! per request would (and the truth log then sees that queue).
 
-use std::io;
-use std::os::fd::AsRawFd;
-use std::pin::Pin;
 use std::sync::Mutex;
-use std::task::{ready, Context, Poll};
 use std::time::{Instant, SystemTime};
 
-use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
-use tokio::net::TcpStream;
-
-use crate::sys::rx_timestamp;
+use crate::sys::stamped_stream::{instant_of, RxSink};
 
 /// The arrival of the request a connection is reading. One per connection;
 /// requests on a connection are sequential (no pipelining), so one slot
@@ -37,14 +30,6 @@ impl Arrival {
         }
     }
 
-    fn note(&self, stamp: SystemTime) {
-        if let Ok(mut s) = self.slot.lock() {
-            if s.0 {
-                s.1 = Some(stamp);
-            }
-        }
-    }
-
     /// When the current request's bytes arrived, on the monotonic
     /// clock (`None` without a kernel stamp); stops stamping until
     /// [`Arrival::rearm`].
@@ -53,8 +38,7 @@ impl Arrival {
             s.0 = false;
             s.1.take()
         })?;
-        let age = SystemTime::now().duration_since(stamp).unwrap_or_default();
-        Instant::now().checked_sub(age)
+        instant_of(stamp)
     }
 
     /// The request has been read: the next bytes start the next request.
@@ -65,87 +49,26 @@ impl Arrival {
     }
 }
 
-/// A TCP stream whose reads note their kernel receive timestamp.
-#[derive(Debug)]
-pub(crate) struct StampedStream {
-    inner: TcpStream,
-    arrival: std::sync::Arc<Arrival>,
-}
-
-impl StampedStream {
-    /// Wraps `inner` (stamping inherited from the listener, else asked for
-    /// here; without it reads simply carry no stamp).
-    pub(crate) fn new(inner: TcpStream, arrival: std::sync::Arc<Arrival>) -> Self {
-        let _ = rx_timestamp::enable(inner.as_raw_fd());
-        Self { inner, arrival }
-    }
-}
-
-impl AsyncRead for StampedStream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let fd = this.inner.as_raw_fd();
-        loop {
-            ready!(this.inner.poll_read_ready(cx))?;
-            let dst = buf.initialize_unfilled();
-            match this
-                .inner
-                .try_io(Interest::READABLE, || rx_timestamp::recv(fd, dst))
-            {
-                Ok((n, stamp)) => {
-                    if let (true, Some(t)) = (n > 0, stamp) {
-                        this.arrival.note(t);
-                    }
-                    buf.advance(n);
-                    return Poll::Ready(Ok(()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Poll::Ready(Err(e)),
+impl RxSink for Arrival {
+    /// While armed, the latest read's stamp (or its lack) is the arrival.
+    fn note(&self, stamp: Option<SystemTime>) {
+        if let Ok(mut s) = self.slot.lock() {
+            if s.0 {
+                s.1 = stamp;
             }
         }
-    }
-}
-
-impl AsyncWrite for StampedStream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::{rx_timestamp, stamped_stream::StampedStream};
+    use std::os::fd::AsRawFd;
     use std::sync::Arc;
     use std::time::Duration;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     #[tokio::test]
     async fn the_first_read_of_a_request_stamps_it_and_body_reads_do_not() {

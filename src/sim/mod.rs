@@ -71,7 +71,7 @@ pub async fn serve(
                     let _ = stream.set_nodelay(true);
                     let state = Arc::clone(&state);
                     let arrival = Arc::new(arrival::Arrival::new());
-                    let io = arrival::StampedStream::new(stream, Arc::clone(&arrival));
+                    let io = crate::sys::stamped_stream::StampedStream::new(stream, Arc::clone(&arrival));
                     conns.spawn(async move {
                         let svc = service_fn(move |req| {
                             handler::handle(req, Arc::clone(&state), Arc::clone(&arrival))

@@ -4,6 +4,8 @@
 use std::os::fd::RawFd;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::io::ReadBuf;
+
 /// Asks the kernel to stamp what `fd` receives. Set on a listening socket,
 /// the sockets it accepts inherit it. When no socket of the system had
 /// asked before, the kernel switches stamping on a moment later (deferred
@@ -29,13 +31,16 @@ pub fn enable(fd: RawFd) -> std::io::Result<()> {
     }
 }
 
-/// One non-blocking read into `buf`: the bytes read and, when the kernel
-/// stamped them, when they were received (wall clock).
+/// One non-blocking read into the unfilled part of `buf` (left
+/// uninitialised: nothing is zeroed first), advancing it by the bytes read;
+/// returns when the kernel received them (wall clock), if it stamped them.
 #[allow(unsafe_code)]
-pub fn recv(fd: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option<SystemTime>)> {
+pub fn recv(fd: RawFd, buf: &mut ReadBuf<'_>) -> std::io::Result<Option<SystemTime>> {
+    // SAFETY: recvmsg only writes into this memory, never de-initialises it.
+    let dst = unsafe { buf.unfilled_mut() };
     let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
+        iov_base: dst.as_mut_ptr().cast(),
+        iov_len: dst.len(),
     };
     // Room for one SCM_TIMESTAMPNS message (a timespec), aligned for cmsghdr.
     let mut control = [0u64; 8];
@@ -46,13 +51,18 @@ pub fn recv(fd: RawFd, buf: &mut [u8]) -> std::io::Result<(usize, Option<SystemT
     msg.msg_iovlen = 1;
     msg.msg_control = control.as_mut_ptr().cast();
     msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: `msg` points at one iovec over `buf` and at `control`, both
-    // alive for the call; recvmsg writes at most their lengths.
+    // SAFETY: `msg` points at one iovec over the unfilled part of `buf` and
+    // at `control`, both alive for the call; recvmsg writes at most their
+    // lengths.
     let n = unsafe { libc::recvmsg(fd, &mut msg, libc::MSG_DONTWAIT) };
     if n < 0 {
         return Err(std::io::Error::last_os_error());
     }
-    Ok((n as usize, stamp_of(&msg)))
+    let n = n as usize;
+    // SAFETY: recvmsg initialised the first `n` bytes it was given.
+    unsafe { buf.assume_init(n) };
+    buf.advance(n);
+    Ok(stamp_of(&msg))
 }
 
 /// The SCM_TIMESTAMPNS control message of a filled `msg`, if any.
@@ -110,9 +120,10 @@ mod tests {
         client.write_all(b"GET / HTTP/1.1\r\n\r\n").expect("send");
         let sent = SystemTime::now();
         std::thread::sleep(Duration::from_millis(40));
-        let mut buf = [0u8; 64];
-        let (n, stamp) = recv(server.as_raw_fd(), &mut buf).expect("recv");
-        assert_eq!(n, 18);
+        let mut bytes = [0u8; 64];
+        let mut buf = ReadBuf::new(&mut bytes);
+        let stamp = recv(server.as_raw_fd(), &mut buf).expect("recv");
+        assert_eq!(buf.filled(), b"GET / HTTP/1.1\r\n\r\n");
         let stamp = stamp.expect("the accepted socket inherits stamping");
         let late = SystemTime::now()
             .duration_since(stamp)

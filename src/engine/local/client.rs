@@ -145,8 +145,8 @@ impl HttpRoute {
 
     /// A fresh connection and how long its setup took.
     async fn open_timed(&self) -> Result<(Conn, Duration), RequestError> {
-        let (stream, timing) = self.connector.open().await?;
-        Ok((Conn::handshake(stream).await?, timing.total()))
+        let (stream, rx, timing) = self.connector.open().await?;
+        Ok((Conn::handshake(stream, rx).await?, timing.total()))
     }
 
     /// A request with `method`, the route's headers and `body`.

@@ -1,10 +1,12 @@
 //! One keep-alive HTTP/1.1 connection, driven by the task that uses it: the
 //! bytes of a response are read and stamped by the same task that sent the
 //! request, with no hand-off to a connection task in between. Every read is
-//! stamped the moment it returns, before it is parsed.
+//! stamped before it is parsed, with the kernel's receive stamp of its
+//! bytes (`rx.rs`) where the kernel gives one, else the moment it returns.
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::Instant;
 
@@ -17,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use super::body::ReqBody;
 use super::connect::Stream;
 use super::response::{err, http_error, whole_body, Outcome, StreamReader};
+use super::rx::LastRx;
 use crate::domain::{ErrorKind, RequestError};
 
 /// Largest non-streamed body read; beyond it the response is malformed.
@@ -31,9 +34,18 @@ type Http1Connection = Pin<Box<http1::Connection<Io, ReqBody>>>;
 /// still queued on it (handed back unsent) instead of leaving it waiting.
 struct Driver {
     conn: Option<Http1Connection>,
+    /// The receive stamp of the connection's latest read: the bytes a body
+    /// frame hands over arrived then (hyper reads only when its buffer
+    /// cannot complete the frame, so the latest read brought its last byte).
+    rx: Arc<LastRx>,
 }
 
 impl Driver {
+    /// When the bytes just handed over arrived.
+    fn arrived(&self) -> Instant {
+        self.rx.arrived()
+    }
+
     /// True once the connection has closed.
     fn done(&self) -> bool {
         self.conn.is_none()
@@ -70,7 +82,7 @@ pub(crate) type Sent = Result<hyper::Response<hyper::body::Incoming>, SendError>
 
 impl Conn {
     /// The HTTP/1.1 handshake over an open stream.
-    pub(crate) async fn handshake(stream: Stream) -> Result<Self, RequestError> {
+    pub(crate) async fn handshake(stream: Stream, rx: Arc<LastRx>) -> Result<Self, RequestError> {
         let (sender, conn) = http1::handshake(TokioIo::new(stream))
             .await
             .map_err(|e| classify(&e))?;
@@ -78,6 +90,7 @@ impl Conn {
             sender,
             driver: Driver {
                 conn: Some(Box::pin(conn)),
+                rx,
             },
         })
     }
@@ -232,7 +245,7 @@ async fn read_stream(
             None => break None,
             Some(Err(e)) => break Some(describe(&e)),
             Some(Ok(frame)) => {
-                let at = Instant::now();
+                let at = driver.arrived();
                 end = at;
                 if let Some(data) = frame.data_ref() {
                     reader.on_bytes(data, at);
@@ -266,7 +279,7 @@ async fn read_all(
                 return (Err(e), Instant::now(), false);
             }
             Some(Ok(frame)) => {
-                end = Instant::now();
+                end = driver.arrived();
                 if let Some(d) = frame.data_ref() {
                     buf.extend_from_slice(d);
                 }

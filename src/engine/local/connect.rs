@@ -5,6 +5,7 @@
 //! then TLS for https.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use http::header::HeaderValue;
@@ -16,12 +17,15 @@ use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use super::response::err;
+use super::rx::LastRx;
 use crate::domain::{ErrorKind, RequestError, TlsSpec};
 use crate::engine::EngineError;
+use crate::sys::stamped_stream::StampedStream;
 
+/// A TCP connection whose reads carry the kernel's receive stamps.
+type Tcp = StampedStream<LastRx>;
 /// A connection to the endpoint (or to the proxy that forwards to it).
-pub(crate) type Stream =
-    tokio_util::either::Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
+pub(crate) type Stream = tokio_util::either::Either<Tcp, tokio_rustls::client::TlsStream<Tcp>>;
 
 /// Longest CONNECT reply head read from a proxy.
 const MAX_PROXY_REPLY: usize = 16 << 10;
@@ -130,8 +134,9 @@ impl Connector {
             .and_then(|p| p.auth.as_ref())
     }
 
-    /// Opens a connection ready for HTTP/1.1 requests.
-    pub(crate) async fn open(&self) -> Result<(Stream, ConnectTiming), RequestError> {
+    /// Opens a connection ready for HTTP/1.1 requests, with the receive
+    /// stamp of its latest read.
+    pub(crate) async fn open(&self) -> Result<(Stream, Arc<LastRx>, ConnectTiming), RequestError> {
         let mut timing = ConnectTiming::default();
         let (host, port) = match &self.proxy {
             Some(p) => (p.host.as_str(), p.port),
@@ -144,20 +149,23 @@ impl Connector {
         let mut tcp = connect_any(&addrs, host).await?;
         let t2 = Instant::now();
         timing.tcp = t2 - t1;
+        let rx = Arc::new(LastRx::default());
         let Some((tls, name)) = &self.tls else {
-            return Ok((Stream::Left(tcp), timing));
+            let tcp = StampedStream::new(tcp, Arc::clone(&rx));
+            return Ok((Stream::Left(tcp), rx, timing));
         };
         if let Some(p) = &self.proxy {
             tunnel(&mut tcp, &self.host, self.port, p).await?;
         }
         let t3 = Instant::now();
         timing.tunnel = t3 - t2;
+        let tcp = StampedStream::new(tcp, Arc::clone(&rx));
         let stream = tls
             .connect(name.clone(), tcp)
             .await
             .map_err(|e| tls_error(&self.host, &e))?;
         timing.tls = t3.elapsed();
-        Ok((Stream::Right(stream), timing))
+        Ok((Stream::Right(stream), rx, timing))
     }
 }
 

@@ -20,6 +20,7 @@ pub mod prompts;
 mod request_head;
 mod response;
 mod runtime;
+mod rx;
 mod schedule;
 mod session;
 mod sse;
