@@ -197,7 +197,7 @@ impl HttpRoute {
             Ok(r) => r,
             Err(e) => return failed(send, None, None, super::conn::classify(e.error())),
         };
-        let head = Instant::now();
+        let head = conn.arrived();
         let (status, outcome, end, clean) = conn.read(resp, streaming, max_tokens).await;
         if clean && !conn.closed() {
             *slot = Some(conn);

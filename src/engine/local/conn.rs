@@ -95,6 +95,12 @@ impl Conn {
         })
     }
 
+    /// When the bytes the connection last read arrived (a response head,
+    /// once `send` has returned it).
+    pub(crate) fn arrived(&self) -> Instant {
+        self.driver.arrived()
+    }
+
     /// True once the connection has closed.
     pub(crate) fn closed(&self) -> bool {
         self.driver.done()
