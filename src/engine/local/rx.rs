@@ -32,12 +32,11 @@ impl LastRx {
     /// When the bytes just handed over arrived: the latest read's receive
     /// stamp, or now when it had none.
     pub(crate) fn arrived(&self) -> Instant {
-        let now = Instant::now();
-        match self.ns.load(Ordering::Relaxed) {
-            0 => now,
-            ns => instant_of(UNIX_EPOCH + std::time::Duration::from_nanos(ns))
-                .map_or(now, |t| t.min(now)),
-        }
+        let ns = self.ns.load(Ordering::Relaxed);
+        (ns != 0)
+            .then(|| UNIX_EPOCH + std::time::Duration::from_nanos(ns))
+            .and_then(instant_of)
+            .unwrap_or_else(Instant::now)
     }
 }
 
