@@ -37,7 +37,7 @@
 //! - [`storage`] — every file a run writes (AIPerf exports, spec, results,
 //!   history Parquet files) and the locked state file, written atomically;
 //!   SQL over the history with the embedded engine (the only user of arrow,
-//!   parquet and DataFusion).
+//!   parquet, SQLite and the SQL parser).
 //!
 //! Shared by every layer:
 //!

@@ -214,6 +214,9 @@ fn anything_but_a_query_is_refused_and_bad_sql_says_why() {
         "DROP TABLE mlcc_ci.benchmark_results",
         "INSERT INTO benchmark_results (concurrency) VALUES (1)",
         "SELECT 1; DELETE FROM benchmark_results",
+        "ATTACH DATABASE '/tmp/x.db' AS x",
+        "PRAGMA query_only = 0",
+        "SELECT load_extension('/tmp/x.so')",
     ] {
         let o = home.query(sql);
         assert!(!o.status.success(), "{sql} was accepted");
@@ -231,6 +234,50 @@ fn anything_but_a_query_is_refused_and_bad_sql_says_why() {
         q["rows"],
         json!([{"n": 0}]),
         "an empty history is an empty table"
+    );
+}
+
+#[test]
+fn a_file_from_another_writer_is_read_and_a_damaged_one_is_named() {
+    let home = Home::new();
+    let part = home
+        .state()
+        .join("results/model=other/instance=ml.g5.xlarge/target=t");
+    std::fs::create_dir_all(&part).expect("partition dir");
+    // pyarrow writes what another tool would: a subset of the columns.
+    let script = "import sys, pyarrow as pa, pyarrow.parquet as pq\n\
+        pq.write_table(pa.table({'model_name': ['m'], 'concurrency': pa.array([7], pa.int32()),\n\
+          'streaming': [True], 'ttft_p99_ms': [12.5]}), sys.argv[1])\n";
+    let o = Command::new(python())
+        .args(["-c", script])
+        .arg(part.join("foreign.parquet"))
+        .output()
+        .expect("python");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(part.join("broken.parquet"), b"PAR1 not a footer").expect("damaged file");
+    let o = home.query("SELECT count(*) AS n FROM benchmark_results");
+    assert!(
+        !o.status.success(),
+        "a damaged file must not be skipped silently"
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("broken.parquet")
+            && err.contains("not readable Parquet")
+            && err.contains("move them out"),
+        "{err}"
+    );
+    std::fs::remove_file(part.join("broken.parquet")).expect("remove");
+    let q = json_out(&home.query(
+        "SELECT model, instance, model_name, concurrency, streaming, ttft_p99_ms, error_rate, \
+         median(ttft_p99_ms) AS median, approx_percentile(ttft_p99_ms, 0.99) AS p99 \
+         FROM benchmark_results GROUP BY 1, 2, 3, 4, 5, 6, 7",
+    ));
+    assert_eq!(
+        q["rows"],
+        json!([{"model": "other", "instance": "ml.g5.xlarge", "model_name": "m", "concurrency": 7,
+                "streaming": true, "ttft_p99_ms": 12.5, "error_rate": null, "median": 12.5,
+                "p99": 12.5}])
     );
 }
 

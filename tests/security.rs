@@ -201,33 +201,61 @@ async fn queries_are_bounded_in_memory_time_and_size_and_the_server_survives() {
         &["--query-timeout", "3", "--query-memory-mib", "256"],
     )
     .await;
-    let bomb =
-        "SELECT length(string_agg(repeat('x', 100000), ',')) AS n FROM generate_series(1, 200000)";
+    // One string grown past the engine's length limit (a quarter of the
+    // query's memory), then a sort of many distinct values past the memory
+    // itself.
+    let long = format!(
+        "{RANGE_200K} SELECT length(group_concat(replace(hex(zeroblob(50000)), '0', 'x'), ',')) \
+         AS n FROM r"
+    );
+    let t0 = Instant::now();
+    let text = error_text(&call(&c, "query_results", json!({"sql": long})).await);
+    assert!(text.contains("64 MiB limit on one string"), "{text}");
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+    let bomb = format!(
+        "{RANGE_200K} SELECT count(DISTINCT replace(hex(zeroblob(2000)), '0', 'x') || n) AS n FROM r"
+    );
     let t0 = Instant::now();
     let text = error_text(&call(&c, "query_results", json!({"sql": bomb})).await);
     // Stopped by the memory cap, or by the timeout on a slow machine.
     assert!(
-        text.contains("memory") || text.contains("statement timeout"),
+        text.contains("more than its 256 MiB of memory") || text.contains("statement timeout"),
         "{text}"
     );
     assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
     responsive(&c).await;
-    let endless = "SELECT count(*) FROM generate_series(1, 1000000000000)";
+    let endless = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) \
+                   SELECT count(*) FROM r";
     let t0 = Instant::now();
     let text = error_text(&call(&c, "query_results", json!({"sql": endless})).await);
     assert!(text.contains("statement timeout"), "{text}");
     assert!(t0.elapsed() < Duration::from_secs(6), "{:?}", t0.elapsed());
     assert!(no_query_workers(), "a stopped query keeps running");
-    let wide = "SELECT repeat('y', 1000000) AS s FROM generate_series(1, 100)";
+    let wide = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 100) \
+                SELECT replace(hex(zeroblob(500000)), '0', 'y') AS s FROM r";
     let r = call(&c, "query_results", json!({"sql": wide, "limit": 100})).await;
     let rows = ok(&r);
     assert_eq!(rows["truncated"], true, "answers are capped in bytes");
     assert!(rows["row_count"].as_u64() < Some(100));
+    for (sql, refused) in [
+        ("SELECT load_extension('/tmp/x.so')", "load_extension"),
+        ("SELECT fts3_tokenizer('simple')", "fts3_tokenizer"),
+    ] {
+        let text = error_text(&call(&c, "query_results", json!({"sql": sql})).await);
+        assert!(
+            text.contains("only queries") && text.contains(refused),
+            "{sql}: {text}"
+        );
+    }
     let huge_sql = format!("SELECT 1 {}", " ".repeat(100_000));
     error_text(&call(&c, "query_results", json!({"sql": huge_sql})).await);
     responsive(&c).await;
     c.cancel().await.expect("close");
 }
+
+/// Rows 1..=200,000 as `r(n)`, in the embedded engine's SQL.
+const RANGE_200K: &str =
+    "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000)";
 
 /// True once no query worker process is left (bounded wait).
 fn no_query_workers() -> bool {

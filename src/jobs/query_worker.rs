@@ -1,7 +1,8 @@
 //! History queries run in a worker process of their own (`mcc-bench
 //! query-worker`), so no query can take a server down or hold it up: the
 //! kernel caps the worker's memory (`RLIMIT_DATA`), the engine inside it has
-//! a memory pool of the same size for a clean error where it can, the worker
+//! a heap limit of the same size for a clean error where it can (a limit
+//! that is process-wide, hence one process per query), the worker
 //! is killed at the statement timeout or as soon as the caller cancels (an
 //! MCP client that cancels or goes away), and its answer is read with a size
 //! cap. The worker's threads are not the server's: other sessions stay
@@ -167,21 +168,11 @@ fn read_request() -> Result<WorkerRequest, String> {
 }
 
 fn answer(req: WorkerRequest) -> WorkerReply {
-    // The cap also counts the binary's own heap and the threads' stacks;
-    // the engine's pool is the size asked for and gives a clean error
-    // before the kernel refuses.
+    // The cap also counts the binary's own heap and the Parquet reader's
+    // buffers; the engine's heap limit is the size asked for and gives a
+    // clean error before the kernel refuses.
     crate::sys::limit_memory(req.limits.memory_bytes + WORKER_OVERHEAD_BYTES);
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .max_blocking_threads(8)
-        .thread_stack_size(2 << 20)
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return WorkerReply::Engine(format!("cannot start the query runtime: {e}")),
-    };
-    match rt.block_on(query_history(&req.home, &req.sql, req.limit, &req.limits)) {
+    match query_history(&req.home, &req.sql, req.limit, &req.limits) {
         Ok(rows) => WorkerReply::Rows(rows),
         Err(QueryError::Invalid(m)) => WorkerReply::Invalid(m),
         Err(QueryError::NotReadOnly(m)) => WorkerReply::NotReadOnly(m),

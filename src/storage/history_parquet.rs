@@ -5,12 +5,11 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayRef, BooleanArray, BooleanBuilder, Float64Array, Float64Builder, Int32Array,
-    Int32Builder, StringArray, StringBuilder,
+use arrow_array::builder::{BooleanBuilder, Float64Builder, Int32Builder, StringBuilder};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, Float64Array, Int32Array, RecordBatch, StringArray,
 };
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use arrow::record_batch::RecordBatch;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::arrow_writer::ArrowWriterOptions;
 use parquet::arrow::ArrowWriter;
@@ -19,6 +18,9 @@ use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::{write_atomic, StorageError};
 use crate::domain::{Cell, ColumnType, HistoryRow, Partition, HISTORY_COLUMNS};
+
+/// Largest history file read into memory whole (ours are a few KiB).
+const READ_WHOLE_BYTES: u64 = 16 << 20;
 
 /// Directory of the history under a home (or bucket root): `results/`.
 pub const HISTORY_DIR: &str = "results";
@@ -88,9 +90,18 @@ pub fn read_history_file(path: &Path) -> Result<Vec<HistoryRow>, StorageError> {
         reason,
     };
     let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .and_then(|b| b.build())
-        .map_err(|e| bad(e.to_string()))?;
+    let size = file.metadata().map_err(|e| bad(e.to_string()))?.len();
+    // A small file is read whole, in one call: the reader's many small
+    // reads of a file (footer, each page header) cost more in system calls
+    // than decoding, over a history of a thousand files.
+    let reader = if size <= READ_WHOLE_BYTES {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut { file }, &mut bytes).map_err(|e| bad(e.to_string()))?;
+        ParquetRecordBatchReaderBuilder::try_new(bytes::Bytes::from(bytes)).and_then(|b| b.build())
+    } else {
+        ParquetRecordBatchReaderBuilder::try_new(file).and_then(|b| b.build())
+    }
+    .map_err(|e| bad(e.to_string()))?;
     let mut rows = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| bad(e.to_string()))?;

@@ -1,32 +1,23 @@
-//! SQL over the local history with the embedded engine (DataFusion): the
-//! Parquet files under `<home>/results/` are one table,
+//! SQL over the local history with the embedded engine (SQLite): the
+//! Parquet files under `<home>/results/` are read into one in-memory table,
 //! `mlcc_ci.benchmark_results` (also reachable unqualified), with the same
 //! columns and partition columns as the Athena table, so a query written
 //! for one runs on the other. Only queries run: the text is parsed first
-//! and anything but a single `SELECT`/`WITH`/`VALUES` query is refused,
-//! and the engine itself is told to refuse DDL, DML and statements.
+//! and anything but a single `SELECT`/`WITH`/`VALUES` query is refused, and
+//! the engine's guard refuses whatever would write, attach a file, change a
+//! setting or load code (`history_db`).
 
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow::array::{Array, BooleanArray, Float64Array, Int64Array, StringArray};
-use arrow::compute::cast;
-use arrow::datatypes::DataType;
-use arrow::record_batch::RecordBatch;
-use datafusion::catalog::MemorySchemaProvider;
-use datafusion::execution::cache::cache_manager::CacheManagerConfig;
-use datafusion::execution::context::SQLOptions;
-use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
-use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
-use datafusion::sql::sqlparser::ast::Statement;
-use datafusion::sql::sqlparser::dialect::GenericDialect;
-use datafusion::sql::sqlparser::parser::Parser;
+use rusqlite::types::ValueRef;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use sqlparser::ast::Statement;
+use sqlparser::dialect::GenericDialect;
+use sqlparser::parser::Parser;
 
-use super::files_under;
-use super::history_parquet::{history_schema, HISTORY_DIR};
-use crate::domain::{HISTORY_DATABASE, HISTORY_TABLE, PARTITION_COLUMNS};
+use super::history_db::{self, Guard};
+use super::history_shape::boolean_columns;
 
 /// Why a query did not run.
 #[derive(Debug, thiserror::Error)]
@@ -82,17 +73,24 @@ const MAX_SQL_NESTING: usize = 32;
 /// Parses `sql` and accepts exactly one query (`SELECT`, `WITH`, `VALUES`,
 /// `SHOW`-free); the message names what was found instead.
 pub fn check_read_only(sql: &str) -> Result<(), QueryError> {
-    let invalid = |e: datafusion::sql::sqlparser::parser::ParserError| {
+    parse_query(sql).map(drop)
+}
+
+/// The one query `sql` holds, or why it is refused.
+fn parse_query(sql: &str) -> Result<Statement, QueryError> {
+    let invalid = |e: sqlparser::parser::ParserError| {
         QueryError::Invalid(format!("the SQL does not parse: {e}"))
     };
-    let statements = Parser::new(&GenericDialect {})
+    let mut statements = Parser::new(&GenericDialect {})
         .with_recursion_limit(MAX_SQL_NESTING)
         .try_with_sql(sql)
         .map_err(invalid)?
         .parse_statements()
         .map_err(invalid)?;
+    if let [Statement::Query(_)] = statements.as_slice() {
+        return Ok(statements.remove(0));
+    }
     match statements.as_slice() {
-        [Statement::Query(_)] => Ok(()),
         [] => Err(QueryError::Invalid(
             "the SQL is empty; pass a SELECT query".into(),
         )),
@@ -118,222 +116,121 @@ fn statement_kind(s: &Statement) -> String {
 
 /// Runs `sql` over the history under `home`, returning at most `limit` rows
 /// and at most `limits.max_result_bytes` of them, with the engine's memory
-/// capped at `limits.memory_bytes`. (The statement timeout is the caller's:
-/// see `jobs::query_worker`.)
-pub async fn query_history(
+/// capped at `limits.memory_bytes` (history and query together). The
+/// statement timeout is the caller's: see `jobs::query_worker`, which runs
+/// this in a process of its own because the memory cap is process-wide.
+pub fn query_history(
     home: &Path,
     sql: &str,
     limit: usize,
     limits: &QueryLimits,
 ) -> Result<QueryRows, QueryError> {
-    check_read_only(sql)?;
-    let ctx = history_context(home, limits.memory_bytes).await?;
-    let options = SQLOptions::new()
-        .with_allow_ddl(false)
-        .with_allow_dml(false)
-        .with_allow_statements(false);
-    let df = ctx
-        .sql_with_options(sql, options)
-        .await
-        .map_err(|e| QueryError::Invalid(format!("the query cannot run: {e}")))?;
-    let df = df
-        .limit(0, Some(limit.saturating_add(1)))
-        .map_err(|e| QueryError::Engine(e.to_string()))?;
-    let columns: Vec<String> = df
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| f.name().clone())
-        .collect();
-    let batches = df
-        .collect()
-        .await
-        .map_err(|e| failed(home, &e.to_string()))?;
-    let (mut rows, cut) = batch_rows(&batches, &columns, limits.max_result_bytes)?;
-    let truncated = cut || rows.len() > limit;
-    rows.truncate(limit);
+    let statement = parse_query(sql)?;
+    let (db, guard) = history_db::open(home, limits)?;
+    let mut stmt = db.prepare(sql).map_err(|e| refused(&guard, &e))?;
+    if !stmt.readonly() {
+        return Err(QueryError::NotReadOnly(
+            "only queries are allowed (SELECT / WITH …); this statement would write".into(),
+        ));
+    }
+    let columns: Vec<String> = stmt.column_names().map(str::to_owned).collect();
+    let booleans = result_booleans(&stmt, &boolean_columns(&statement));
+    let rows = stmt.query([]).map_err(|e| failed(&e, limits))?;
+    let (rows, cut) = collect_rows(rows, &columns, &booleans, limit, limits)?;
     Ok(QueryRows {
         columns,
+        truncated: cut,
         rows,
-        truncated,
     })
 }
 
-/// A failed query's message; when a history file is unreadable, it is named
-/// with the fix (the engine's own message does not say which file).
-fn failed(home: &Path, reason: &str) -> QueryError {
-    let bad = unreadable_files(&home.join(HISTORY_DIR));
-    if bad.is_empty() {
-        return QueryError::Engine(format!("the query failed: {reason}"));
+/// Why a statement did not prepare: refused by the guard (named), or not
+/// valid over the history (unknown column, table, function).
+fn refused(guard: &Guard, e: &rusqlite::Error) -> QueryError {
+    match guard.denied() {
+        Some(what) => QueryError::NotReadOnly(format!(
+            "only queries over the history are allowed; this one asks for {what}, which the \
+             engine refuses (no writes, attached files, settings or extensions)"
+        )),
+        None => QueryError::Invalid(format!("the query cannot run: {e}")),
     }
-    let names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
-    QueryError::Engine(format!(
-        "the query failed: {reason}; these history files are not readable Parquet: {} — move them out of {} (or restore them) and query again",
-        names.join(", "),
-        home.join(HISTORY_DIR).display()
-    ))
 }
 
-/// `.parquet` files under `dir` whose footer cannot be read.
-fn unreadable_files(dir: &Path) -> Vec<std::path::PathBuf> {
-    files_under(dir)
-        .into_iter()
-        .filter(|p| p.extension().is_some_and(|x| x == "parquet") && !readable(p))
+/// A failure while the query runs, with the fix where there is one.
+fn failed(e: &rusqlite::Error, limits: &QueryLimits) -> QueryError {
+    use rusqlite::ErrorCode::{OutOfMemory, TooBig};
+    match e.sqlite_error_code() {
+        Some(OutOfMemory) => QueryError::Engine(format!(
+            "the query needs more than its {} MiB of memory; narrow it (filters, LIMIT, fewer \
+             or shorter strings) or ask the operator to raise --query-memory-mib",
+            limits.memory_bytes >> 20
+        )),
+        Some(TooBig) => QueryError::Engine(format!(
+            "a value in the query grew past the engine's {} MiB limit on one string; \
+             build shorter strings",
+            history_db::max_value_bytes(limits) >> 20
+        )),
+        _ => QueryError::Engine(format!("the query failed: {e}")),
+    }
+}
+
+/// Which result columns are booleans: declared so in the table, or written
+/// as a comparison or test in the query (the engine stores both as 0 / 1;
+/// Athena answers them as booleans, and so do we).
+fn result_booleans(stmt: &rusqlite::Statement<'_>, from_text: &[bool]) -> Vec<bool> {
+    stmt.columns()
+        .enumerate()
+        .map(|(i, c)| {
+            c.decl_type()
+                .is_some_and(|t| t.eq_ignore_ascii_case("BOOLEAN"))
+                || from_text.get(i).copied().unwrap_or(false)
+        })
         .collect()
 }
 
-fn readable(path: &Path) -> bool {
-    std::fs::File::open(path)
-        .ok()
-        .and_then(|f| parquet::file::reader::SerializedFileReader::new(f).ok())
-        .is_some()
-}
-
-/// A session with the history registered as `mlcc_ci.benchmark_results`
-/// and `benchmark_results`.
-async fn history_context(home: &Path, memory_bytes: u64) -> Result<SessionContext, QueryError> {
-    let dir = home.join(HISTORY_DIR);
-    super::private_dirs(&dir).map_err(|e| {
-        QueryError::Engine(format!(
-            "cannot create the history directory {}: {e}",
-            dir.display()
-        ))
-    })?;
-    let ctx = SessionContext::new_with_config_rt(session_config(), runtime(memory_bytes)?);
-    let catalog = ctx
-        .catalog("datafusion")
-        .ok_or_else(|| QueryError::Engine("the embedded engine has no default catalog".into()))?;
-    catalog
-        .register_schema(HISTORY_DATABASE, Arc::new(MemorySchemaProvider::new()))
-        .map_err(|e| QueryError::Engine(e.to_string()))?;
-    let schema = history_schema();
-    let partitions: Vec<(String, DataType)> = PARTITION_COLUMNS
-        .iter()
-        .map(|c| ((*c).to_owned(), DataType::Utf8))
-        .collect();
-    let url = format!("{}/", dir.display());
-    for name in [
-        format!("{HISTORY_DATABASE}.{HISTORY_TABLE}"),
-        HISTORY_TABLE.to_owned(),
-    ] {
-        let options = ParquetReadOptions::default()
-            .schema(&schema)
-            .file_extension(".parquet")
-            .table_partition_cols(partitions.clone());
-        ctx.register_parquet(name.as_str(), &url, options)
-            .await
-            .map_err(|e| QueryError::Engine(format!("cannot read the history in {url}: {e}")))?;
-    }
-    Ok(ctx)
-}
-
-/// The engine's runtime for one query. Its Parquet footer cache is off: over
-/// a history of a thousand small files, keeping the decoded footers cached
-/// measured slower than decoding them again (`docs/benchmarks.md`). File
-/// listings are not cached either: a run that lands between two queries
-/// must show up. Operators that track their memory stop with a clear error
-/// past `memory_bytes`.
-fn runtime(memory_bytes: u64) -> Result<Arc<RuntimeEnv>, QueryError> {
-    let caches = CacheManagerConfig::default()
-        .with_list_files_cache_limit(0)
-        .with_metadata_cache_limit(0);
-    RuntimeEnvBuilder::new()
-        .with_cache_manager(caches)
-        .with_memory_limit(usize::try_from(memory_bytes).unwrap_or(usize::MAX), 1.0)
-        .build_arc()
-        .map_err(|e| QueryError::Engine(format!("the embedded engine cannot start: {e}")))
-}
-
-/// History files are small (one row group of a few rows each): page indexes
-/// and planning-time statistics cost a read per file and prune nothing, and
-/// opening many files at once (at least 16 streams) overlaps their reads even
-/// on two cores.
-fn session_config() -> SessionConfig {
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    let mut config = SessionConfig::new()
-        .with_collect_statistics(false)
-        .with_target_partitions(cores.max(16));
-    config.options_mut().execution.parquet.enable_page_index = false;
-    config
-}
-
-/// The rows of `batches` as JSON objects, stopping before `max_bytes` of
-/// them (serialised); `true` when rows were left out for that.
-fn batch_rows(
-    batches: &[RecordBatch],
+/// Up to `limit` rows as JSON objects, stopping before
+/// `limits.max_result_bytes` of them (serialised); `true` when rows were
+/// left out for either.
+fn collect_rows(
+    mut rows: rusqlite::Rows<'_>,
     columns: &[String],
-    max_bytes: usize,
+    booleans: &[bool],
+    limit: usize,
+    limits: &QueryLimits,
 ) -> Result<(Vec<Map<String, Value>>, bool), QueryError> {
-    let mut rows = Vec::new();
+    let mut out = Vec::new();
     let mut bytes = 0usize;
-    for batch in batches {
-        let converted: Vec<Vec<Value>> = batch
-            .columns()
-            .iter()
-            .map(|c| column_values(c.as_ref()))
-            .collect::<Result<_, _>>()?;
-        for i in 0..batch.num_rows() {
-            let row: Map<String, Value> = columns
-                .iter()
-                .zip(&converted)
-                .map(|(name, values)| (name.clone(), values[i].clone()))
-                .collect();
-            bytes += serde_json::to_string(&row).map_or(0, |t| t.len());
-            if bytes > max_bytes {
-                return Ok((rows, true));
-            }
-            rows.push(row);
+    while let Some(row) = rows.next().map_err(|e| failed(&e, limits))? {
+        if out.len() == limit {
+            return Ok((out, true));
         }
+        let mut object = Map::new();
+        for (i, name) in columns.iter().enumerate() {
+            let value = row.get_ref(i).map_err(|e| failed(&e, limits))?;
+            let boolean = booleans.get(i).copied().unwrap_or(false);
+            object.insert(name.clone(), json_value(value, boolean));
+        }
+        bytes += serde_json::to_string(&object).map_or(0, |t| t.len());
+        if bytes > limits.max_result_bytes {
+            return Ok((out, true));
+        }
+        out.push(object);
     }
-    Ok((rows, false))
+    Ok((out, false))
 }
 
-/// A column as JSON values: integers, floats and booleans as numbers and
-/// booleans (non-finite floats as null), everything else as its text.
-fn column_values(col: &dyn Array) -> Result<Vec<Value>, QueryError> {
-    let as_type = |t: &DataType| {
-        cast(col, t).map_err(|e| QueryError::Engine(format!("cannot convert a result column: {e}")))
-    };
-    let t = col.data_type();
-    let values: Vec<Option<Value>> = if t.is_integer() {
-        let a = as_type(&DataType::Int64)?;
-        let a = downcast::<Int64Array>(a.as_ref())?;
-        (0..a.len())
-            .map(|i| a.is_valid(i).then(|| Value::from(a.value(i))))
-            .collect()
-    } else if t.is_floating() || matches!(t, DataType::Decimal128(..) | DataType::Decimal256(..)) {
-        let a = as_type(&DataType::Float64)?;
-        let a = downcast::<Float64Array>(a.as_ref())?;
-        (0..a.len())
-            .map(|i| {
-                a.is_valid(i)
-                    .then(|| a.value(i))
-                    .and_then(serde_json::Number::from_f64)
-                    .map(Value::Number)
-            })
-            .collect()
-    } else if t == &DataType::Boolean {
-        let a = downcast::<BooleanArray>(col)?;
-        (0..a.len())
-            .map(|i| a.is_valid(i).then(|| Value::Bool(a.value(i))))
-            .collect()
-    } else {
-        let a = as_type(&DataType::Utf8)?;
-        let a = downcast::<StringArray>(a.as_ref())?;
-        (0..a.len())
-            .map(|i| a.is_valid(i).then(|| Value::from(a.value(i))))
-            .collect()
-    };
-    Ok(values
-        .into_iter()
-        .map(|v| v.unwrap_or(Value::Null))
-        .collect())
-}
-
-fn downcast<T: 'static>(a: &dyn Array) -> Result<&T, QueryError> {
-    a.as_any()
-        .downcast_ref::<T>()
-        .ok_or_else(|| QueryError::Engine("unexpected result column type".into()))
+/// A value as JSON: integers and finite floats as numbers (non-finite as
+/// null), 0 / 1 as booleans in a boolean column, text as text (invalid
+/// UTF-8 replaced), binary values as lowercase hex.
+fn json_value(v: ValueRef<'_>, boolean: bool) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i @ (0 | 1)) if boolean => Value::Bool(i == 1),
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => Value::from(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::from(b.iter().map(|x| format!("{x:02x}")).collect::<String>()),
+    }
 }
 
 #[cfg(test)]
@@ -350,7 +247,8 @@ mod tests {
             "CREATE TABLE t AS SELECT 1",
             "COPY benchmark_results TO '/tmp/x.parquet'",
             "SELECT 1; DROP TABLE benchmark_results",
-            "SET datafusion.execution.batch_size = 1",
+            "SET statement_timeout = 0",
+            "ATTACH DATABASE '/tmp/x.db' AS x",
         ] {
             let e = check_read_only(sql).expect_err(sql);
             assert!(matches!(e, QueryError::NotReadOnly(_)), "{sql}: {e}");
@@ -360,5 +258,51 @@ mod tests {
             Err(QueryError::Invalid(_))
         ));
         assert!(matches!(check_read_only("  "), Err(QueryError::Invalid(_))));
+    }
+
+    fn run(sql: &str, limit: usize) -> Result<QueryRows, QueryError> {
+        let home = tempfile::tempdir().expect("home");
+        query_history(home.path(), sql, limit, &QueryLimits::default())
+    }
+
+    #[test]
+    fn values_come_back_as_json_with_booleans_where_the_text_asks() {
+        let q = run(
+            "SELECT 1 > 0 AS t, 2 AS n, 0.5 AS f, X'ff00' AS b, 1e999 AS inf, 'é' AS s",
+            10,
+        )
+        .expect("runs");
+        assert_eq!(q.columns, ["t", "n", "f", "b", "inf", "s"]);
+        assert_eq!(
+            Value::Object(q.rows[0].clone()),
+            serde_json::json!({"t": true, "n": 2, "f": 0.5, "b": "ff00", "inf": null, "s": "é"})
+        );
+        assert!(!q.truncated);
+    }
+
+    #[test]
+    fn rows_past_the_limit_are_cut_and_flagged() {
+        let sql = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 5) \
+                   SELECT n FROM r";
+        let q = run(sql, 3).expect("runs");
+        assert_eq!(q.rows.len(), 3);
+        assert!(q.truncated);
+        assert!(!run(sql, 5).expect("runs").truncated);
+    }
+
+    #[test]
+    fn the_guard_names_what_it_refused_and_unknown_names_are_invalid() {
+        let e = run("SELECT load_extension('/tmp/x.so')", 1).expect_err("refused");
+        assert!(
+            matches!(&e, QueryError::NotReadOnly(m) if m.contains("load_extension")),
+            "{e}"
+        );
+        let e = run("SELECT nope FROM benchmark_results", 1).expect_err("invalid");
+        assert!(
+            matches!(&e, QueryError::Invalid(m) if m.contains("nope")),
+            "{e}"
+        );
+        let q = run("SELECT count(*) AS n FROM mlcc_ci.benchmark_results", 1).expect("runs");
+        assert_eq!(q.rows[0]["n"], 0);
     }
 }

@@ -20,6 +20,7 @@ SERVER_ARGS = ("--query-timeout", str(QUERY_TIMEOUT_S), "--query-memory-mib", "2
 TABLE = "mlcc_ci.benchmark_results"
 EXTERNAL = "CREATE EXTERNAL TABLE e (line VARCHAR) STORED AS CSV"
 REFUSE, ANY = "refuse", "any"
+RANGE_200K = "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 200000)"
 
 
 def nested_subqueries(depth: int) -> str:
@@ -100,6 +101,26 @@ def corpus(box: Sandbox, canary: str) -> list[tuple[str, str, str]]:
         ("long identifier", 'SELECT 1 AS "' + "i" * 60000 + '"', ANY),
         ("long table name", "SELECT * FROM " + "t" * 60000, ANY),
         ("regex on a long text", "SELECT regexp_like(repeat('a', 100000), '(a+)+$') AS m", ANY),
+        # The embedded engine (SQLite): statements and functions that reach
+        # files or code must be refused; its own bombs must stay bounded.
+        ("attach a file", "ATTACH DATABASE '/etc/passwd' AS p", REFUSE),
+        ("attach a new file", f"ATTACH DATABASE '{out}/new.db' AS n", REFUSE),
+        ("vacuum into", f"VACUUM INTO '{out}/copy.db'", REFUSE),
+        ("pragma write", "PRAGMA writable_schema = ON", REFUSE),
+        ("pragma read", "PRAGMA database_list", REFUSE),
+        ("pragma function", "SELECT * FROM pragma_database_list", ANY),
+        ("schema table", "SELECT sql FROM mlcc_ci.sqlite_schema", ANY),
+        ("load_extension", "SELECT load_extension('/lib/x86_64-linux-gnu/libc.so.6')", REFUSE),
+        ("fts3_tokenizer", "SELECT fts3_tokenizer('simple')", REFUSE),
+        ("zeroblob bomb", "SELECT length(zeroblob(2000000000)) AS n", ANY),
+        ("printf bomb", "SELECT length(printf('%.*c', 2147483647, 'x')) AS n", ANY),
+        ("group_concat bomb", f"{RANGE_200K} SELECT length(group_concat(hex(zeroblob(50000)), ',')) "
+                              "AS n FROM r", ANY),
+        ("distinct bomb", f"{RANGE_200K} SELECT count(DISTINCT hex(zeroblob(2000)) || n) AS n "
+                          "FROM r", ANY),
+        ("percentile bomb", "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) "
+                            "SELECT median(n) FROM r", ANY),
+        ("percentile fraction", "SELECT approx_percentile(1, 1e308) AS p", ANY),
         ("empty", "", REFUSE),
         ("not sql", "\u202e\ufeff;;;", REFUSE),
     ]
