@@ -19,7 +19,7 @@ use rusqlite::Connection;
 use super::history_functions;
 use super::history_parquet::{read_history_file, HISTORY_DIR};
 use super::history_sql::{QueryError, QueryLimits};
-use super::{files_under, private_dirs};
+use super::{files_under, private_dirs, StorageError};
 use crate::domain::{
     Cell, ColumnType, HistoryRow, HISTORY_COLUMNS, HISTORY_DATABASE, HISTORY_TABLE,
     PARTITION_COLUMNS,
@@ -63,19 +63,27 @@ pub(super) fn open(home: &Path, limits: &QueryLimits) -> Result<(Connection, Gua
         ))
     })?;
     let engine = |e: rusqlite::Error| QueryError::Engine(format!("the embedded engine: {e}"));
-    let mut db = Connection::open_in_memory().map_err(engine)?;
+    let db = Connection::open_in_memory().map_err(engine)?;
     db.execute_batch(&setup_sql(limits)).map_err(engine)?;
     load(&db, &dir, limits)?;
+    lock_down(db, limits)
+}
+
+/// After loading: the aggregates, read-only, the limits on one query, and
+/// the guard that records what it refuses.
+fn lock_down(mut db: Connection, limits: &QueryLimits) -> Result<(Connection, Guard), QueryError> {
+    let engine = |e: rusqlite::Error| QueryError::Engine(format!("the embedded engine: {e}"));
     let max_values = usize::try_from(max_value_bytes(limits) / 8).unwrap_or(usize::MAX);
     history_functions::register(&db, max_values).map_err(engine)?;
     db.execute_batch("PRAGMA query_only = ON").map_err(engine)?;
     let length = i32::try_from(max_value_bytes(limits)).unwrap_or(i32::MAX);
-    db.set_limit(Limit::SQLITE_LIMIT_LENGTH, length)
-        .map_err(engine)?;
-    db.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES)
-        .map_err(engine)?;
-    db.set_limit(Limit::SQLITE_LIMIT_ATTACHED, 1)
-        .map_err(engine)?;
+    for (limit, value) in [
+        (Limit::SQLITE_LIMIT_LENGTH, length),
+        (Limit::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_BYTES),
+        (Limit::SQLITE_LIMIT_ATTACHED, 1),
+    ] {
+        db.set_limit(limit, value).map_err(engine)?;
+    }
     let guard = Guard::default();
     db.authorizer(Some(authorizer(guard.clone())))
         .map_err(engine)?;
@@ -128,9 +136,12 @@ fn load(db: &Connection, dir: &Path, limits: &QueryLimits) -> Result<(), QueryEr
         let mut insert = tx.prepare(&insert_sql()).map_err(full)?;
         let files = history_files(dir);
         for (path, read) in files.iter().zip(read_all(&files)) {
-            let Ok(rows) = read else {
-                unreadable.push(path.clone());
-                continue;
+            let rows = match read {
+                Ok(rows) => rows,
+                Err(reason) => {
+                    unreadable.push(format!("{} ({reason})", path.display()));
+                    continue;
+                }
             };
             let partition = partition_values(dir, path);
             for row in &rows {
@@ -155,7 +166,12 @@ fn read_all(files: &[PathBuf]) -> Vec<Result<Vec<HistoryRow>, String>> {
     let chunk = files.len().div_ceil(threads.clamp(1, 8)).max(1);
     let read = |part: &[PathBuf]| -> Vec<Result<Vec<HistoryRow>, String>> {
         part.iter()
-            .map(|p| read_history_file(p).map_err(|e| e.to_string()))
+            .map(|p| {
+                read_history_file(p).map_err(|e| match e {
+                    StorageError::Read { reason, .. } => reason,
+                    other => other.to_string(),
+                })
+            })
             .collect()
     };
     std::thread::scope(|s| {
@@ -229,12 +245,11 @@ fn row_values(row: &HistoryRow, partition: &[Option<String>]) -> Vec<SqlValue> {
         .collect()
 }
 
-fn unreadable_error(dir: &Path, bad: &[PathBuf]) -> QueryError {
-    let names: Vec<String> = bad.iter().map(|p| p.display().to_string()).collect();
+fn unreadable_error(dir: &Path, bad: &[String]) -> QueryError {
     QueryError::Engine(format!(
         "these history files are not readable Parquet: {} — move them out of {} (or restore \
          them) and query again",
-        names.join(", "),
+        bad.join(", "),
         dir.display()
     ))
 }
