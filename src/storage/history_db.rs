@@ -4,9 +4,10 @@
 //! guarded so the query can only read it.
 //!
 //! Lifecycle contract: the database lives for one query in one worker
-//! process (`jobs::query_worker`). Its memory cap (`hard_heap_limit`) is
-//! process-wide, so two databases must never share a process that also
-//! does other work.
+//! process (`jobs::query_worker`), which exits after answering. Its memory
+//! cap (`hard_heap_limit`) is process-wide: setting it in a process that
+//! does other work (the server) would cap that work too. Tests and the
+//! bench run several queries in one process, all with the same cap.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
