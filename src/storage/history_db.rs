@@ -26,6 +26,11 @@ use crate::domain::{
     PARTITION_COLUMNS,
 };
 
+/// Files read (in parallel) before their rows go into the table: only one
+/// batch's rows are held outside the engine at a time, so the engine's
+/// heap limit, not the process's, is what a large history meets.
+const READ_BATCH: usize = 64;
+
 /// Largest SQL text the engine accepts, bytes.
 const MAX_SQL_BYTES: i32 = 1 << 20;
 
@@ -136,7 +141,9 @@ fn load(db: &Connection, dir: &Path, limits: &QueryLimits) -> Result<(), QueryEr
     {
         let mut insert = tx.prepare(&insert_sql()).map_err(full)?;
         let files = history_files(dir);
-        for (path, read) in files.iter().zip(read_all(&files)) {
+        let batches = files.chunks(READ_BATCH);
+        let results = batches.flat_map(|batch| batch.iter().zip(read_all(batch)));
+        for (path, read) in results {
             let rows = match read {
                 Ok(rows) => rows,
                 Err(reason) => {
