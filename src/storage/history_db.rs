@@ -68,7 +68,6 @@ pub(super) fn open(home: &Path, limits: &QueryLimits) -> Result<(Connection, Gua
             dir.display()
         ))
     })?;
-    let engine = |e: rusqlite::Error| QueryError::Engine(format!("the embedded engine: {e}"));
     let db = Connection::open_in_memory().map_err(engine)?;
     db.execute_batch(&setup_sql(limits)).map_err(engine)?;
     load(&db, &dir, limits)?;
@@ -78,7 +77,6 @@ pub(super) fn open(home: &Path, limits: &QueryLimits) -> Result<(Connection, Gua
 /// After loading: the aggregates, read-only, the limits on one query, and
 /// the guard that records what it refuses.
 fn lock_down(mut db: Connection, limits: &QueryLimits) -> Result<(Connection, Guard), QueryError> {
-    let engine = |e: rusqlite::Error| QueryError::Engine(format!("the embedded engine: {e}"));
     let max_values = usize::try_from(max_value_bytes(limits) / 8).unwrap_or(usize::MAX);
     history_functions::register(&db, max_values).map_err(engine)?;
     db.execute_batch("PRAGMA query_only = ON").map_err(engine)?;
@@ -94,6 +92,11 @@ fn lock_down(mut db: Connection, limits: &QueryLimits) -> Result<(Connection, Gu
     db.authorizer(Some(authorizer(guard.clone())))
         .map_err(engine)?;
     Ok((db, guard))
+}
+
+/// A failure of the engine itself while it is set up.
+fn engine(e: rusqlite::Error) -> QueryError {
+    QueryError::Engine(format!("the embedded engine: {e}"))
 }
 
 /// Memory cap, temporary tables in memory (never on disk), and the table.
@@ -203,18 +206,16 @@ fn insert_sql() -> String {
     format!("INSERT INTO {HISTORY_DATABASE}.{HISTORY_TABLE} VALUES ({marks})")
 }
 
-/// The `.parquet` files under `dir`, leaving out hidden and underscore
+/// The `.parquet` files under `dir` (sorted by path), leaving out hidden and underscore
 /// names (unfinished writes, other tools' markers).
 fn history_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = files_under(dir)
+    files_under(dir)
         .into_iter()
         .filter(|p| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
             name.ends_with(".parquet") && !name.starts_with('.') && !name.starts_with('_')
         })
-        .collect();
-    files.sort();
-    files
+        .collect()
 }
 
 /// The partition columns' values from the `name=value` directories between

@@ -26,7 +26,7 @@ const READ_WHOLE_BYTES: u64 = 16 << 20;
 pub const HISTORY_DIR: &str = "results";
 
 /// The Arrow type of a column type.
-pub(super) fn arrow_type(t: ColumnType) -> DataType {
+fn arrow_type(t: ColumnType) -> DataType {
     match t {
         ColumnType::Text => DataType::Utf8,
         ColumnType::Int => DataType::Int32,
@@ -36,7 +36,7 @@ pub(super) fn arrow_type(t: ColumnType) -> DataType {
 }
 
 /// The schema of a history file (every column nullable).
-pub fn history_schema() -> SchemaRef {
+fn history_schema() -> SchemaRef {
     let fields: Vec<Field> = HISTORY_COLUMNS
         .iter()
         .map(|(name, t)| Field::new(*name, arrow_type(*t), true))

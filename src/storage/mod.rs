@@ -25,8 +25,7 @@ pub use aiperf_json::aiperf_export;
 pub use atomic::{private_dirs, remove_temp_files, write_atomic, write_atomic_with};
 pub use files::{files_under, read_run_file};
 pub use history_parquet::{
-    history_file_path, history_parquet, history_schema, read_history_file, write_history_file,
-    HISTORY_DIR,
+    history_file_path, history_parquet, read_history_file, write_history_file, HISTORY_DIR,
 };
 pub use history_sql::{check_read_only, query_history, QueryError, QueryLimits, QueryRows};
 pub use state::{StateDoc, StateFile, STATE_SCHEMA_VERSION};
